@@ -1,0 +1,141 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CairnCore", targets: ["CairnCore"]),
+        .library(name: "CairnManifest", targets: ["CairnManifest"]),
+        .library(name: "CairnStore", targets: ["CairnStore"]),
+        .library(name: "CairnLedger", targets: ["CairnLedger"]),
+        .library(name: "CairnPipeline", targets: ["CairnPipeline"]),
+        .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+
+        // Values, no IO: digests, hashers, checksums.
+        .target(
+            name: "CairnCore",
+            dependencies: [
+                "CBlake2",
+                "CXXHash",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Values, no IO: genblaze-exact JSON reader, canonical JSON, manifest model and verification.
+        .target(
+            name: "CairnManifest",
+            dependencies: [
+                "CairnCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The content-addressed object store.
+        .target(
+            name: "CairnStore",
+            dependencies: [
+                "CairnCore",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The append-only ledger, Merkle tree, checkpoints, proofs, index, lineage and GC.
+        .target(
+            name: "CairnLedger",
+            dependencies: [
+                "CairnCore",
+                "CairnManifest",
+                "CairnStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Pipelines, providers, retries, resume.
+        .target(
+            name: "CairnPipeline",
+            dependencies: [
+                "CairnCore",
+                "CairnManifest",
+                "CairnStore",
+                "CairnLedger",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The CLI: one small file per verb.
+        .executableTarget(
+            name: "cairn",
+            dependencies: [
+                "CairnCore",
+                "CairnManifest",
+                "CairnStore",
+                "CairnLedger",
+                "CairnPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Test helpers: temporary directories, running the built `cairn` binary.
+        .target(
+            name: "_CairnTestSupport",
+            path: "Tests/_CairnTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnCoreTests",
+            dependencies: ["CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnManifestTests",
+            dependencies: ["CairnManifest", "CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnStoreTests",
+            dependencies: ["CairnStore", "CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnLedgerTests",
+            dependencies: ["CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnPipelineTests",
+            dependencies: [
+                "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: ["cairn", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

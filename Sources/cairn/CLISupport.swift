@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Options every command that touches a store accepts.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The store directory (default: $CAIRN_HOME, else ./.cairn).", valueName: "path"),
+        completion: .directory
+    )
+    var store: String?
+
+    /// The store path: `--store`, else `$CAIRN_HOME`, else `./.cairn`.
+    var storePath: String {
+        if let store { return store }
+        if let home = ProcessInfo.processInfo.environment["CAIRN_HOME"], !home.isEmpty { return home }
+        return ".cairn"
+    }
+}
+
+/// A failure the CLI reports as one line on stderr, exiting with `exitCode`.
+struct CLIError: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32
+
+    init(_ message: String, exitCode: Int32 = 2) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    var description: String { message }
+}
+
+/// Unbuffered writes to the process's standard streams.
+enum Terminal {
+    /// Writes `text` and a newline to stderr, prefixed with `cairn: `.
+    static func error(_ text: String) {
+        writeStderr("cairn: \(text)\n")
+    }
+
+    /// Writes `text` to stderr as is.
+    static func writeStderr(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Writes `text` to stdout (buffered by the C library and flushed at exit).
+    static func print(_ text: String) {
+        Swift.print(text)
+    }
+
+    /// True when stderr is a terminal, so that progress may be drawn there.
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Prints `value` to stdout as JSON with sorted keys on one line.
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        Swift.print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A one-line progress display on stderr, drawn only when stderr is a terminal.
+final class ProgressLine: @unchecked Sendable {
+    // Invariant: `lock` guards every mutable field.
+    private let lock = NSLock()
+    private let label: String
+    private let total: Int64?
+    private var done: Int64 = 0
+    private var lastDraw: UInt64 = 0
+    private let enabled: Bool
+
+    init(_ label: String, total: Int64? = nil, enabled: Bool = Terminal.stderrIsTerminal) {
+        self.label = label
+        self.total = total
+        self.enabled = enabled
+    }
+
+    /// Adds `amount` units of progress, redrawing at most ten times a second.
+    func advance(by amount: Int64 = 1) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        done += amount
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        draw()
+    }
+
+    /// Clears the line.
+    func finish() {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        Terminal.writeStderr("\r\u{1B}[2K")
+    }
+
+    private func draw() {
+        if let total, total > 0 {
+            let width = 30
+            let filled = Int(Double(width) * Double(min(done, total)) / Double(total))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            Terminal.writeStderr("\r\u{1B}[2K\(label) [\(bar)] \(done)/\(total)")
+        } else {
+            Terminal.writeStderr("\r\u{1B}[2K\(label) \(done)")
+        }
+    }
+}
