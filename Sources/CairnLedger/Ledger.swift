@@ -1,0 +1,265 @@
+import CairnCore
+public import CairnManifest
+public import CairnStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where an appended entry landed.
+public struct LedgerEntryRef: Sendable, Hashable {
+    /// The entry's 0-based index in the log (its leaf index in the Merkle tree).
+    public var index: UInt64
+    /// The RFC 9162 leaf hash of the entry's bytes.
+    public var leafHash: MerkleHash
+    /// The entry's timestamp (RFC 3339).
+    public var timestamp: String
+}
+
+/// The append-only, tamper-evident ledger of a store: manifests, receipts and tags in an RFC 9162 Merkle tree
+/// with signed checkpoints, plus a derived SQLite index for lineage queries.
+///
+/// The ledger lives in `<store>/ledger/` and its index in `<store>/index.sqlite` (spec/ledger.md,
+/// spec/index.md). Any number of threads and processes may append at once: appends are serialised by a file lock
+/// and group-committed, and each append returns only once its entry is durable.
+public final class Ledger: Sendable {
+    /// The store holding manifest bodies and artifacts.
+    public let store: ObjectStore
+    /// The ledger directory, `<store>/ledger`.
+    public let directory: String
+    /// The key that verifies this ledger's checkpoints.
+    public let verifier: NoteVerifier
+    /// The torn tail cut when the ledger was opened, if there was one.
+    public let recoveredTail: TailCut?
+    let signer: NoteSigner
+    let core: LedgerCore
+    let index: LedgerIndex
+
+    /// The ledger directory of a store.
+    public static func directory(storeRoot: String) -> String { storeRoot + "/ledger" }
+
+    /// Creates the ledger's signing key if it has none yet and returns its verifier key.
+    ///
+    /// `cairn init` calls this; ``open(store:)`` calls it too, so a store made without it gets a key on first use.
+    /// - Parameters:
+    ///   - storeRoot: the store's root directory.
+    ///   - origin: the checkpoint origin and key name; default `cairn.local/<16 random hex digits>`.
+    /// - Throws: ``LedgerError`` when the key cannot be written or an existing key is malformed.
+    @discardableResult
+    public static func initialize(storeRoot: String, origin: String? = nil) throws -> NoteVerifier {
+        let directory = Self.directory(storeRoot: storeRoot)
+        try FileSystem.makeDirectory(directory)
+        return try loadOrCreateKey(directory: directory, origin: origin).verifier
+    }
+
+    static func loadOrCreateKey(directory: String, origin: String?) throws -> NoteSigner {
+        let keyPath = directory + "/key"
+        if !FileSystem.exists(keyPath) {
+            let name =
+                origin ?? "cairn.local/"
+                + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            let signer = try NoteSigner.generate(name: name)
+            if try FileSystem.createExclusively(keyPath, with: Array((signer.encoded + "\n").utf8), mode: 0o600) {
+                try FileSystem.replaceFile(
+                    directory + "/key.pub",
+                    with: Array((signer.verifier.encoded + "\n").utf8),
+                    sync: true
+                )
+                return signer
+            }
+        }
+        let text = String(decoding: try FileSystem.readFile(keyPath), as: UTF8.self)
+        do {
+            return try NoteSigner(encoded: text)
+        } catch {
+            throw LedgerError(.keyInvalid, "cannot read the ledger key \(keyPath)", underlying: error)
+        }
+    }
+
+    /// Opens the ledger of `store`, creating it (and its key) on first use.
+    ///
+    /// Opening reconciles the log with its derived files and cuts a torn tail (reported in ``recoveredTail``);
+    /// a complete record that fails its checksum is never cut: opening fails instead.
+    /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
+    public static func open(store: ObjectStore) throws -> Ledger {
+        try Ledger(store: store)
+    }
+
+    private init(store: ObjectStore) throws {
+        self.store = store
+        directory = Self.directory(storeRoot: store.root)
+        let storage = try LogStorage(directory: directory)
+        let signer = try Self.loadOrCreateKey(directory: directory, origin: nil)
+        self.signer = signer
+        verifier = signer.verifier
+        let checkpointPath = directory + "/checkpoint"
+        let writeCheckpoint: (LogStorage, UInt64) throws -> Void = { storage, size in
+            let checkpoint = Checkpoint(origin: signer.name, size: size, rootHash: try storage.root(size: size))
+            let note = try signer.sign(text: checkpoint.text)
+            try FileSystem.replaceFile(checkpointPath, with: Array(note.utf8), sync: false)
+        }
+        core = LedgerCore(storage: storage, afterCommit: writeCheckpoint)
+        recoveredTail = try core.withExclusiveLock { storage in
+            let (state, cut) = try storage.reconcile()
+            let current = try? Checkpoint.open(
+                signedNote: String(decoding: FileSystem.readFile(checkpointPath), as: UTF8.self),
+                verifier: signer.verifier
+            )
+            if current?.size != state.size || cut != nil {
+                try writeCheckpoint(storage, state.size)
+            }
+            return cut
+        }
+        index = try LedgerIndex(path: store.root + "/index.sqlite")
+    }
+
+    // MARK: Appending
+
+    /// Appends pre-encoded entries as one batch (one durable write) and returns their refs.
+    func append(_ entries: [LedgerEntry]) throws -> [LedgerEntryRef] {
+        let timestamp = Timestamp.now()
+        let payloads = try entries.map { try $0.encoded(timestamp: timestamp) }
+        let first = try core.append(payloads)
+        return payloads.enumerated().map { offset, payload in
+            LedgerEntryRef(index: first + UInt64(offset), leafHash: Merkle.leafHash(payload), timestamp: timestamp)
+        }
+    }
+
+    /// Stores `bytes` (a genblaze manifest) as an object and appends a `manifest` entry; durable on return.
+    ///
+    /// The run fields (`run.run_id`, `run.parent_run_id`, `run.name`, `run.status`) and `canonical_hash` are read
+    /// from the manifest JSON. This does not verify the canonical hash; ``importManifest(bytes:)`` does.
+    /// - Throws: ``LedgerError`` `.manifestInvalid` when the JSON lacks a run ID or canonical hash; store errors.
+    @discardableResult
+    public func appendManifest(bytes: [UInt8]) throws -> LedgerEntryRef {
+        let record = try Self.manifestRecord(bytes: bytes, digest: try store.put(bytes).digest)
+        return try append([.manifest(record)])[0]
+    }
+
+    /// Reads the ledger fields of a genblaze manifest's JSON.
+    static func manifestRecord(bytes: [UInt8], digest: Digest) throws -> ManifestRecord {
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            throw LedgerError(.manifestInvalid, "manifest is not JSON: \(error)")
+        }
+        guard let run = value.objectValue?["run"]?.objectValue, let runID = run["run_id"]?.stringValue else {
+            throw LedgerError(.manifestInvalid, "manifest has no run.run_id")
+        }
+        guard let hash = value.objectValue?["canonical_hash"]?.stringValue else {
+            throw LedgerError(.manifestInvalid, "manifest of run \(runID) has no canonical_hash")
+        }
+        return ManifestRecord(
+            runID: runID,
+            parentRunID: run["parent_run_id"]?.stringValue,
+            name: run["name"]?.stringValue,
+            canonicalHash: hash,
+            manifestDigest: digest,
+            status: run["status"]?.stringValue
+        )
+    }
+
+    /// Appends a `receipt` entry for one step attempt; durable on return.
+    @discardableResult
+    public func appendReceipt(_ receipt: Receipt) throws -> LedgerEntryRef {
+        try append([.receipt(receipt)])[0]
+    }
+
+    /// Appends several receipts as one batch (one durable write); durable on return.
+    @discardableResult
+    public func appendReceipts(_ receipts: [Receipt]) throws -> [LedgerEntryRef] {
+        try append(receipts.map { .receipt($0) })
+    }
+
+    /// Appends a `tag` entry: metadata on a run after the fact (`selected=true`, `iteration_tag=...`).
+    @discardableResult
+    public func appendTag(runID: String, key: String, value: JSONValue) throws -> LedgerEntryRef {
+        try append([.tag(TagRecord(runID: runID, key: key, value: value))])[0]
+    }
+
+    // MARK: Reading
+
+    /// The number of committed entries.
+    public func size() throws -> UInt64 {
+        try core.withSharedLock { try $0.committedSize() }
+    }
+
+    /// The exact bytes of entry `index`.
+    ///
+    /// - Throws: ``LedgerError`` `.notFound` past the end, `.corruptLog` when the record fails its checksum.
+    public func entryBytes(at index: UInt64) throws -> [UInt8] {
+        try core.withSharedLock { storage in
+            guard index < (try storage.committedSize()) else {
+                throw LedgerError(.notFound, "entry \(index) is past the end of the ledger")
+            }
+            return try storage.entry(index)
+        }
+    }
+
+    /// The decoded entry `index` and its timestamp.
+    public func entry(at index: UInt64) throws -> (entry: LedgerEntry, timestamp: String) {
+        try LedgerEntry.decode(try entryBytes(at: index))
+    }
+
+    /// Calls `body` with every committed entry's index and bytes, in order, from `start`.
+    public func forEachEntry(from start: UInt64 = 0, _ body: (UInt64, [UInt8]) throws -> Void) throws {
+        let size = try self.size()
+        var next = start
+        while next < size {
+            let chunk: [(UInt64, [UInt8])] = try core.withSharedLock { storage in
+                var out: [(UInt64, [UInt8])] = []
+                let end = min(size, next + 4096)
+                for i in next..<end { out.append((i, try storage.entry(i))) }
+                return out
+            }
+            for (i, bytes) in chunk { try body(i, bytes) }
+            next += UInt64(chunk.count)
+        }
+    }
+
+    /// The latest signed checkpoint (a C2SP signed note).
+    public func checkpointNote() throws -> String {
+        String(decoding: try FileSystem.readFile(directory + "/checkpoint"), as: UTF8.self)
+    }
+
+    /// The latest checkpoint, after checking its signature with this ledger's key.
+    public func checkpoint() throws -> Checkpoint {
+        try Checkpoint.open(signedNote: try checkpointNote(), verifier: verifier)
+    }
+
+    /// The root hash of the first `size` entries.
+    public func rootHash(size: UInt64) throws -> MerkleHash {
+        try core.withSharedLock { storage in
+            guard size <= (try storage.committedSize()) else {
+                throw LedgerError(.invalidArgument, "tree size \(size) is larger than the ledger")
+            }
+            return try storage.root(size: size)
+        }
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries (O(log n) reads).
+    public func inclusionProof(index: UInt64, size: UInt64) throws -> [MerkleHash] {
+        try core.withSharedLock { storage in
+            guard size <= (try storage.committedSize()) else {
+                throw LedgerError(.invalidArgument, "tree size \(size) is larger than the ledger")
+            }
+            return try Merkle.inclusionProof(index: index, size: size) { try storage.node(level: $0, index: $1) }
+        }
+    }
+
+    /// The consistency proof from the tree of `oldSize` entries to the tree of `newSize` (O(log n) reads).
+    public func consistencyProof(oldSize: UInt64, newSize: UInt64) throws -> [MerkleHash] {
+        try core.withSharedLock { storage in
+            guard newSize <= (try storage.committedSize()) else {
+                throw LedgerError(.invalidArgument, "tree size \(newSize) is larger than the ledger")
+            }
+            return try Merkle.consistencyProof(oldSize: oldSize, newSize: newSize) {
+                try storage.node(level: $0, index: $1)
+            }
+        }
+    }
+}

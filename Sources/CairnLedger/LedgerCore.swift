@@ -1,0 +1,96 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serialises access to the ledger files within a process and group-commits concurrent appends.
+///
+/// Appenders queue their entries; the first becomes the leader, takes the cross-process `flock`, writes every queued
+/// entry with one `fdatasync`, and wakes the others. Entries queued while a leader writes form the next batch.
+final class LedgerCore: @unchecked Sendable {
+    // Invariant: `condition` guards `pending` and `leaderActive`; `io` guards every use of `storage`.
+    private let condition = NSCondition()
+    private let io = NSLock()
+    private var pending: [Ticket] = []
+    private var leaderActive = false
+    private let storage: LogStorage
+    private let afterCommit: (LogStorage, UInt64) throws -> Void
+
+    final class Ticket {
+        let payloads: [[UInt8]]
+        var result: Result<UInt64, any Error>?
+        init(payloads: [[UInt8]]) { self.payloads = payloads }
+    }
+
+    init(storage: LogStorage, afterCommit: @escaping (LogStorage, UInt64) throws -> Void) {
+        self.storage = storage
+        self.afterCommit = afterCommit
+    }
+
+    /// Appends `payloads` as consecutive entries; returns the index of the first once they are durable.
+    func append(_ payloads: [[UInt8]]) throws -> UInt64 {
+        let ticket = Ticket(payloads: payloads)
+        condition.lock()
+        pending.append(ticket)
+        while ticket.result == nil {
+            if leaderActive {
+                condition.wait()
+                continue
+            }
+            leaderActive = true
+            let batch = pending
+            pending.removeAll()
+            condition.unlock()
+            let outcome = Result { try commit(batch) }
+            condition.lock()
+            switch outcome {
+            case .success(let firsts):
+                for (item, first) in zip(batch, firsts) { item.result = .success(first) }
+            case .failure(let error):
+                for item in batch { item.result = .failure(error) }
+            }
+            leaderActive = false
+            condition.broadcast()
+        }
+        condition.unlock()
+        return try ticket.result!.get()
+    }
+
+    private func commit(_ batch: [Ticket]) throws -> [UInt64] {
+        try withExclusiveLock { storage in
+            let (state, _) = try storage.reconcile()
+            var firsts: [UInt64] = []
+            var next = state.size
+            var payloads: [[UInt8]] = []
+            for ticket in batch {
+                firsts.append(next)
+                next += UInt64(ticket.payloads.count)
+                payloads += ticket.payloads
+            }
+            let after = try storage.append(payloads, state: state)
+            try afterCommit(storage, after.size)
+            return firsts
+        }
+    }
+
+    /// Runs `body` holding the exclusive cross-process lock (writers, reconcile).
+    func withExclusiveLock<R>(_ body: (LogStorage) throws -> R) throws -> R {
+        io.lock()
+        defer { io.unlock() }
+        try storage.lockFile.lock(exclusive: true)
+        defer { storage.lockFile.unlock() }
+        return try body(storage)
+    }
+
+    /// Runs `body` holding the shared cross-process lock (readers see only committed entries).
+    func withSharedLock<R>(_ body: (LogStorage) throws -> R) throws -> R {
+        io.lock()
+        defer { io.unlock() }
+        try storage.lockFile.lock(exclusive: false)
+        defer { storage.lockFile.unlock() }
+        return try body(storage)
+    }
+}

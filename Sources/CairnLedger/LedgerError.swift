@@ -1,0 +1,70 @@
+/// A failure of the ledger: a code, a message naming the file, entry index, run or digest, and the cause.
+public struct LedgerError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable name.
+        public let name: String
+        init(_ name: String) { self.name = name }
+
+        /// A caller passed a value out of range (an index past the tree, a bad size).
+        public static let invalidArgument = Code("invalid-argument")
+        /// A system call failed; `underlying` holds the errno.
+        public static let io = Code("io")
+        /// The log holds a record that fails its checksum or framing and is not a torn tail.
+        public static let corruptLog = Code("corrupt-log")
+        /// An entry's bytes are not a valid ledger entry.
+        public static let invalidEntry = Code("invalid-entry")
+        /// A Merkle proof does not have the shape its position requires, or does not verify.
+        public static let proofInvalid = Code("proof-invalid")
+        /// A signed note or checkpoint is malformed or its signature fails.
+        public static let signatureInvalid = Code("signature-invalid")
+        /// A key file is missing or malformed.
+        public static let keyInvalid = Code("key-invalid")
+        /// No such run, entry or object.
+        public static let notFound = Code("not-found")
+        /// The derived index could not be read or written.
+        public static let index = Code("index")
+        /// Garbage collection refused to run (an unreadable root).
+        public static let gcRefused = Code("gc-refused")
+        /// A manifest failed verification.
+        public static let manifestInvalid = Code("manifest-invalid")
+
+        /// The code's name.
+        public var description: String { name }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// A message naming the path, index, run or digest involved.
+    public var message: String
+    /// The errno of a failed system call, if any.
+    public var errno: Int32?
+    /// The error that caused this one, if any.
+    public var underlying: (any Error & Sendable)?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.errno = errno
+        self.underlying = underlying
+    }
+
+    /// The message, with the errno text or the underlying error when there is one.
+    public var description: String {
+        var text = message
+        if let errno { text += ": " + String(cString: strerrorText(errno)) }
+        if let underlying { text += ": \(underlying)" }
+        return text
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+private func strerrorText(_ code: Int32) -> UnsafeMutablePointer<CChar> {
+    strerror(code)
+}
