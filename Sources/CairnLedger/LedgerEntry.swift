@@ -220,6 +220,11 @@ public enum LedgerEntry: Sendable, Hashable {
         } catch {
             throw LedgerError(.invalidEntry, "entry is not JSON: \(error)")
         }
+        return try decode(value: value)
+    }
+
+    /// Decodes an entry from its JSON value.
+    public static func decode(value: JSONValue) throws -> (entry: LedgerEntry, timestamp: String) {
         guard let object = value.objectValue else { throw LedgerError(.invalidEntry, "entry is not a JSON object") }
         let fields = EntryFields(object: object)
         let timestamp = try fields.string("timestamp")
@@ -263,6 +268,24 @@ public enum LedgerEntry: Sendable, Hashable {
         case let other:
             throw LedgerError(.invalidEntry, "unknown entry type \"\(other)\"")
         }
+    }
+}
+
+extension Receipt {
+    /// Reads a receipt from its JSON object: the `receipt` entry fields of spec/ledger.md (`type`, `v` and
+    /// `timestamp` may be absent).
+    ///
+    /// - Throws: ``LedgerError`` `.invalidEntry` naming the missing or ill-typed field.
+    public init(json: JSONValue) throws {
+        guard var object = json.objectValue else { throw LedgerError(.invalidEntry, "receipt is not a JSON object") }
+        if object["type"] == nil { object["type"] = "receipt" }
+        if object["timestamp"] == nil { object["timestamp"] = "" }
+        if object["attempt"] == nil { object["attempt"] = 1 }
+        for key in ["inputs", "outputs"] where object[key] == nil { object[key] = .array([]) }
+        guard case .receipt(let receipt) = try LedgerEntry.decode(value: .object(object)).entry else {
+            throw LedgerError(.invalidEntry, "entry is not a receipt")
+        }
+        self = receipt
     }
 }
 

@@ -87,18 +87,27 @@ final class LogStorage {
     }
 
     func readRecord(at offset: UInt64, fileSize: UInt64) throws -> RecordRead {
-        if offset == fileSize { return .endOfFile }
-        if fileSize - offset < Self.recordHeaderSize { return .incomplete }
-        let header = try log.read(at: offset, count: Int(Self.recordHeaderSize))
-        let length = UInt64(Self.readUInt32(header, 0))
-        let checksum = Self.readUInt64(header, 4)
-        if length == 0 || length > Self.maxRecordSize {
-            return .corrupt("record length \(length) is out of range")
+        try Reader(file: log).readRecord(at: offset, fileSize: fileSize)
+    }
+
+    /// Reads framed records from a log file.
+    struct Reader {
+        let file: SystemFile
+
+        func readRecord(at offset: UInt64, fileSize: UInt64) throws -> RecordRead {
+            if offset == fileSize { return .endOfFile }
+            if fileSize - offset < LogStorage.recordHeaderSize { return .incomplete }
+            let header = try file.read(at: offset, count: Int(LogStorage.recordHeaderSize))
+            let length = UInt64(LogStorage.readUInt32(header, 0))
+            let checksum = LogStorage.readUInt64(header, 4)
+            if length == 0 || length > LogStorage.maxRecordSize {
+                return .corrupt("record length \(length) is out of range")
+            }
+            if offset + LogStorage.recordHeaderSize + length > fileSize { return .incomplete }
+            let payload = try file.read(at: offset + LogStorage.recordHeaderSize, count: Int(length))
+            guard XXH3.hash64(payload) == checksum else { return .corrupt("checksum mismatch") }
+            return .record(payload: payload, end: offset + LogStorage.recordHeaderSize + length)
         }
-        if offset + Self.recordHeaderSize + length > fileSize { return .incomplete }
-        let payload = try log.read(at: offset + Self.recordHeaderSize, count: Int(length))
-        guard XXH3.hash64(payload) == checksum else { return .corrupt("checksum mismatch") }
-        return .record(payload: payload, end: offset + Self.recordHeaderSize + length)
     }
 
     /// True when every byte of the log from `offset` on is zero (a size extended but never written).

@@ -1,0 +1,109 @@
+public import CairnCore
+import CairnManifest
+import CairnStore
+public import Foundation
+
+/// What a garbage collection found and did.
+public struct GCReport: Sendable, Hashable {
+    /// Ledger entries read for roots.
+    public var entriesScanned: UInt64
+    /// Distinct digests referenced by the ledger (kept).
+    public var referenced: Int
+    /// Objects in the store.
+    public var objectsSeen: Int
+    /// Unreferenced objects older than the grace period: deleted, or would be in a dry run.
+    public var swept: [Digest]
+    /// Their total size in bytes.
+    public var sweptBytes: Int64
+    /// Unreferenced objects kept because they are younger than the grace period.
+    public var keptYoung: Int
+    /// True when nothing was deleted on purpose.
+    public var dryRun: Bool
+}
+
+extension Ledger {
+    /// Mark and sweep: keeps every object referenced by any ledger entry (manifest bodies, the assets and inputs
+    /// those manifests name, receipt inputs and outputs) and deletes the other objects older than `grace`.
+    ///
+    /// - Parameters:
+    ///   - grace: objects modified less than this many seconds ago are kept (in-flight work).
+    ///   - dryRun: report what would be deleted; delete nothing.
+    /// - Throws: ``LedgerError`` `.gcRefused`, deleting nothing, when any entry or manifest body cannot be read.
+    public func collectGarbage(grace: TimeInterval = 86_400, dryRun: Bool = false) throws -> GCReport {
+        var marked: Set<Digest> = []
+        var scanned: UInt64 = 0
+        do {
+            try forEachEntry { index, bytes in
+                let entry: LedgerEntry
+                do {
+                    entry = try LedgerEntry.decode(bytes).entry
+                } catch {
+                    throw LedgerError(.gcRefused, "entry \(index) cannot be decoded", underlying: error)
+                }
+                scanned += 1
+                for digest in entry.referencedDigests { marked.insert(digest) }
+                if case .manifest(let record) = entry {
+                    let body: [UInt8]
+                    do {
+                        body = try store.read(record.manifestDigest)
+                    } catch {
+                        throw LedgerError(
+                            .gcRefused,
+                            "manifest \(record.manifestDigest) of run \(record.runID) (entry \(index)) cannot be read",
+                            underlying: error
+                        )
+                    }
+                    guard
+                        let steps = (try? JSONReader.parse(body))?.objectValue?["run"]?.objectValue?["steps"]?
+                            .arrayValue
+                    else {
+                        throw LedgerError(
+                            .gcRefused,
+                            "manifest \(record.manifestDigest) of run \(record.runID) (entry \(index)) is not a manifest"
+                        )
+                    }
+                    for step in steps {
+                        for key in ["inputs", "assets"] {
+                            for asset in step.objectValue?[key]?.arrayValue ?? [] {
+                                if let hex = asset.objectValue?["sha256"]?.stringValue,
+                                    let digest = Digest("sha256:" + hex)
+                                {
+                                    marked.insert(digest)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } catch let error as LedgerError where error.code == .gcRefused {
+            throw error
+        } catch {
+            throw LedgerError(.gcRefused, "the ledger cannot be read", underlying: error)
+        }
+        let now = Date()
+        var swept: [Digest] = []
+        var sweptBytes: Int64 = 0
+        var young = 0
+        let all = try store.list()
+        for digest in all where !marked.contains(digest) {
+            let modified = try store.modificationDate(of: digest)
+            guard now.timeIntervalSince(modified) >= grace else {
+                young += 1
+                continue
+            }
+            let size = (try? store.size(of: digest)) ?? 0
+            if !dryRun { _ = try store.remove(digest) }
+            swept.append(digest)
+            sweptBytes += size
+        }
+        return GCReport(
+            entriesScanned: scanned,
+            referenced: marked.count,
+            objectsSeen: all.count,
+            swept: swept,
+            sweptBytes: sweptBytes,
+            keptYoung: young,
+            dryRun: dryRun
+        )
+    }
+}

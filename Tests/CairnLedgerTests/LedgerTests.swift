@@ -1,0 +1,294 @@
+import CairnCore
+import CairnManifest
+import CairnStore
+import Foundation
+import Testing
+import _CairnTestSupport
+
+@testable import CairnLedger
+
+/// A fresh store and ledger in a temporary directory.
+struct LedgerFixture {
+    let directory: TemporaryDirectory
+    let store: ObjectStore
+    let ledger: Ledger
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "cairn-ledger")
+        store = try ObjectStore.create(at: directory.appending("store"), durability: .none)
+        ledger = try Ledger.open(store: store)
+    }
+
+    var root: String { store.root }
+    var logPath: String { root + "/ledger/entries.log" }
+
+    func reopen() throws -> Ledger { try Ledger.open(store: try ObjectStore(at: root)) }
+}
+
+func makeReceipt(run: String, step: Int, inputs: [Digest] = [], outputs: [Digest] = []) -> Receipt {
+    Receipt(
+        runID: run,
+        stepName: "step\(step)",
+        stepIndex: step,
+        status: "succeeded",
+        startedAt: "2026-01-01T00:00:00Z",
+        finishedAt: "2026-01-01T00:00:01Z",
+        inputs: inputs.map { ReceiptArtifact(digest: $0, mediaType: "image/png") },
+        outputs: outputs.map { ReceiptArtifact(digest: $0, mediaType: "image/png") },
+        provider: "synthetic"
+    )
+}
+
+/// A minimal genblaze-shaped manifest (the ledger reads run fields and asset digests from it).
+func makeManifest(run: String, parent: String?, name: String, assets: [Digest] = [], inputs: [Digest] = []) -> [UInt8] {
+    func asset(_ digest: Digest) -> JSONValue {
+        .object(JSONObject([("media_type", "image/png"), ("sha256", .string(digest.hex)), ("url", "file:///x")]))
+    }
+    let step: JSONValue = .object(
+        JSONObject([
+            ("provider", "synthetic"), ("model", "m"), ("step_index", 0), ("status", "succeeded"),
+            ("assets", .array(assets.map(asset))), ("inputs", .array(inputs.map(asset))),
+        ])
+    )
+    let value: JSONValue = .object(
+        JSONObject([
+            ("schema_version", "1.5"), ("canonical_hash", .string(String(repeating: "ab", count: 32))),
+            (
+                "run",
+                .object(
+                    JSONObject([
+                        ("run_id", .string(run)), ("parent_run_id", parent.map { .string($0) } ?? .null),
+                        ("name", .string(name)), ("status", "succeeded"), ("steps", .array([step])),
+                    ])
+                )
+            ),
+        ])
+    )
+    return try! CanonicalJSON.encode(value)
+}
+
+struct LedgerTests {
+    @Test func appendsAreReadBackWithVerifiableProofs() throws {
+        let fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        var refs: [LedgerEntryRef] = []
+        for i in 0..<37 { refs.append(try ledger.appendReceipt(makeReceipt(run: "run-\(i % 5)", step: i))) }
+        #expect(refs.map(\.index) == Array(0..<37))
+        #expect(try ledger.size() == 37)
+        let checkpoint = try ledger.checkpoint()
+        #expect(checkpoint.size == 37)
+        var leaves: [MerkleHash] = []
+        for i in 0..<UInt64(37) {
+            let bytes = try ledger.entryBytes(at: i)
+            #expect(Merkle.leafHash(bytes) == refs[Int(i)].leafHash)
+            leaves.append(Merkle.leafHash(bytes))
+        }
+        #expect(Merkle.root(ofLeaves: leaves) == checkpoint.rootHash)
+        for size in [UInt64(1), 2, 5, 16, 37] {
+            let root = try ledger.rootHash(size: size)
+            #expect(root == Merkle.root(ofLeaves: Array(leaves[0..<Int(size)])))
+            for index in 0..<size {
+                let proof = try ledger.inclusionProof(index: index, size: size)
+                #expect(
+                    Merkle.verifyInclusion(
+                        index: index,
+                        size: size,
+                        leafHash: leaves[Int(index)],
+                        proof: proof,
+                        root: root
+                    )
+                )
+            }
+            let consistency = try ledger.consistencyProof(oldSize: size, newSize: 37)
+            #expect(
+                Merkle.verifyConsistency(
+                    oldSize: size,
+                    newSize: 37,
+                    oldRoot: root,
+                    newRoot: checkpoint.rootHash,
+                    proof: consistency
+                )
+            )
+        }
+        // The proof bundle checks offline, and fails when its entry is altered.
+        let bundle = try ledger.inclusionBundle(index: 11)
+        let text = try CanonicalJSON.encode(bundle.jsonValue)
+        #expect(try ProofVerifier.check(bundle: text).isValid)
+        var altered = bundle
+        altered.entry[3] ^= 1
+        #expect(!(try ProofVerifier.check(bundle: try CanonicalJSON.encode(altered.jsonValue)).isValid))
+        let older = try ledger.inclusionBundle(index: 3, size: 9)
+        #expect(try ProofVerifier.check(bundle: try CanonicalJSON.encode(older.jsonValue)).isValid)
+        let other = try NoteSigner.generate(name: ledger.verifier.name)
+        #expect(!(try ProofVerifier.check(bundle: text, key: other.verifier.encoded).isValid))
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+    }
+
+    @Test func concurrentThreadsAreGroupCommitted() async throws {
+        let fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    var indices: [UInt64] = []
+                    for i in 0..<50 {
+                        indices.append(try ledger.appendReceipt(makeReceipt(run: "t\(t)", step: i)).index)
+                    }
+                    return indices
+                }
+            }
+            var all: [UInt64] = []
+            for try await indices in group { all += indices }
+            #expect(all.sorted() == Array(0..<400))
+        }
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        #expect(try ledger.receipts(runID: "t3").map(\.stepIndex) == Array(0..<50))
+    }
+
+    @Test func tornTailIsCutAndCompleteRecordsKept() throws {
+        let fixture = try LedgerFixture()
+        for i in 0..<10 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
+        let log = try SystemFile(path: fixture.logPath, flags: O_RDWR)
+        let fullSize = try log.size()
+        let start9 = try fixture.ledger.core.withSharedLock { try $0.offset(ofEntry: 9) }
+        // Cut inside the last record at every byte: the first nine entries survive, the tail is reported.
+        for cut in stride(from: start9 + 1, to: fullSize, by: 7) {
+            let copy = try TemporaryDirectory(prefix: "cairn-torn")
+            try FileManager.default.copyItem(atPath: fixture.root, toPath: copy.appending("s"))
+            let path = copy.appending("s") + "/ledger/entries.log"
+            #expect(truncate(path, off_t(cut)) == 0)
+            let reopened = try Ledger.open(store: try ObjectStore(at: copy.appending("s")))
+            #expect(reopened.recoveredTail?.offset == start9)
+            #expect(reopened.recoveredTail?.entryCount == 9)
+            #expect(try reopened.size() == 9)
+            #expect(try Ledger.verify(storeRoot: copy.appending("s")).isOK)
+            try reopened.appendReceipt(makeReceipt(run: "r", step: 99))
+            #expect(try Ledger.verify(storeRoot: copy.appending("s")).isOK)
+        }
+        // A zero-filled extension (size grown, data never written) is a torn tail too.
+        try log.write([UInt8](repeating: 0, count: 100), at: fullSize)
+        let reopened = try fixture.reopen()
+        #expect(reopened.recoveredTail?.bytesRemoved == 100)
+        #expect(try reopened.size() == 10)
+    }
+
+    @Test func derivedFilesAreRebuiltWhenMissingOrBehind() throws {
+        let fixture = try LedgerFixture()
+        for i in 0..<20 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
+        let root = try fixture.ledger.checkpoint().rootHash
+        #expect(truncate(fixture.root + "/ledger/tree.nodes", 32 * 7) == 0)
+        #expect(truncate(fixture.root + "/ledger/entries.idx", 8 * 3) == 0)
+        let reopened = try fixture.reopen()
+        #expect(reopened.recoveredTail == nil)
+        #expect(try reopened.size() == 20)
+        #expect(try reopened.rootHash(size: 20) == root)
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+    }
+
+    @Test func tamperingIsFoundAndNamesTheIndex() throws {
+        let fixture = try LedgerFixture()
+        for i in 0..<12 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
+        let original = try Data(contentsOf: URL(fileURLWithPath: fixture.logPath))
+        let offsets = try fixture.ledger.core.withSharedLock { s in try (0..<12).map { try s.offset(ofEntry: $0) } }
+        func record(_ i: Int) -> Data {
+            let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : original.count
+            return original[Int(offsets[i])..<end]
+        }
+        func check(_ data: Data, expect index: UInt64) throws {
+            try data.write(to: URL(fileURLWithPath: fixture.logPath))
+            let report = try Ledger.verify(storeRoot: fixture.root)
+            #expect(!report.isOK)
+            #expect(report.firstBadIndex == index, "\(report.problems)")
+        }
+        // Flip one payload byte of entry 5 (checksum catches it).
+        var flipped = original
+        flipped[Int(offsets[5]) + 20] ^= 0x01
+        try check(flipped, expect: 5)
+        // Flip a byte and fix the XXH3 checksum: the Merkle leaf catches it.
+        var forged = original
+        let start = Int(offsets[7])
+        let length = Int(LogStorage.readUInt32(Array(original[start..<start + 4]), 0))
+        forged[start + 12 + 3] ^= 0x01
+        let checksum = XXH3.hash64(Array(forged[(start + 12)..<(start + 12 + length)]))
+        withUnsafeBytes(of: checksum.littleEndian) { forged.replaceSubrange((start + 4)..<(start + 12), with: $0) }
+        try check(forged, expect: 7)
+        // Drop entry 4.
+        var dropped = original[0..<Int(offsets[4])]
+        for i in 5..<12 { dropped += record(i) }
+        try check(Data(dropped), expect: 4)
+        // Reorder entries 2 and 9.
+        var reordered = original[0..<Int(offsets[0])]
+        for i in 0..<12 { reordered += record(i == 2 ? 9 : i == 9 ? 2 : i) }
+        try check(Data(reordered), expect: 2)
+        // Drop the last entry: the checkpoint covers more than the log holds.
+        try check(Data(original[0..<Int(offsets[11])]), expect: 11)
+        try original.write(to: URL(fileURLWithPath: fixture.logPath))
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+    }
+
+    @Test func indexAnswersLineageAndDigestQueriesAndReindexAgrees() throws {
+        let fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        let image = try fixture.store.put(Array("image".utf8)).digest
+        let upscaled = try fixture.store.put(Array("upscaled".utf8)).digest
+        try ledger.appendReceipt(makeReceipt(run: "a", step: 0, outputs: [image]))
+        try ledger.appendManifest(bytes: makeManifest(run: "a", parent: nil, name: "first", assets: [image]))
+        try ledger.appendReceipt(makeReceipt(run: "b", step: 0, inputs: [image], outputs: [upscaled]))
+        try ledger.appendManifest(bytes: makeManifest(run: "b", parent: "a", name: "second", assets: [upscaled]))
+        try ledger.appendManifest(bytes: makeManifest(run: "c", parent: "b", name: "third"))
+        try ledger.appendManifest(bytes: makeManifest(run: "d", parent: "a", name: "fourth"))
+        try ledger.appendTag(runID: "c", key: "selected", value: true)
+        func answers() throws -> [String] {
+            [
+                try ledger.ancestors(of: "c").map(\.runID).joined(separator: ","),
+                try ledger.children(of: "a").map(\.runID).joined(separator: ","),
+                "\(try ledger.descendants(of: "a")!)",
+                try ledger.runs(producing: image).map(\.runID).joined(separator: ","),
+                try ledger.runs(consuming: image).map(\.runID).joined(separator: ","),
+                try ledger.runs(named: "second").map(\.runID).joined(separator: ","),
+                try ledger.runs(taggedWith: "selected", value: true).map(\.runID).joined(separator: ","),
+                try ledger.runs().map(\.runID).joined(separator: ","),
+            ]
+        }
+        let before = try answers()
+        #expect(before[0] == "b,a")
+        #expect(before[1] == "b,d")
+        #expect(before[3] == "a")
+        #expect(before[4] == "b")
+        #expect(before[5] == "b")
+        #expect(before[6] == "c")
+        #expect(before[7] == "d,c,b,a")
+        #expect(try ledger.reindex() == 7)
+        #expect(try answers() == before)
+        try FileManager.default.removeItem(atPath: fixture.root + "/index.sqlite")
+        #expect(try fixture.reopen().runs().map(\.runID) == ["d", "c", "b", "a"])
+    }
+
+    @Test func gcKeepsReferencedObjectsAndRefusesOnUnreadableRoots() throws {
+        let fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        let kept = try fixture.store.put(Array("kept output".utf8)).digest
+        let asset = try fixture.store.put(Array("manifest asset".utf8)).digest
+        let orphan = try fixture.store.put(Array("orphan".utf8)).digest
+        try ledger.appendReceipt(makeReceipt(run: "a", step: 0, outputs: [kept]))
+        let manifest = try ledger.appendManifest(bytes: makeManifest(run: "a", parent: nil, name: "n", assets: [asset]))
+        _ = manifest
+        let dry = try ledger.collectGarbage(grace: 0, dryRun: true)
+        #expect(dry.swept == [orphan])
+        #expect(try fixture.store.contains(orphan).isPresent)
+        let young = try ledger.collectGarbage(grace: 3600, dryRun: false)
+        #expect(young.swept.isEmpty && young.keptYoung == 1)
+        let real = try ledger.collectGarbage(grace: 0, dryRun: false)
+        #expect(real.swept == [orphan])
+        #expect(!(try fixture.store.contains(orphan).isPresent))
+        #expect(try fixture.store.contains(kept).isPresent)
+        #expect(try fixture.store.contains(asset).isPresent)
+        // Remove a manifest body: gc refuses and deletes nothing.
+        let other = try fixture.store.put(Array("another orphan".utf8)).digest
+        let body = try #require(try ledger.run("a")).manifestDigest
+        #expect(try fixture.store.remove(Digest(parsing: body)))
+        let error = #expect(throws: LedgerError.self) { try ledger.collectGarbage(grace: 0) }
+        #expect(error?.code == .gcRefused)
+        #expect(try fixture.store.contains(other).isPresent)
+    }
+}
