@@ -430,3 +430,8 @@ struct ScalarKey: Hashable {
 func codePointLess(_ lhs: String, _ rhs: String) -> Bool {
     lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
 }
+
+extension JSONInteger: ExpressibleByIntegerLiteral {
+    /// Creates an integer from a literal.
+    public init(integerLiteral value: Int) { self.init(value) }
+}
