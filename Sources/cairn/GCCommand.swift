@@ -1,0 +1,73 @@
+import ArgumentParser
+import CairnCore
+import CairnLedger
+import CairnManifest
+import Foundation
+
+/// `cairn gc`: deletes objects no ledger entry references, older than a grace period.
+struct GCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete objects that no ledger entry references and that are older than the grace period.",
+        discussion: """
+            Marks every object referenced by any ledger entry (manifest bodies, their assets and inputs, receipt \
+            inputs and outputs) and sweeps the rest older than --grace (default 24h). If any root cannot be read, \
+            nothing is deleted and gc exits 2 saying why.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Report what would be deleted; delete nothing.")
+    var dryRun = false
+
+    @Option(help: "Keep unreferenced objects younger than this (e.g. 30s, 15m, 24h, 7d, or seconds).")
+    var grace: String = "24h"
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    static func parseDuration(_ text: String) -> TimeInterval? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0 {
+            return value * scale
+        }
+        if let value = Double(text), value >= 0 { return value }
+        return nil
+    }
+
+    func validate() throws {
+        guard Self.parseDuration(grace) != nil else {
+            throw ValidationError("--grace '\(grace)' is not a duration like 30s, 15m, 24h, 7d")
+        }
+    }
+
+    func run() throws {
+        let ledger = try storeOptions.openLedger()
+        let report = try LedgerExit.run {
+            try ledger.collectGarbage(grace: Self.parseDuration(grace)!, dryRun: dryRun)
+        }
+        if json {
+            try LedgerExit.printJSON(
+                .object(
+                    JSONObject([
+                        ("dry_run", .bool(report.dryRun)),
+                        ("entries_scanned", .integer(JSONInteger(Int(report.entriesScanned)))),
+                        ("referenced", .integer(JSONInteger(report.referenced))),
+                        ("objects", .integer(JSONInteger(report.objectsSeen))),
+                        ("swept", .array(report.swept.map { .string($0.description) })),
+                        ("swept_bytes", .integer(JSONInteger(Int(report.sweptBytes)))),
+                        ("kept_young", .integer(JSONInteger(report.keptYoung))),
+                    ])
+                )
+            )
+            return
+        }
+        for digest in report.swept { Terminal.print((dryRun ? "would delete " : "deleted ") + digest.description) }
+        Terminal.writeStderr(
+            "gc: \(report.objectsSeen) objects, \(report.referenced) referenced by \(report.entriesScanned) entries, "
+                + "\(report.swept.count) \(dryRun ? "would be deleted" : "deleted") (\(report.sweptBytes) bytes), "
+                + "\(report.keptYoung) kept within the grace period\n"
+        )
+    }
+}

@@ -1,0 +1,117 @@
+import CairnLedger
+import CairnManifest
+import CairnStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension StoreOptions {
+    /// Opens the store's ledger, reporting a torn tail that was cut on stderr; exit 2 when it cannot be opened.
+    func openLedger() throws -> Ledger {
+        let store = try openStore()
+        do {
+            let ledger = try Ledger.open(store: store)
+            if let cut = ledger.recoveredTail { Terminal.error("ledger: \(cut)") }
+            return ledger
+        } catch {
+            throw LedgerExit.cliError(error)
+        }
+    }
+}
+
+/// Maps ledger errors onto the CLI's exit codes and prints JSON values.
+enum LedgerExit {
+    /// Exit 1 for what a check finds (corrupt log, failed proof or signature); 2 for everything else.
+    static func cliError(_ error: any Error) -> CLIError {
+        if let error = error as? CLIError { return error }
+        if let error = error as? LedgerError {
+            let found: Set<LedgerError.Code> = [.corruptLog, .proofInvalid, .signatureInvalid, .manifestInvalid]
+            return CLIError(error.description, exitCode: found.contains(error.code) ? 1 : 2)
+        }
+        return StoreExit.cliError(error)
+    }
+
+    /// Runs `body`, mapping its errors.
+    static func run<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw cliError(error)
+        }
+    }
+
+    /// Prints `value` as canonical JSON (sorted keys, compact) on one line.
+    static func printJSON(_ value: JSONValue) throws {
+        Terminal.print(try CanonicalJSON.string(value))
+    }
+
+    static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+
+    /// A run summary as JSON.
+    static func json(_ run: RunSummary) -> JSONValue {
+        .object(
+            JSONObject([
+                ("run_id", .string(run.runID)), ("name", optional(run.name)),
+                ("parent_run_id", optional(run.parentRunID)), ("canonical_hash", .string(run.canonicalHash)),
+                ("manifest", .string(run.manifestDigest)), ("status", optional(run.status)),
+                ("timestamp", .string(run.timestamp)), ("entry_index", .integer(JSONInteger(Int(run.entryIndex)))),
+            ])
+        )
+    }
+
+    /// A lineage tree as JSON.
+    static func json(_ node: LineageNode) -> JSONValue {
+        var object = json(node.run).objectValue!
+        object["children"] = .array(node.children.map(json))
+        return .object(object)
+    }
+
+    /// A receipt as JSON (the entry format without `type`, `v` and `timestamp`).
+    static func json(_ receipt: Receipt) -> JSONValue {
+        guard var object = LedgerEntry.receipt(receipt).jsonValue(timestamp: "").objectValue else { return .null }
+        for key in ["type", "v", "timestamp"] { _ = object.removeValue(forKey: key) }
+        return .object(object)
+    }
+}
+
+extension LedgerExit {
+    /// Writes `text` to stdout unbuffered (so a line printed has left the process, even if it is killed next).
+    static func writeStdout(_ text: String) {
+        fflush(nil)
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Reads receipts given as JSON lines.
+enum ReceiptLines {
+    static func read(_ file: String) throws -> [UInt8] {
+        if file == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CLIError("cannot read \(file)", exitCode: 2)
+        }
+        return Array(data)
+    }
+
+    static func receipt(_ line: [UInt8], line number: Int) throws -> Receipt {
+        do {
+            return try Receipt(json: try JSONReader.parse(line))
+        } catch {
+            throw CLIError("line \(number): \(error)", exitCode: 2)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+import _CairnTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end tests of the ledger verbs, through the built `cairn` binary.
+struct LedgerCLITests {
+    /// A new store in a temporary directory.
+    struct Store {
+        let directory: TemporaryDirectory
+        var path: String { directory.appending("store") }
+
+        init() throws {
+            directory = try TemporaryDirectory(prefix: "cairn-ledger-cli")
+            let result = try runCairn(["init", "--store", path])
+            #expect(result.status == 0, "\(result.stderrText)")
+        }
+
+        @discardableResult
+        func run(_ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
+            try runCairn(arguments + ["--store", path], stdin: stdin)
+        }
+
+        func json(_ arguments: [String]) throws -> Any {
+            let result = try run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderrText)")
+            return try JSONSerialization.jsonObject(with: result.stdout, options: [.fragmentsAllowed])
+        }
+    }
+
+    static func receiptLine(run: String, step: Int, output: String? = nil, input: String? = nil) -> String {
+        let outputs = output.map { "[{\"digest\":\"\($0)\",\"media_type\":\"image/png\"}]" } ?? "[]"
+        let inputs = input.map { "[{\"digest\":\"\($0)\",\"media_type\":\"image/png\"}]" } ?? "[]"
+        return """
+            {"run_id":"\(run)","step_name":"gen","step_index":\(step),"status":"succeeded",\
+            "started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z","provider":"synthetic",\
+            "inputs":\(inputs),"outputs":\(outputs)}
+            """
+    }
+
+    static let digestA = "sha256:" + String(repeating: "a1", count: 32)
+    static let digestB = "sha256:" + String(repeating: "b2", count: 32)
+
+    @Test func appendTagQueryProveAndVerify() throws {
+        let store = try Store()
+        let lines = [
+            Self.receiptLine(run: "r1", step: 0, output: Self.digestA),
+            Self.receiptLine(run: "r2", step: 0, output: Self.digestB, input: Self.digestA),
+        ].joined(separator: "\n")
+        let appended = try store.run(["ledger", "append-receipts", "-"], stdin: Data(lines.utf8))
+        #expect(appended.status == 0, "\(appended.stderrText)")
+        #expect(appended.stdoutText.split(separator: "\n").map { $0.split(separator: " ")[0] } == ["0", "1"])
+        #expect(try store.run(["ledger", "tag", "r1", "selected=true"]).status == 0)
+
+        let made = try store.json(["made", "--json", Self.digestA]) as! [[String: Any]]
+        #expect(made.map { $0["run_id"] as! String } == ["r1"])
+        let used = try store.json(["used", "--json", Self.digestA]) as! [[String: Any]]
+        #expect(used.map { $0["run_id"] as! String } == ["r2"])
+        #expect(try store.run(["used", Self.digestB]).status == 1)
+        #expect(try store.run(["made", "sha256:nothex"]).status == 2)
+
+        let shown = try store.json(["show", "--json", "r1"]) as! [String: Any]
+        #expect((shown["receipts"] as! [Any]).count == 1)
+        #expect((shown["tags"] as! [String: Any])["selected"] as? Bool == true)
+        #expect(try store.run(["show", "nope"]).status == 1)
+
+        let verified = try store.run(["ledger", "verify"])
+        #expect(verified.status == 0, "\(verified.stderrText)")
+        let checkpoint = try store.run(["ledger", "checkpoint"])
+        #expect(checkpoint.stdoutText.split(separator: "\n")[1] == "3")
+        #expect(checkpoint.stdoutText.contains("\n\n\u{2014} cairn.local/"))
+
+        let prove = try store.run(["ledger", "prove", "--json", "--index", "1"])
+        #expect(prove.status == 0, "\(prove.stderrText)")
+        let bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
+        #expect(bundle["leaf_index"] as? Int == 1)
+        #expect(bundle["tree_size"] as? Int == 3)
+        for key in ["entry", "leaf_hash", "audit_path", "root_hash", "checkpoint"] { #expect(bundle[key] != nil) }
+        let consistency = try store.json(["ledger", "consistency", "--json", "1", "3"]) as! [String: Any]
+        #expect(consistency["old_size"] as? Int == 1)
+        #expect((consistency["proof"] as! [String]).count >= 1)
+        #expect(try store.run(["ledger", "prove", "--json", "--index", "7"]).status == 2)
+
+        let reindexed = try store.json(["ledger", "reindex", "--json"]) as! [String: Any]
+        #expect(reindexed["entries"] as? Int == 3)
+        #expect((try store.json(["made", "--json", Self.digestA]) as! [[String: Any]]).count == 1)
+    }
+
+    @Test func tamperedLogFailsVerifyNamingTheIndex() throws {
+        let store = try Store()
+        let lines = (0..<6).map { Self.receiptLine(run: "r", step: $0) }.joined(separator: "\n")
+        #expect(try store.run(["ledger", "append-receipts", "-"], stdin: Data(lines.utf8)).status == 0)
+        let log = store.path + "/ledger/entries.log"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+        bytes[bytes.count - 10] ^= 0x20  // inside the last entry (index 5)
+        try bytes.write(to: URL(fileURLWithPath: log))
+        let result = try store.run(["ledger", "verify", "--json"])
+        #expect(result.status == 1)
+        let report = try JSONSerialization.jsonObject(with: result.stdout) as! [String: Any]
+        #expect(report["first_bad_index"] as? Int == 5)
+        #expect(try store.run(["ledger", "verify"]).stderrText.contains("entry 5"))
+    }
+
+    @Test func gcDryRunAndRefusal() throws {
+        let store = try Store()
+        let file = store.directory.appending("orphan.txt")
+        try Data("orphan bytes".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try store.run(["put", file]).status == 0)
+        let dry = try store.json(["gc", "--dry-run", "--grace", "0s", "--json"]) as! [String: Any]
+        #expect((dry["swept"] as! [String]).count == 1)
+        let kept = try store.json(["gc", "--grace", "1h", "--json"]) as! [String: Any]
+        #expect((kept["swept"] as! [String]).isEmpty)
+        #expect(try store.run(["gc", "--grace", "soon"]).status == 2)
+        let swept = try store.json(["gc", "--grace", "0", "--json"]) as! [String: Any]
+        #expect((swept["swept"] as! [String]).count == 1)
+    }
+
+    /// `kill -9` at random moments during appends: every append that was reported is present, and the log reopens
+    /// with the tree and the checkpoint verifying.
+    @Test func killNineDuringAppendsLosesNothingReported() throws {
+        let store = try Store()
+        let input = store.directory.appending("receipts.jsonl")
+        let lines = (0..<3000).map { Self.receiptLine(run: "k", step: $0) }.joined(separator: "\n")
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: input))
+        var generator = SystemRandomNumberGenerator()
+        let trials = slowTestsEnabled ? 200 : 4
+        var expected = 0
+        for trial in 0..<trials {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
+            process.arguments = [
+                "ledger", "append-receipts", input, "--store", store.path, "--batch", String(1 + trial % 3),
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...250_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let reported = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .split(separator: "\n").filter { $0.split(separator: " ").count == 2 }
+            let verify = try store.run(["ledger", "verify", "--json"])
+            #expect(verify.status == 0, "trial \(trial): \(verify.stdoutText) \(verify.stderrText)")
+            let report = try JSONSerialization.jsonObject(with: verify.stdout) as! [String: Any]
+            let entries = report["entries"] as! Int
+            expected += reported.count
+            #expect(entries >= expected, "trial \(trial): \(entries) entries, \(expected) reported")
+            expected = entries
+            if let last = reported.last {
+                let parts = last.split(separator: " ")
+                let prove = try store.run(["ledger", "prove", "--json", "--index", String(parts[0])])
+                #expect(prove.status == 0, "\(prove.stderrText)")
+                let bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
+                #expect(bundle["leaf_hash"] as? String == String(parts[1]))
+            }
+        }
+        #expect(try store.run(["ledger", "verify"]).status == 0)
+    }
+
+    /// 8 processes x 1000 appends at once: 8000 entries, the tree verifies and the index is complete.
+    @Test func eightProcessesAppendConcurrently() throws {
+        let store = try Store()
+        let perProcess = 1000
+        var processes: [Process] = []
+        for p in 0..<8 {
+            let input = store.directory.appending("p\(p).jsonl")
+            let lines = (0..<perProcess).map { Self.receiptLine(run: "p\(p)", step: $0) }.joined(separator: "\n")
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: input))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
+            process.arguments = ["ledger", "append-receipts", input, "--store", store.path]
+            process.standardOutput = FileHandle.nullDevice
+            processes.append(process)
+        }
+        for process in processes { try process.run() }
+        for process in processes {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let report = try store.json(["ledger", "verify", "--json"]) as! [String: Any]
+        #expect(report["ok"] as? Bool == true)
+        #expect(report["entries"] as? Int == 8 * perProcess)
+        #expect(report["checkpoint_size"] as? Int == 8 * perProcess)
+        for p in 0..<8 {
+            let shown = try store.json(["show", "--json", "p\(p)"]) as! [String: Any]
+            let steps = (shown["receipts"] as! [[String: Any]]).map { $0["step_index"] as! Int }
+            #expect(steps == Array(0..<perProcess), "process \(p): receipts in append order")
+        }
+    }
+}
