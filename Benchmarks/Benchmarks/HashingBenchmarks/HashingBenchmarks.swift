@@ -1,0 +1,43 @@
+import Benchmark
+import CairnCore
+import Crypto
+
+/// In-process hashing throughput: Cairn's hashers beside the raw library call on the same 1 MiB buffer.
+let benchmarks: @Sendable () -> Void = {
+    let input = [UInt8](repeating: 0xA5, count: 1 << 20)
+    let configuration = Benchmark.Configuration(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        maxDuration: .seconds(2),
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
+    )
+
+    Benchmark("SHA256Hasher.update 1MiB", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            var hasher = SHA256Hasher()
+            input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            blackHole(hasher.finalize())
+        }
+    }
+
+    Benchmark("swift-crypto SHA256.update 1MiB (raw)", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            var hasher = SHA256()
+            input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            blackHole(hasher.finalize())
+        }
+    }
+
+    Benchmark("BLAKE2b256Hasher.update 1MiB", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            var hasher = BLAKE2b256Hasher()
+            input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            blackHole(hasher.finalize())
+        }
+    }
+
+    Benchmark("XXH3.hash64 1MiB", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(input.withUnsafeBytes { XXH3.hash64($0) })
+        }
+    }
+}
