@@ -1,0 +1,174 @@
+/// One manifest file's full verdict: genblaze's checks plus asset byte checks, with genblaze-worded messages.
+///
+/// This is what `cairn verify` prints; any tool can produce the same verdict with
+/// ``verify(bytes:hashOnly:byteSource:)``.
+public struct ManifestVerdict: Sendable {
+    /// One line of human output.
+    public struct Line: Sendable, Hashable {
+        /// True for `FAIL:`/`Error:` lines (stderr), false for `OK:` lines (stdout).
+        public var isFailure: Bool
+        /// The text.
+        public var text: String
+    }
+
+    /// The schema version read from the file, if it could be read.
+    public var schemaVersion: String?
+    /// The `canonical_hash` stored in the file, if it could be read.
+    public var storedHash: String?
+    /// The recomputed canonical hash, nil when the file was refused.
+    public var canonicalHash: String?
+    /// Stored hash equals recomputed hash.
+    public var hashOK: Bool
+    /// genblaze's `Manifest.verify()`.
+    public var verifyOK: Bool
+    /// Output assets missing a valid sha256.
+    public var unverifiedSHA256IDs: [String]
+    /// Output assets with out-of-spec metadata.
+    public var invalidMetadataIDs: [String]
+    /// Asset byte checks (empty with `hashOnly` or when the file was refused).
+    public var assets: [AssetByteCheck]
+    /// Why the file was refused (unreadable JSON, schema, validation, hashing).
+    public var error: ManifestError?
+    /// Human output lines in genblaze's wording and order.
+    public var lines: [Line]
+
+    /// 0 all verified; 1 hash mismatch, missing/malformed sha256, out-of-spec metadata, missing or mismatching
+    /// bytes; 2 the file was refused.
+    public var exitCode: Int32 {
+        if error != nil { return 2 }
+        return lines.contains(where: \.isFailure) ? 1 : 0
+    }
+
+    /// Verifies a manifest file's bytes.
+    ///
+    /// Check order follows genblaze's CLI: hash mismatch, then (unless `hashOnly`) missing or malformed output
+    /// sha256, out-of-spec output metadata, and finally asset bytes when `byteSource` is given. Every failing check
+    /// adds a line; the first line is the one genblaze prints.
+    ///
+    /// - Parameters:
+    ///   - bytes: The manifest file.
+    ///   - hashOnly: Check only the canonical hash (genblaze's `--hash-only`).
+    ///   - byteSource: Where to find asset bytes, or nil to leave them unchecked.
+    /// - Returns: The verdict; an unreadable or refused file is a verdict with ``error`` set, never a throw.
+    /// - Throws: Only what `byteSource` throws for unreadable bytes.
+    public static func verify(
+        bytes: some Collection<UInt8>,
+        hashOnly: Bool = false,
+        byteSource: (any AssetByteSource)? = nil
+    ) throws -> ManifestVerdict {
+        var verdict = ManifestVerdict(
+            hashOK: false,
+            verifyOK: false,
+            unverifiedSHA256IDs: [],
+            invalidMetadataIDs: [],
+            assets: [],
+            lines: []
+        )
+        let manifest: Manifest
+        let report: VerificationReport
+        do {
+            let json: JSONValue
+            do {
+                json = try JSONReader.parse(bytes)
+            } catch let error as JSONReadError {
+                throw ManifestError(.invalidJSON, kind: "JSONDecodeError", error.description, underlying: error)
+            }
+            if case .object(let object) = json {
+                if case .string(let version) = object["schema_version"] { verdict.schemaVersion = version }
+                if case .string(let stored) = object["canonical_hash"] { verdict.storedHash = stored }
+            }
+            manifest = try Manifest(json: json)
+            verdict.schemaVersion = manifest.schemaVersion
+            verdict.storedHash = manifest.canonicalHash
+            report = try manifest.verificationReport()
+        } catch let error as ManifestError {
+            verdict.error = error
+            verdict.lines.append(Line(isFailure: true, text: "Error: \(error.kind): \(error.message)"))
+            return verdict
+        }
+        verdict.canonicalHash = report.recomputedHash
+        verdict.hashOK = report.hashOK
+        verdict.verifyOK = report.isOK
+        verdict.unverifiedSHA256IDs = report.unverifiedSHA256IDs
+        verdict.invalidMetadataIDs = report.invalidMetadataIDs
+        if !report.hashOK {
+            verdict.lines.append(Line(isFailure: true, text: "FAIL: manifest hash mismatch."))
+        }
+        if hashOnly {
+            if report.hashOK {
+                verdict.lines.append(
+                    Line(
+                        isFailure: false,
+                        text: "OK: manifest hash verified. Asset bytes were not fetched or compared."
+                    )
+                )
+            }
+            return verdict
+        }
+        if !report.unverifiedSHA256IDs.isEmpty {
+            verdict.lines.append(
+                Line(
+                    isFailure: true,
+                    text: "FAIL: \(report.unverifiedSHA256IDs.count) output asset(s) missing or malformed sha256."
+                )
+            )
+        }
+        if !report.invalidMetadataIDs.isEmpty {
+            verdict.lines.append(
+                Line(
+                    isFailure: true,
+                    text:
+                        "FAIL: \(report.invalidMetadataIDs.count) output asset(s) carry out-of-spec numeric/media_type "
+                        + "metadata (e.g. width=0, or a malformed media_type)."
+                )
+            )
+        }
+        verdict.assets = try manifest.checkAssetBytes(using: byteSource)
+        for check in verdict.assets {
+            let label = "FAIL: asset \(check.assetID.prefix(8)) (\(redactedURL(check.url)))"
+            switch check.status {
+            case .mismatch:
+                verdict.lines.append(
+                    Line(
+                        isFailure: true,
+                        text: "\(label): sha256 mismatch: manifest declares \(check.sha256 ?? ""), bytes at "
+                            + "\(check.location ?? "?") hash to \(check.actualSHA256 ?? "")"
+                    )
+                )
+            case .missing:
+                verdict.lines.append(
+                    Line(
+                        isFailure: true,
+                        text: "\(label): bytes missing: no object or file with sha256 \(check.sha256 ?? "")"
+                    )
+                )
+            case .ok, .unchecked:
+                break
+            }
+        }
+        if !verdict.lines.contains(where: \.isFailure) {
+            let matched = verdict.assets.filter { $0.status == .ok }.count
+            if byteSource == nil {
+                verdict.lines.append(
+                    Line(
+                        isFailure: false,
+                        text:
+                            "OK: manifest hash verified; all output assets declare sha256 and carry in-spec metadata. "
+                            + "Asset bytes were not fetched or compared; add --assets DIR or --store PATH to verify the "
+                            + "media itself."
+                    )
+                )
+            } else {
+                verdict.lines.append(
+                    Line(
+                        isFailure: false,
+                        text:
+                            "OK: manifest hash verified; all output assets declare sha256 and carry in-spec metadata; "
+                            + "\(matched) asset(s) found and matched their declared sha256."
+                    )
+                )
+            }
+        }
+        return verdict
+    }
+}

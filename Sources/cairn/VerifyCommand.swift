@@ -1,0 +1,162 @@
+import ArgumentParser
+import CairnManifest
+import Foundation
+
+/// `cairn verify`: genblaze's manifest verdict, offline, plus a check of the asset bytes themselves.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify genblaze manifests: canonical hash, output sha256 and metadata, and asset bytes.",
+        discussion: """
+            Prints genblaze's verdict per file (OK on stdout, FAIL/Error on stderr). Asset bytes with a sha256 are \
+            looked up and rehashed in the store (--store, $CAIRN_HOME or ./.cairn when it exists) and in \
+            --assets DIR (by hex digest or by the file name in the asset's url); missing bytes are failures.
+
+            Exit codes: 0 every file verified; 1 a hash mismatch, a missing or malformed output sha256, \
+            out-of-spec output metadata, or missing or mismatching asset bytes; 2 a usage error or a file that \
+            cannot be read or parsed.
+            """
+    )
+
+    @Flag(help: "Print one JSON object per file (one per line).")
+    var json = false
+
+    @Flag(name: .customLong("hash-only"), help: "Check only the canonical hash (asset checks are skipped).")
+    var hashOnly = false
+
+    @Option(
+        name: .customLong("assets"),
+        help: ArgumentHelp("A folder holding asset bytes, named by hex digest or by url file name.", valueName: "dir"),
+        completion: .directory
+    )
+    var assetsDirectory: String?
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: ArgumentHelp("Manifest files (JSON).", valueName: "manifest"), completion: .file())
+    var manifests: [String]
+
+    func validate() throws {
+        if manifests.isEmpty { throw ValidationError("verify needs at least one MANIFEST file") }
+        if let assetsDirectory, !isDirectory(assetsDirectory) {
+            throw ValidationError("--assets \(assetsDirectory) is not a directory")
+        }
+    }
+
+    func run() throws {
+        let source =
+            hashOnly ? nil : try VerifyAssetSources.make(storeOptions: storeOptions, directory: assetsDirectory)
+        var worst: Int32 = 0
+        for path in manifests {
+            let prefix = manifests.count > 1 ? "\(path): " : ""
+            let verdict: ManifestVerdict
+            do {
+                verdict = try ManifestVerdict.verify(
+                    bytes: try VerifyAssetSources.readManifest(path),
+                    hashOnly: hashOnly,
+                    byteSource: source
+                )
+            } catch let error as CLIError {
+                worst = max(worst, error.exitCode)
+                if json {
+                    try Terminal.printJSON(VerifyJSON(file: path, error: error.message))
+                } else {
+                    Terminal.error(error.message)
+                }
+                continue
+            }
+            worst = max(worst, verdict.exitCode)
+            if json {
+                try Terminal.printJSON(VerifyJSON(file: path, verdict: verdict))
+            } else {
+                for line in verdict.lines {
+                    if line.isFailure {
+                        Terminal.writeStderr(prefix + line.text + "\n")
+                    } else {
+                        Terminal.print(prefix + line.text)
+                    }
+                }
+            }
+        }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+}
+
+/// The `--json` record of one file.
+struct VerifyJSON: Encodable {
+    struct AssetRecord: Encodable {
+        var asset_id: String
+        var role: String
+        var step_index: Int
+        var sha256: String?
+        var status: String
+        var actual_sha256: String?
+        var location: String?
+    }
+
+    var file: String
+    var schema_version: String?
+    var stored_hash: String?
+    var canonical_hash: String?
+    var hash_ok = false
+    var verify_ok = false
+    var unverified_sha256_ids: [String] = []
+    var invalid_metadata_ids: [String] = []
+    var assets: [AssetRecord] = []
+    var error: String?
+    var exit_code: Int32 = 2
+
+    init(file: String, error: String) {
+        self.file = file
+        self.error = error
+    }
+
+    init(file: String, verdict: ManifestVerdict) {
+        self.file = file
+        schema_version = verdict.schemaVersion
+        stored_hash = verdict.storedHash
+        canonical_hash = verdict.canonicalHash
+        hash_ok = verdict.hashOK
+        verify_ok = verdict.verifyOK
+        unverified_sha256_ids = verdict.unverifiedSHA256IDs
+        invalid_metadata_ids = verdict.invalidMetadataIDs
+        assets = verdict.assets.map {
+            AssetRecord(
+                asset_id: $0.assetID,
+                role: $0.role.rawValue,
+                step_index: $0.stepIndex,
+                sha256: $0.sha256,
+                status: $0.status.rawValue,
+                actual_sha256: $0.actualSHA256,
+                location: $0.location
+            )
+        }
+        error = verdict.error.map { "\($0.kind): \($0.message)" }
+        exit_code = verdict.exitCode
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, schema_version, stored_hash, canonical_hash, hash_ok, verify_ok, unverified_sha256_ids,
+            invalid_metadata_ids, assets, error, exit_code
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(file, forKey: .file)
+        try container.encode(schema_version, forKey: .schema_version)
+        try container.encode(stored_hash, forKey: .stored_hash)
+        try container.encode(canonical_hash, forKey: .canonical_hash)
+        try container.encode(hash_ok, forKey: .hash_ok)
+        try container.encode(verify_ok, forKey: .verify_ok)
+        try container.encode(unverified_sha256_ids, forKey: .unverified_sha256_ids)
+        try container.encode(invalid_metadata_ids, forKey: .invalid_metadata_ids)
+        try container.encode(assets, forKey: .assets)
+        try container.encode(error, forKey: .error)
+        try container.encode(exit_code, forKey: .exit_code)
+    }
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+}
