@@ -3,12 +3,13 @@ import CairnCore
 import Crypto
 
 /// In-process hashing throughput: Cairn's hashers beside the raw library call on the same 1 MiB buffer.
+/// Allocations are a handful per whole hash (init and finalize), never per chunk: the threshold gates that.
 let benchmarks: @Sendable () -> Void = {
     let input = [UInt8](repeating: 0xA5, count: 1 << 20)
     let configuration = Benchmark.Configuration(
         metrics: [.throughput, .wallClock, .mallocCountTotal],
         maxDuration: .seconds(2),
-        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 8])]
     )
 
     Benchmark("SHA256Hasher.update 1MiB", configuration: configuration) { benchmark in
