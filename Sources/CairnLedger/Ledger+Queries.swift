@@ -143,27 +143,30 @@ extension Ledger {
         }
     }
 
-    /// The ancestors of `runID` by parent pointers, nearest first (O(depth) indexed lookups).
+    /// The ancestors of `runID` by parent pointers, nearest first: one recursive query, one indexed lookup per
+    /// generation (O(depth)). A parent with no manifest entry ends the chain; a cycle is cut at the first repeat.
     public func ancestors(of runID: String) throws -> [RunSummary] {
         try query { db in
-            var result: [RunSummary] = []
-            var seen: Set<String> = [runID]
-            var current = try String.fetchOne(
+            // UNION (not UNION ALL) drops a repeated row, so a cycle ends; rows come out in generation order.
+            let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT parent_run_id FROM runs WHERE run_id = ?",
+                sql: """
+                    WITH RECURSIVE up(\(Self.runColumns)) AS (
+                      SELECT \(Self.runColumns) FROM runs
+                      WHERE run_id = (SELECT parent_run_id FROM runs WHERE run_id = ?)
+                      UNION
+                      SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp,
+                      r.seq FROM runs r JOIN up ON r.run_id = up.parent_run_id)
+                    SELECT \(Self.runColumns) FROM up
+                    """,
                 arguments: [runID]
             )
-            while let parent = current, seen.insert(parent).inserted {
-                guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: "SELECT \(Self.runColumns) FROM runs WHERE run_id = ?",
-                        arguments: [parent]
-                    )
-                else { break }
+            var result: [RunSummary] = []
+            var seen: Set<String> = [runID]
+            for row in rows {
                 let summary = RunSummary(row: row)
+                guard seen.insert(summary.runID).inserted else { break }
                 result.append(summary)
-                current = summary.parentRunID
             }
             return result
         }

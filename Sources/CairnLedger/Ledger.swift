@@ -139,6 +139,13 @@ public final class Ledger: Sendable {
         return try append([.manifest(record)])[0]
     }
 
+    /// Stores several manifests and appends their entries as one batch (one durable write).
+    @discardableResult
+    public func appendManifests(bytes manifests: [[UInt8]]) throws -> [LedgerEntryRef] {
+        let records = try manifests.map { try Self.manifestRecord(bytes: $0, digest: try store.put($0).digest) }
+        return try append(records.map { .manifest($0) })
+    }
+
     /// Reads the ledger fields of a genblaze manifest's JSON.
     static func manifestRecord(bytes: [UInt8], digest: Digest) throws -> ManifestRecord {
         let value: JSONValue

@@ -68,26 +68,39 @@ final class LedgerIndex: Sendable {
     func catchUp(size: UInt64, read: (UInt64, UInt64) throws -> [[UInt8]], store: ObjectStore) throws {
         do {
             if try queue.read({ db in try Self.indexedCount(db) }) >= size { return }
-            try queue.write { db in
-                var next = try Self.indexedCount(db)
-                while next < size {
-                    let end = min(size, next + 2048)
-                    let payloads = try read(next, end)
-                    for (offset, payload) in payloads.enumerated() {
-                        try Self.index(seq: next + UInt64(offset), payload: payload, db: db, store: store)
-                    }
-                    next = end
+            // IMMEDIATE: two processes catching up at once must not both read the count and then race to write.
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try Self.catchUp(db: db, size: size, read: read, store: store)
+                    return .commit
                 }
-                try db.execute(
-                    sql: "UPDATE meta SET value = ? WHERE key = 'indexed_entries'",
-                    arguments: [String(next)]
-                )
             }
         } catch let error as LedgerError {
             throw error
         } catch {
             throw LedgerError(.index, "cannot update the index \(path): \(error)")
         }
+    }
+
+    private static func catchUp(
+        db: Database,
+        size: UInt64,
+        read: (UInt64, UInt64) throws -> [[UInt8]],
+        store: ObjectStore
+    ) throws {
+        var next = try Self.indexedCount(db)
+        while next < size {
+            let end = min(size, next + 2048)
+            let payloads = try read(next, end)
+            for (offset, payload) in payloads.enumerated() {
+                try index(seq: next + UInt64(offset), payload: payload, db: db, store: store)
+            }
+            next = end
+        }
+        try db.execute(
+            sql: "UPDATE meta SET value = ? WHERE key = 'indexed_entries'",
+            arguments: [String(next)]
+        )
     }
 
     /// Empties every table (the next ``catchUp`` rebuilds them from the log).

@@ -107,6 +107,38 @@ enum ReceiptLines {
         return Array(data)
     }
 
+    /// The first error raised by concurrent appenders.
+    final class Failures: @unchecked Sendable {
+        // Invariant: `lock` guards `first`.
+        private let lock = NSLock()
+        private var stored: (any Error)?
+
+        func record(_ error: any Error) {
+            lock.lock()
+            if stored == nil { stored = error }
+            lock.unlock()
+        }
+
+        var first: (any Error)? {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+    }
+
+    /// Runs `body(i)` for i in 0..<count, each on its own thread, and waits for all.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        for i in 0..<count {
+            let thread = Thread {
+                body(i)
+                done.signal()
+            }
+            thread.start()
+        }
+        for _ in 0..<count { done.wait() }
+    }
+
     static func receipt(_ line: [UInt8], line number: Int) throws -> Receipt {
         do {
             return try Receipt(json: try JSONReader.parse(line))

@@ -34,9 +34,22 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     @Argument(help: ArgumentHelp("Manifest files (JSON).", valueName: "manifest"), completion: .file())
-    var manifests: [String]
+    var manifests: [String] = []
+
+    @Option(
+        help: ArgumentHelp("Check a ledger proof bundle (ledger prove/consistency --json) offline.", valueName: "file"),
+        completion: .file()
+    )
+    var proof: String?
+
+    @Option(help: ArgumentHelp("With --proof: the trusted verifier key, or its key.pub file.", valueName: "key"))
+    var key: String?
 
     func validate() throws {
+        if proof != nil {
+            if !manifests.isEmpty { throw ValidationError("give either --proof FILE or MANIFEST files, not both") }
+            return
+        }
         if manifests.isEmpty { throw ValidationError("verify needs at least one MANIFEST file") }
         if let assetsDirectory, !isDirectory(assetsDirectory) {
             throw ValidationError("--assets \(assetsDirectory) is not a directory")
@@ -44,6 +57,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let proof { return try VerifyProof.run(path: proof, key: key, json: json) }
         let source =
             hashOnly ? nil : try VerifyAssetSources.make(storeOptions: storeOptions, directory: assetsDirectory)
         var worst: Int32 = 0

@@ -89,6 +89,73 @@ struct LedgerCLITests {
         #expect((try store.json(["made", "--json", Self.digestA]) as! [[String: Any]]).count == 1)
     }
 
+    @Test func importLineageAndOfflineProof() throws {
+        let store = try Store()
+        let cases = sharedRoot() + "/vectors/genblaze/cases/"
+        // parent_run_id is not hashed, so pointing d_parent_set at d_parent_unset's run keeps its hash valid.
+        let child = store.directory.appending("child.json")
+        let text = try String(contentsOfFile: cases + "d_parent_set.json", encoding: .utf8)
+            .replacingOccurrences(
+                of: "c0ffee00-1111-4222-8333-444455556666",
+                with: "5be9b125-ca0c-4441-8946-45f2f41791e6"
+            )
+        try Data(text.utf8).write(to: URL(fileURLWithPath: child))
+        let imported = try store.run([
+            "import", "--json", cases + "d_parent_unset.json", child, cases + "d_tamper_prompt.json",
+        ])
+        #expect(imported.status == 1, "the tampered manifest is refused: \(imported.stderrText)")
+        let lines = imported.stdoutText.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(lines.map { $0["ok"] as! Bool } == [true, true, false])
+        let runs = try store.json(["log", "--json"]) as! [[String: Any]]
+        #expect(
+            runs.map { $0["run_id"] as! String } == [
+                "32503f4c-05e8-458a-9f25-f4a3ba1baf8c", "5be9b125-ca0c-4441-8946-45f2f41791e6",
+            ]
+        )
+        let lineage = try store.json(["lineage", "--json", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"]) as! [String: Any]
+        #expect(
+            (lineage["ancestors"] as! [[String: Any]]).map { $0["run_id"] as! String } == [
+                "5be9b125-ca0c-4441-8946-45f2f41791e6"
+            ]
+        )
+        let dot = try store.run(["lineage", "--descendants", "--format", "dot", "5be9b125-ca0c-4441-8946-45f2f41791e6"])
+        #expect(dot.stdoutText.hasPrefix("digraph lineage {"))
+        #expect(
+            dot.stdoutText.contains(
+                "\"5be9b125-ca0c-4441-8946-45f2f41791e6\" -> \"32503f4c-05e8-458a-9f25-f4a3ba1baf8c\""
+            )
+        )
+        let mermaid = try store.run(["lineage", "--format", "mermaid", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"])
+        #expect(mermaid.stdoutText.hasPrefix("graph TD"))
+        #expect(mermaid.stdoutText.contains("r1 --> r0"))
+        #expect(try store.run(["lineage", "no-such-run"]).status == 1)
+
+        // The proof bundle checks with no store at all, and fails once altered.
+        let prove = try store.run(["ledger", "prove", "--json", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"])
+        #expect(prove.status == 0, "\(prove.stderrText)")
+        let proofFile = store.directory.appending("proof.json")
+        try prove.stdout.write(to: URL(fileURLWithPath: proofFile))
+        let elsewhere = try TemporaryDirectory(prefix: "cairn-no-store")
+        let offline = try runCairn(
+            ["verify", "--proof", proofFile, "--key", store.path + "/ledger/key.pub"],
+            environment: ["CAIRN_HOME": elsewhere.appending("none")],
+            currentDirectory: elsewhere.path
+        )
+        #expect(offline.status == 0, "\(offline.stdoutText) \(offline.stderrText)")
+        var bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
+        var path = bundle["audit_path"] as! [String]
+        path[0] = String(path[0].reversed())
+        bundle["audit_path"] = path
+        try JSONSerialization.data(withJSONObject: bundle).write(to: URL(fileURLWithPath: proofFile))
+        let altered = try runCairn(["verify", "--proof", proofFile], currentDirectory: elsewhere.path)
+        #expect(altered.status == 1)
+        let consistency = try store.run(["ledger", "consistency", "--json", "1"])
+        try consistency.stdout.write(to: URL(fileURLWithPath: proofFile))
+        #expect(try runCairn(["verify", "--proof", proofFile], currentDirectory: elsewhere.path).status == 0)
+    }
+
     @Test func tamperedLogFailsVerifyNamingTheIndex() throws {
         let store = try Store()
         let lines = (0..<6).map { Self.receiptLine(run: "r", step: $0) }.joined(separator: "\n")
@@ -172,7 +239,8 @@ struct LedgerCLITests {
             try Data(lines.utf8).write(to: URL(fileURLWithPath: input))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
-            process.arguments = ["ledger", "append-receipts", input, "--store", store.path]
+            // Each process appends every line with its own durable append call, from 8 threads (group-committed).
+            process.arguments = ["ledger", "append-receipts", input, "--store", store.path, "--concurrency", "8"]
             process.standardOutput = FileHandle.nullDevice
             processes.append(process)
         }
@@ -188,7 +256,7 @@ struct LedgerCLITests {
         for p in 0..<8 {
             let shown = try store.json(["show", "--json", "p\(p)"]) as! [String: Any]
             let steps = (shown["receipts"] as! [[String: Any]]).map { $0["step_index"] as! Int }
-            #expect(steps == Array(0..<perProcess), "process \(p): receipts in append order")
+            #expect(steps.sorted() == Array(0..<perProcess), "process \(p): every receipt indexed once")
         }
     }
 }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import CairnLedger
+import CairnManifest
+import Foundation
+
+/// `cairn verify --proof FILE [--key KEY]`: checks a ledger proof bundle offline (spec/ledger.md).
+enum VerifyProof {
+    /// Checks the bundle at `path`; `key` is a verifier key (`name+id+base64`) or a file holding one (`key.pub`).
+    ///
+    /// Exit 0 when every check passes, 1 when one fails, 2 when the file or key cannot be read or is not a bundle.
+    static func run(path: String, key: String?, json: Bool) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read proof bundle \(path)", exitCode: 2)
+        }
+        var keyText = key
+        if let key, FileManager.default.fileExists(atPath: key) {
+            guard let contents = FileManager.default.contents(atPath: key) else {
+                throw CLIError("cannot read key file \(key)", exitCode: 2)
+            }
+            keyText = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let check: ProofCheck
+        do {
+            check = try ProofVerifier.check(bundle: Array(data), key: keyText)
+        } catch {
+            throw CLIError("\(path): \(error)", exitCode: 2)
+        }
+        if json {
+            try LedgerExit.printJSON(
+                .object(
+                    JSONObject([
+                        ("file", .string(path)), ("kind", .string(check.kind)), ("ok", .bool(check.isValid)),
+                        ("origin", LedgerExit.optional(check.origin)),
+                        ("verifier_key", LedgerExit.optional(check.verifierKey)),
+                        ("key_from_bundle", .bool(check.keyFromBundle)),
+                        ("findings", .array(check.findings.map { .string($0) })),
+                    ])
+                )
+            )
+        } else {
+            for finding in check.findings {
+                if finding.hasPrefix("FAIL") {
+                    Terminal.writeStderr(finding + "\n")
+                } else {
+                    Terminal.print(finding)
+                }
+            }
+            if check.isValid {
+                let pin = check.keyFromBundle ? " (key taken from the bundle; pass --key to pin a trusted key)" : ""
+                Terminal.print("OK: \(check.kind) proof verified\(pin)")
+            }
+        }
+        if !check.isValid { throw ExitCode(1) }
+    }
+}
