@@ -1,0 +1,497 @@
+public import CairnCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The state of one object after rehashing it.
+public struct ObjectStatus: Sendable, Hashable {
+    /// What was found.
+    public enum Kind: String, Sendable, Codable {
+        /// The file is there, has its recorded size, and its bytes hash to its name.
+        case intact
+        /// No object file.
+        case absent
+        /// The file is empty (and not the empty object) or its size differs from the recorded one.
+        case truncated
+        /// The bytes hash to another digest.
+        case corrupt
+    }
+
+    /// What was found.
+    public var kind: Kind
+    /// The object checked.
+    public var digest: Digest
+    /// The object's path.
+    public var path: String
+    /// The file's size, when there is a file.
+    public var size: Int64?
+    /// What the bytes hash to, when they were hashed and differ from `digest`.
+    public var actualDigest: Digest?
+    /// A one-line explanation, empty when intact.
+    public var detail: String
+}
+
+/// One problem `fsck` found, and what `--repair` did about it.
+public struct FsckProblem: Sendable, Codable, Hashable {
+    /// The kind of problem.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// An object file whose bytes do not hash to its name.
+        case corrupt
+        /// An object file that is empty, or not the size recorded when it was stored.
+        case truncated
+        /// An object file under the wrong shard or algorithm directory.
+        case misplaced
+        /// A file in `objects/` whose name is not a digest, or that is not a regular file.
+        case strayFile = "stray-file"
+        /// A temporary file left in `tmp/` by an ingest that did not finish (its process is gone).
+        case strayTemp = "stray-temp"
+        /// An object file that could not be read.
+        case unreadable
+    }
+
+    /// The kind of problem.
+    public var kind: Kind
+    /// The file concerned.
+    public var path: String
+    /// The digest its name claims, if the name is a digest.
+    public var digest: Digest?
+    /// What its bytes hash to, when that differs from `digest`.
+    public var actualDigest: Digest?
+    /// A one-line explanation.
+    public var detail: String
+    /// What `--repair` did ("quarantined to …", "moved to …", "removed"), or `nil`.
+    public var repair: String?
+}
+
+/// The result of `ObjectStore.fsck(jobs:repair:progress:)`.
+public struct FsckReport: Sendable, Codable, Hashable {
+    /// Object files rehashed.
+    public var objectsChecked: Int
+    /// Bytes rehashed.
+    public var bytesChecked: Int64
+    /// Temporary files of ingests still running (not problems).
+    public var temporaryFilesInUse: Int
+    /// Everything found, sorted by path.
+    public var problems: [FsckProblem]
+    /// True when nothing was found.
+    public var isClean: Bool { problems.isEmpty }
+}
+
+/// A file found under `objects/`.
+struct ObjectEntry: Sendable {
+    var path: String
+    /// The digest the file's name spells (with its directory's algorithm), if it spells one.
+    var nameDigest: Digest?
+    /// True when `path` is exactly `objectPath(for: nameDigest)`.
+    var isWellPlaced: Bool
+    var isRegularFile: Bool
+    var inode: UInt64
+}
+
+extension ObjectStore {
+    /// Rehashes the object named `digest` and reports its state. O(size).
+    ///
+    /// - Throws: `StoreError` (`.io`) only when the file exists but cannot be read.
+    public func verify(_ digest: Digest) throws -> ObjectStatus {
+        let path = objectPath(for: digest)
+        guard let info = try? SystemCalls.lstatIfPresent(path), (info.st_mode & S_IFMT) == S_IFREG else {
+            if (try? SystemCalls.lstatIfPresent(path)) == nil, (try? SystemCalls.lstatIfPresent(root)) == nil {
+                throw StoreError(code: .io, message: "cannot check object", path: path, digest: digest)
+            }
+            return ObjectStatus(
+                kind: .absent,
+                digest: digest,
+                path: path,
+                size: nil,
+                actualDigest: nil,
+                detail: "absent"
+            )
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        let check = checkObjectFile(path: path, expected: digest, buffer: buffer)
+        if let failure = check.failure {
+            throw StoreError(code: .io, message: "cannot read object", path: path, digest: digest, underlying: failure)
+        }
+        return ObjectStatus(
+            kind: check.kind,
+            digest: digest,
+            path: path,
+            size: check.size,
+            actualDigest: check.actual == digest ? nil : check.actual,
+            detail: check.detail
+        )
+    }
+
+    /// Checks the whole store: rehashes every object file on `jobs` threads, and looks for misplaced and stray
+    /// files and stale temporaries. O(total bytes).
+    ///
+    /// With `repair`, corrupt, truncated and stray files are moved into `quarantine/`, intact misplaced objects are
+    /// moved to their right path (or quarantined if that path already holds the object), and stale temporaries are
+    /// removed. A good object is never deleted.
+    /// - Parameters:
+    ///   - jobs: Threads hashing at once (at least 1).
+    ///   - repair: Fix what was found, as above.
+    ///   - progress: Called with (objects done, objects total) now and then, from any thread.
+    /// - Throws: `StoreError` (`.io`) if the store's directories cannot be listed.
+    public func fsck(
+        jobs: Int = 1,
+        repair: Bool = false,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> FsckReport {
+        var entries: [ObjectEntry] = []
+        try walkAllObjects { entries.append($0) }
+        let run = FsckRun(store: self, entries: entries)
+        let threads = max(1, min(jobs, max(1, entries.count)))
+        if threads == 1 {
+            run.work(progress: progress)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in run.work(progress: progress) }
+        }
+        var problems = run.problems()
+        var inUse = 0
+        problems += try checkTemporaryFiles(inUse: &inUse)
+        if repair {
+            for index in problems.indices { problems[index].repair = self.repair(problems[index], run: run) }
+            if configuration.durability != .none { try? syncStore() }
+        }
+        problems.sort { $0.path < $1.path }
+        return FsckReport(
+            objectsChecked: run.checkedCount,
+            bytesChecked: run.checkedBytes,
+            temporaryFilesInUse: inUse,
+            problems: problems
+        )
+    }
+
+    /// The result of rehashing one object file.
+    struct FileCheck {
+        var kind: ObjectStatus.Kind
+        var size: Int64?
+        var actual: Digest?
+        var detail: String
+        var failure: Int32?
+    }
+
+    /// Rehashes the file at `path` against `expected`, using `buffer`.
+    func checkObjectFile(path: String, expected: Digest, buffer: UnsafeMutableRawBufferPointer) -> FileCheck {
+        let fd: Int32
+        do { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
+            if error.errno == ENOENT {
+                return FileCheck(kind: .absent, size: nil, actual: nil, detail: "absent", failure: nil)
+            }
+            return FileCheck(kind: .corrupt, size: nil, actual: nil, detail: "cannot open", failure: error.errno)
+        }
+        defer { SystemCalls.close(fd) }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        var hasher = ContentHasher(algorithm: expected.algorithm)
+        var size: Int64 = 0
+        while true {
+            let n: Int
+            do { n = try SystemCalls.preadFully(fd, buffer.baseAddress!, buffer.count, offset: size) } catch {
+                return FileCheck(kind: .corrupt, size: size, actual: nil, detail: "cannot read", failure: error.errno)
+            }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            size += Int64(n)
+        }
+        let actual = hasher.finalize()
+        let recorded = (try? SystemCalls.attribute(fd, name: Self.sizeAttribute)).flatMap { $0 }.flatMap { Int64($0) }
+        if size == 0 && expected != emptyDigest {
+            return FileCheck(kind: .truncated, size: 0, actual: actual, detail: "empty file", failure: nil)
+        }
+        if let recorded, recorded != size {
+            return FileCheck(
+                kind: .truncated,
+                size: size,
+                actual: actual,
+                detail: "has \(size) bytes, \(recorded) were stored",
+                failure: nil
+            )
+        }
+        if actual != expected {
+            return FileCheck(
+                kind: .corrupt,
+                size: size,
+                actual: actual,
+                detail: "content hashes to \(actual)",
+                failure: nil
+            )
+        }
+        return FileCheck(kind: .intact, size: size, actual: actual, detail: "", failure: nil)
+    }
+
+    /// Visits every file under `objects/<store algorithm>/`.
+    func walkObjects(_ visit: (ObjectEntry) -> Void) throws {
+        try walk(directory: objectsDirectory, algorithm: configuration.algorithm, visit)
+    }
+
+    /// Visits every file under `objects/`, whatever its directory.
+    func walkAllObjects(_ visit: (ObjectEntry) -> Void) throws {
+        let top = root + "/objects"
+        for entry in try listDirectory(top) {
+            let path = top + "/" + entry.name
+            if entry.isDirectory {
+                let algorithm = DigestAlgorithm(rawValue: entry.name) ?? configuration.algorithm
+                try walk(directory: path, algorithm: algorithm, visit)
+            } else {
+                visit(
+                    ObjectEntry(
+                        path: path,
+                        nameDigest: nil,
+                        isWellPlaced: false,
+                        isRegularFile: false,
+                        inode: entry.inode
+                    )
+                )
+            }
+        }
+    }
+
+    private func walk(directory: String, algorithm: DigestAlgorithm, _ visit: (ObjectEntry) -> Void) throws {
+        for entry in try listDirectory(directory) {
+            let path = directory + "/" + entry.name
+            if entry.isDirectory {
+                try walk(directory: path, algorithm: algorithm, visit)
+                continue
+            }
+            let digest =
+                entry.name.utf8.count == algorithm.hexCount ? Digest(algorithm.rawValue + ":" + entry.name) : nil
+            let isWellPlaced = digest.map { objectPath(for: $0) == path } ?? false
+            visit(
+                ObjectEntry(
+                    path: path,
+                    nameDigest: digest,
+                    isWellPlaced: isWellPlaced,
+                    isRegularFile: entry.isRegularFile,
+                    inode: entry.inode
+                )
+            )
+        }
+    }
+
+    /// The entries of a directory (not `.` and `..`), with their types (lstat when `d_type` is unknown).
+    func listDirectory(_ path: String) throws -> [(name: String, isDirectory: Bool, isRegularFile: Bool, inode: UInt64)]
+    {
+        guard let stream = opendir(path) else {
+            let code = errno
+            if code == ENOENT { return [] }
+            throw StoreError(code: .io, message: "cannot list directory", path: path, underlying: code)
+        }
+        defer { closedir(stream) }
+        var result: [(name: String, isDirectory: Bool, isRegularFile: Bool, inode: UInt64)] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 {
+                    throw StoreError(code: .io, message: "cannot list directory", path: path, underlying: errno)
+                }
+                break
+            }
+            var nameTuple = entry.pointee.d_name
+            let name = withUnsafePointer(to: &nameTuple) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." { continue }
+            var type = Int32(entry.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) {
+                var info = stat()
+                if lstat(path + "/" + name, &info) == 0 {
+                    type =
+                        (info.st_mode & S_IFMT) == S_IFDIR
+                        ? Int32(DT_DIR) : (info.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
+                }
+            }
+            result.append((name, type == Int32(DT_DIR), type == Int32(DT_REG), UInt64(entry.pointee.d_ino)))
+        }
+        return result
+    }
+
+    /// Finds temporary files in `tmp/`: those whose process is gone (or, for unknown names, older than an hour)
+    /// are problems; the others belong to ingests still running.
+    func checkTemporaryFiles(inUse: inout Int) throws -> [FsckProblem] {
+        var problems: [FsckProblem] = []
+        let now = Date().timeIntervalSince1970
+        for entry in try listDirectory(temporaryDirectory) where !entry.isDirectory {
+            let path = temporaryDirectory + "/" + entry.name
+            let parts = entry.name.split(separator: "-")
+            if parts.count == 3, ["put", "config"].contains(parts[0]), let pid = Int32(parts[1]) {
+                if kill(pid, 0) == 0 || errno == EPERM {
+                    inUse += 1
+                    continue
+                }
+                problems.append(
+                    FsckProblem(
+                        kind: .strayTemp,
+                        path: path,
+                        digest: nil,
+                        actualDigest: nil,
+                        detail: "temporary file of process \(pid), which is gone",
+                        repair: nil
+                    )
+                )
+                continue
+            }
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            if now - Double(info.st_mtim.tv_sec) > 3600 {
+                problems.append(
+                    FsckProblem(
+                        kind: .strayTemp,
+                        path: path,
+                        digest: nil,
+                        actualDigest: nil,
+                        detail: "unknown temporary file older than an hour",
+                        repair: nil
+                    )
+                )
+            } else {
+                inUse += 1
+            }
+        }
+        return problems
+    }
+
+    /// Repairs one problem; returns what was done, or why nothing was.
+    func repair(_ problem: FsckProblem, run: FsckRun) -> String {
+        switch problem.kind {
+        case .strayTemp:
+            return unlink(problem.path) == 0 ? "removed" : "not removed: \(SystemCalls.errorText(errno))"
+        case .unreadable:
+            return "left in place (unreadable)"
+        case .misplaced:
+            if let digest = problem.digest, problem.actualDigest == nil {
+                let canonical = objectPath(for: digest)
+                if (try? contains(digest).isPresent) != true {
+                    try? makeShardDirectories(for: digest, sync: configuration.durability != .none)
+                    if link(problem.path, canonical) == 0 {
+                        unlink(problem.path)
+                        return "moved to \(canonical)"
+                    }
+                }
+            }
+            return quarantine(problem.path, inode: run.inode(of: problem.path))
+        case .corrupt, .truncated, .strayFile:
+            return quarantine(problem.path, inode: run.inode(of: problem.path))
+        }
+    }
+
+    /// Moves `path` into `quarantine/`, unless it was replaced since it was checked (another inode).
+    func quarantine(_ path: String, inode: UInt64?) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return "not moved: \(SystemCalls.errorText(errno))" }
+        if let inode, UInt64(info.st_ino) != inode { return "not moved: the file was replaced since it was checked" }
+        let directory = root + "/quarantine"
+        _ = try? SystemCalls.mkdir(directory)
+        let stamp = Int(Date().timeIntervalSince1970)
+        let target =
+            directory + "/\(stamp)-" + (path as NSString).lastPathComponent + "-"
+            + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        if rename(path, target) != 0 { return "not moved: \(SystemCalls.errorText(errno))" }
+        return "quarantined to \(target)"
+    }
+}
+
+/// Shared state of one parallel fsck.
+final class FsckRun: @unchecked Sendable {
+    // Invariant: `entries` and `store` are immutable; `next` hands each index to exactly one worker, which alone
+    // writes `results[index]`; the totals sit behind `totals`. Results are read only after all workers returned.
+    let store: ObjectStore
+    let entries: [ObjectEntry]
+    private let next = Mutex(0)
+    private let totals = Mutex((count: 0, bytes: Int64(0)))
+    private let results: UnsafeMutableBufferPointer<FsckProblem?>
+    private let inodes: [String: UInt64]
+
+    init(store: ObjectStore, entries: [ObjectEntry]) {
+        self.store = store
+        self.entries = entries
+        results = .allocate(capacity: entries.count)
+        results.initialize(repeating: nil)
+        var inodes: [String: UInt64] = [:]
+        for entry in entries { inodes[entry.path] = entry.inode }
+        self.inodes = inodes
+    }
+
+    deinit { results.deallocate() }
+
+    var checkedCount: Int { totals.withLock { $0.count } }
+    var checkedBytes: Int64 { totals.withLock { $0.bytes } }
+
+    func inode(of path: String) -> UInt64? { inodes[path] }
+
+    /// A worker's loop: take the next entry until none is left.
+    func work(progress: (@Sendable (Int, Int) -> Void)?) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let index = next.withLock { value -> Int in
+                defer { value += 1 }
+                return value
+            }
+            guard index < entries.count else { return }
+            results[index] = check(entries[index], buffer: buffer)
+            if let progress, index % 64 == 0 { progress(index, entries.count) }
+        }
+    }
+
+    func problems() -> [FsckProblem] { results.compactMap { $0 } }
+
+    private func check(_ entry: ObjectEntry, buffer: UnsafeMutableRawBufferPointer) -> FsckProblem? {
+        guard entry.isRegularFile, let digest = entry.nameDigest else {
+            let detail = entry.isRegularFile ? "file name is not a digest" : "not a regular file"
+            return FsckProblem(
+                kind: .strayFile,
+                path: entry.path,
+                digest: nil,
+                actualDigest: nil,
+                detail: detail,
+                repair: nil
+            )
+        }
+        let check = store.checkObjectFile(path: entry.path, expected: digest, buffer: buffer)
+        totals.withLock {
+            $0.count += 1
+            $0.bytes += check.size ?? 0
+        }
+        if let failure = check.failure {
+            return FsckProblem(
+                kind: .unreadable,
+                path: entry.path,
+                digest: digest,
+                actualDigest: nil,
+                detail: "\(check.detail): \(SystemCalls.errorText(failure))",
+                repair: nil
+            )
+        }
+        let placement = entry.isWellPlaced ? "" : " (and misplaced: belongs at \(store.objectPath(for: digest)))"
+        switch check.kind {
+        case .intact:
+            if entry.isWellPlaced { return nil }
+            return FsckProblem(
+                kind: .misplaced,
+                path: entry.path,
+                digest: digest,
+                actualDigest: nil,
+                detail: "belongs at \(store.objectPath(for: digest))",
+                repair: nil
+            )
+        case .absent:
+            return nil  // removed while we looked
+        case .truncated, .corrupt:
+            return FsckProblem(
+                kind: check.kind == .truncated ? .truncated : .corrupt,
+                path: entry.path,
+                digest: digest,
+                actualDigest: check.actual,
+                detail: check.detail + placement,
+                repair: nil
+            )
+        }
+    }
+}

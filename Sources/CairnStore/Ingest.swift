@@ -1,0 +1,463 @@
+import CairnCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One input to `ObjectStore.putBatch(_:durability:)`.
+public enum PutSource: Sendable, Hashable {
+    /// The file at a path, read to its end.
+    case file(String)
+    /// An open file descriptor (for example 0 for standard input), read to its end and not closed.
+    case descriptor(Int32)
+
+    /// The path, or `-` for a descriptor, as the CLI prints it.
+    public var displayName: String {
+        switch self {
+        case .file(let path): path
+        case .descriptor: "-"
+        }
+    }
+}
+
+/// An ingest written to `tmp/`, hashed, not yet linked into place.
+struct StagedObject {
+    var temporaryPath: String
+    var digest: Digest
+    var size: Int64
+    /// False when the object was already present at staging time (the temp is gone).
+    var needsPublishing: Bool
+}
+
+extension ObjectStore {
+    /// Stores `bytes` and returns their digest.
+    ///
+    /// - Parameters:
+    ///   - bytes: The content.
+    ///   - durability: Overrides the store's durability for this call.
+    /// - Throws: `StoreError` (`.io`) if the object cannot be written.
+    public func put(_ bytes: some Collection<UInt8>, durability: Durability? = nil) throws -> PutResult {
+        let durability = durability ?? configuration.durability
+        let staged: StagedObject
+        if let done = try bytes.withContiguousStorageIfAvailable({ buffer in
+            try stage(bytes: UnsafeRawBufferPointer(buffer), durability: durability)
+        }) {
+            staged = done
+        } else {
+            staged = try Array(bytes).withUnsafeBytes { try stage(bytes: $0, durability: durability) }
+        }
+        return try finish([staged], durability: durability)[0]
+    }
+
+    /// Stores the contents of the file at `path`, streaming it once (read, hash, write) in constant memory.
+    ///
+    /// - Parameters:
+    ///   - path: A regular file (or anything readable to its end, such as a FIFO).
+    ///   - durability: Overrides the store's durability for this call.
+    /// - Throws: `StoreError` with `.badInput` if `path` is missing, a directory or unreadable; `.io` otherwise.
+    public func put(fileAt path: String, durability: Durability? = nil) throws -> PutResult {
+        try putBatch([.file(path)], durability: durability)[0]
+    }
+
+    /// Stores everything read from `descriptor` until its end, in constant memory. The descriptor is not closed.
+    ///
+    /// - Throws: `StoreError` with `.badInput` if reading fails, `.io` if writing fails.
+    public func put(contentsOf descriptor: Int32, durability: Durability? = nil) throws -> PutResult {
+        try putBatch([.descriptor(descriptor)], durability: durability)[0]
+    }
+
+    /// Stores the files at `paths`; see `putBatch(_:durability:)`.
+    public func putBatch(filesAt paths: [String], durability: Durability? = nil) throws -> [PutResult] {
+        try putBatch(paths.map { .file($0) }, durability: durability)
+    }
+
+    /// Stores several inputs, returning one result per input in order.
+    ///
+    /// Every file is checked first (it exists, is not a directory, can be opened): if one fails, nothing is
+    /// stored. With `batch` durability all inputs are written to `tmp/`, one filesystem sync makes them durable,
+    /// then they are linked into place and a second sync makes the links durable before the call returns: no
+    /// object is visible before its bytes are durable. With `object` durability each object is made durable in
+    /// turn; with `none`, nothing is synced.
+    /// - Throws: `StoreError` with `.badInput` naming the first bad input, or `.io`.
+    public func putBatch(_ sources: [PutSource], durability: Durability? = nil) throws -> [PutResult] {
+        let durability = durability ?? configuration.durability
+        try checkInputs(sources)
+        if durability == .batch {
+            var staged: [StagedObject] = []
+            staged.reserveCapacity(sources.count)
+            do {
+                for source in sources { staged.append(try stage(source, durability: durability)) }
+            } catch {
+                for object in staged where object.needsPublishing { unlink(object.temporaryPath) }
+                throw error
+            }
+            return try finish(staged, durability: durability)
+        }
+        var results: [PutResult] = []
+        results.reserveCapacity(sources.count)
+        for source in sources {
+            let staged = try stage(source, durability: durability)
+            results.append(try finish([staged], durability: durability)[0])
+        }
+        return results
+    }
+
+    /// Checks every file source before anything is stored: it exists, can be opened for reading, and is not a
+    /// directory. Descriptors are not checked.
+    ///
+    /// - Throws: `StoreError` with `.badInput` naming the first bad input.
+    public func checkInputs(_ sources: [PutSource]) throws {
+        for source in sources {
+            if case .file(let path) = source { try checkReadable(path) }
+        }
+    }
+
+    /// Throws `.badInput` unless `path` can be opened for reading and is not a directory.
+    func checkReadable(_ path: String) throws {
+        let fd: Int32
+        do { fd = try SystemCalls.open(path, O_RDONLY | O_NONBLOCK) } catch {
+            throw StoreError(code: .badInput, message: "cannot read input", path: path, underlying: error.errno)
+        }
+        defer { SystemCalls.close(fd) }
+        let info = try? SystemCalls.fstat(fd)
+        if let info, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw StoreError(code: .badInput, message: "input is a directory", path: path, underlying: EISDIR)
+        }
+    }
+
+    /// Makes staged objects durable as `durability` says and links them into place.
+    func finish(_ staged: [StagedObject], durability: Durability) throws -> [PutResult] {
+        if durability == .batch, staged.contains(where: \.needsPublishing) {
+            try syncStore()
+        }
+        var results: [PutResult] = []
+        results.reserveCapacity(staged.count)
+        do {
+            for (index, object) in staged.enumerated() {
+                guard object.needsPublishing else {
+                    results.append(PutResult(digest: object.digest, size: object.size, stored: false))
+                    continue
+                }
+                do {
+                    let stored = try publish(object, syncDirectory: durability == .object)
+                    results.append(PutResult(digest: object.digest, size: object.size, stored: stored))
+                } catch {
+                    for rest in staged[index...] where rest.needsPublishing { unlink(rest.temporaryPath) }
+                    throw error
+                }
+            }
+        }
+        if durability == .batch, results.contains(where: \.stored) {
+            try syncStore()
+        }
+        return results
+    }
+
+    /// One `syncfs` on the store's filesystem.
+    func syncStore() throws {
+        let fd: Int32
+        do { fd = try SystemCalls.open(temporaryDirectory, O_RDONLY | O_DIRECTORY) } catch {
+            throw StoreError.io("cannot open", path: temporaryDirectory, error)
+        }
+        defer { SystemCalls.close(fd) }
+        do { try SystemCalls.syncFileSystem(fd) } catch {
+            throw StoreError.io("cannot sync the store's filesystem", path: root, error)
+        }
+    }
+
+    /// Links a staged object into place without clobbering, fsyncs its shard directory if asked, drops the temp.
+    /// Returns false when an intact object was already there.
+    func publish(_ object: StagedObject, syncDirectory: Bool) throws -> Bool {
+        let final = objectPath(for: object.digest)
+        defer { unlink(object.temporaryPath) }
+        var stored = false
+        var attempts = 0
+        while true {
+            attempts += 1
+            if link(object.temporaryPath, final) == 0 {
+                stored = true
+                break
+            }
+            let code = errno
+            if code == ENOENT && attempts < 4 {
+                try makeShardDirectories(for: object.digest, sync: syncDirectory)
+                continue
+            }
+            if code == EEXIST {
+                if try contains(object.digest).isPresent { break }
+                // A broken file (empty or wrong size) sits at the object's path: replace it atomically.
+                if rename(object.temporaryPath, final) != 0 {
+                    let renameError = errno
+                    throw StoreError(
+                        code: .io,
+                        message: "cannot replace a damaged object",
+                        path: final,
+                        digest: object.digest,
+                        underlying: renameError
+                    )
+                }
+                stored = true
+                break
+            }
+            throw StoreError(
+                code: .io,
+                message: "cannot link object",
+                path: final,
+                digest: object.digest,
+                underlying: code
+            )
+        }
+        if stored && syncDirectory {
+            let shard = shardDirectory(for: object.digest, base: objectsDirectory)
+            do { try SystemCalls.fsyncDirectory(shard) } catch {
+                throw StoreError.io("cannot sync directory", path: shard, error)
+            }
+        }
+        return stored
+    }
+
+    /// Creates the shard directories of `digest`, fsyncing each parent that gained an entry when `sync` is set.
+    func makeShardDirectories(for digest: Digest, sync: Bool) throws {
+        var parent = objectsDirectory
+        let hex = Array(digest.hex.utf8)
+        for level in 0..<configuration.shardDepth {
+            let directory = parent + "/" + String(decoding: hex[(2 * level)..<(2 * level + 2)], as: UTF8.self)
+            do {
+                if try SystemCalls.mkdir(directory), sync { try SystemCalls.fsyncDirectory(parent) }
+            } catch {
+                throw StoreError.io("cannot create shard directory", path: directory, error)
+            }
+            parent = directory
+        }
+    }
+
+    /// Creates a new temporary file in `tmp/`, named `put-<pid>-<random>` so `fsck` can tell a stale one.
+    func makeTemporaryFile() throws -> (fd: Int32, path: String) {
+        while true {
+            let path = temporaryDirectory + "/put-\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            do {
+                let fd = try SystemCalls.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+                return (fd, path)
+            } catch {
+                if error.errno == EEXIST { continue }
+                throw StoreError.io("cannot create a temporary file", path: path, error)
+            }
+        }
+    }
+
+    /// Stages bytes already in memory.
+    func stage(bytes: UnsafeRawBufferPointer, durability: Durability) throws -> StagedObject {
+        let digest = ContentHasher.digest(of: bytes, algorithm: configuration.algorithm)
+        if try contains(digest).isPresent {
+            return StagedObject(temporaryPath: "", digest: digest, size: Int64(bytes.count), needsPublishing: false)
+        }
+        let (fd, path) = try makeTemporaryFile()
+        do {
+            if bytes.count > 0 {
+                do { try SystemCalls.writeAll(fd, bytes.baseAddress!, bytes.count) } catch {
+                    throw StoreError.io("cannot write", path: path, error)
+                }
+            }
+            try seal(fd: fd, path: path, size: Int64(bytes.count), durability: durability)
+        } catch {
+            SystemCalls.close(fd)
+            unlink(path)
+            throw error
+        }
+        SystemCalls.close(fd)
+        return StagedObject(temporaryPath: path, digest: digest, size: Int64(bytes.count), needsPublishing: true)
+    }
+
+    /// Stages one source: streams it into a temp while hashing, then seals it (or drops it as a duplicate).
+    func stage(_ source: PutSource, durability: Durability) throws -> StagedObject {
+        let input: Int32
+        let shouldClose: Bool
+        switch source {
+        case .file(let path):
+            do { input = try SystemCalls.open(path, O_RDONLY) } catch {
+                throw StoreError(code: .badInput, message: "cannot read input", path: path, underlying: error.errno)
+            }
+            shouldClose = true
+        case .descriptor(let descriptor):
+            input = descriptor
+            shouldClose = false
+        }
+        defer { if shouldClose { SystemCalls.close(input) } }
+        let name = source.displayName
+        var sizeHint: Int64? = nil
+        if let info = try? SystemCalls.fstat(input) {
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                throw StoreError(code: .badInput, message: "input is a directory", path: name, underlying: EISDIR)
+            }
+            if (info.st_mode & S_IFMT) == S_IFREG {
+                sizeHint = Int64(info.st_size)
+                _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL)
+            }
+        }
+        let (fd, path) = try makeTemporaryFile()
+        do {
+            let startWriteback = durability != .none
+            let (digest, size) =
+                if let sizeHint, sizeHint <= Int64(Self.chunkSize) {
+                    try copyInline(from: input, name: name, to: fd, path: path, sizeHint: Int(sizeHint))
+                } else {
+                    try copyPipelined(from: input, name: name, to: fd, path: path, startWriteback: startWriteback)
+                }
+            if try contains(digest).isPresent {
+                SystemCalls.close(fd)
+                unlink(path)
+                return StagedObject(temporaryPath: "", digest: digest, size: size, needsPublishing: false)
+            }
+            try seal(fd: fd, path: path, size: size, durability: durability)
+            SystemCalls.close(fd)
+            return StagedObject(temporaryPath: path, digest: digest, size: size, needsPublishing: true)
+        } catch {
+            SystemCalls.close(fd)
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// Records the size, makes the temp read-only and, with `object` durability, fsyncs it.
+    func seal(fd: Int32, path: String, size: Int64, durability: Durability) throws {
+        do {
+            try SystemCalls.setAttribute(fd, name: Self.sizeAttribute, value: String(size))
+            if fchmod(fd, 0o444) != 0 { throw SystemCalls.Failure(errno: errno) }
+            if durability == .object { try SystemCalls.fsync(fd) }
+        } catch {
+            throw StoreError.io("cannot seal temporary object", path: path, error)
+        }
+    }
+
+    /// Single-threaded copy for small inputs: read, hash, write, one small buffer.
+    func copyInline(
+        from input: Int32,
+        name: String,
+        to output: Int32,
+        path: String,
+        sizeHint: Int
+    ) throws -> (Digest, Int64) {
+        let capacity = max(4096, min(Self.chunkSize, sizeHint + 1))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 4096)
+        defer { buffer.deallocate() }
+        var hasher = ContentHasher(algorithm: configuration.algorithm)
+        var total: Int64 = 0
+        while true {
+            let n: Int
+            do { n = try SystemCalls.read(input, buffer.baseAddress!, capacity) } catch {
+                throw StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+            }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            do { try SystemCalls.writeAll(output, buffer.baseAddress!, n) } catch {
+                throw StoreError.io("cannot write", path: path, error)
+            }
+            total += Int64(n)
+        }
+        return (hasher.finalize(), total)
+    }
+
+    /// Streaming copy for large or unknown-size inputs: this thread reads each chunk and writes it to the temp
+    /// while a second thread hashes the same chunk, through a ring of four 1 MiB buffers (constant memory).
+    /// With `startWriteback`, each written chunk's writeback starts at once so the disk works while we hash.
+    func copyPipelined(
+        from input: Int32,
+        name: String,
+        to output: Int32,
+        path: String,
+        startWriteback: Bool
+    ) throws -> (Digest, Int64) {
+        let ring = HashingRing(algorithm: configuration.algorithm, slotSize: Self.chunkSize)
+        let hasherThread = Thread { ring.runHasher() }
+        hasherThread.stackSize = 1 << 20
+        hasherThread.start()
+        var total: Int64 = 0
+        var slot = 0
+        var failure: StoreError? = nil
+        while true {
+            ring.free.wait()
+            let buffer = ring.slot(slot)
+            let n: Int
+            do {
+                n = try SystemCalls.readFully(input, buffer, ring.slotSize)
+            } catch {
+                failure = StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+                ring.setLength(-1, at: slot)
+                ring.filled.signal()
+                break
+            }
+            if n > 0 {
+                do { try SystemCalls.writeAll(output, buffer, n) } catch {
+                    failure = StoreError.io("cannot write", path: path, error)
+                    ring.setLength(-1, at: slot)
+                    ring.filled.signal()
+                    break
+                }
+                if startWriteback { SystemCalls.startWriteback(output, offset: total, count: Int64(n)) }
+            }
+            ring.setLength(n, at: slot)
+            ring.filled.signal()
+            if n == 0 { break }
+            total += Int64(n)
+            slot = (slot + 1) % HashingRing.slotCount
+        }
+        ring.finished.wait()
+        if let failure { throw failure }
+        return (ring.digest!, total)
+    }
+}
+
+/// Buffers handed from the reading thread to the hashing thread.
+final class HashingRing: @unchecked Sendable {
+    // Invariant: slot i belongs to the reader between `free.wait()` and `filled.signal()`, and to the hasher
+    // between `filled.wait()` and `free.signal()`; the semaphores order every access to `memory` and `lengths`.
+    // `hasher` and `digest` are touched only by the hasher thread until it signals `finished`.
+    static let slotCount = 4
+    let slotSize: Int
+    // Created at 0 and signalled up: libdispatch traps if a semaphore dies below its initial value.
+    let free = DispatchSemaphore(value: 0)
+    let filled = DispatchSemaphore(value: 0)
+    let finished = DispatchSemaphore(value: 0)
+    private let memory: UnsafeMutableRawPointer
+    private let lengths: UnsafeMutablePointer<Int>
+    private var hasher: ContentHasher
+    private(set) var digest: Digest?
+
+    init(algorithm: DigestAlgorithm, slotSize: Int) {
+        self.slotSize = slotSize
+        memory = UnsafeMutableRawPointer.allocate(byteCount: slotSize * Self.slotCount, alignment: 4096)
+        lengths = UnsafeMutablePointer<Int>.allocate(capacity: Self.slotCount)
+        lengths.initialize(repeating: 0, count: Self.slotCount)
+        hasher = ContentHasher(algorithm: algorithm)
+        for _ in 0..<Self.slotCount { free.signal() }
+    }
+
+    deinit {
+        memory.deallocate()
+        lengths.deallocate()
+    }
+
+    func slot(_ index: Int) -> UnsafeMutableRawPointer { memory + index * slotSize }
+
+    func setLength(_ length: Int, at index: Int) { lengths[index] = length }
+
+    /// The hasher thread's loop: hash each filled slot in order until the end marker (0) or an abort (-1).
+    func runHasher() {
+        var index = 0
+        while true {
+            filled.wait()
+            let length = lengths[index]
+            if length <= 0 {
+                if length == 0 { digest = hasher.finalize() }
+                break
+            }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: slot(index), count: length))
+            free.signal()
+            index = (index + 1) % Self.slotCount
+        }
+        finished.signal()
+    }
+}

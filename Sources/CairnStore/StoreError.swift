@@ -1,0 +1,77 @@
+public import CairnCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A store operation that failed: what went wrong (`code`), where (`path`, `digest`) and why (`underlying`).
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// A short, stable identifier such as `not-found`.
+        public let name: String
+
+        private init(_ name: String) { self.name = name }
+
+        /// There is no store at the path (no `config.json`).
+        public static let notAStore = Code("not-a-store")
+        /// `create` found a store already there.
+        public static let alreadyExists = Code("already-exists")
+        /// `config.json` is unreadable, malformed or names an unsupported layout.
+        public static let badConfiguration = Code("bad-configuration")
+        /// The object is not in the store.
+        public static let notFound = Code("not-found")
+        /// The object's bytes do not hash to its digest.
+        public static let corrupt = Code("corrupt")
+        /// The object's file has a different size than was recorded when it was stored.
+        public static let truncated = Code("truncated")
+        /// The input cannot be stored (a directory, a missing file, an unreadable stream).
+        public static let badInput = Code("bad-input")
+        /// The digest uses another algorithm than the store.
+        public static let wrongAlgorithm = Code("wrong-algorithm")
+        /// A system call failed (see `underlying`).
+        public static let io = Code("io")
+
+        /// The identifier.
+        public var description: String { name }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// A short statement of what failed, without the path (for example "cannot read object").
+    public var message: String
+    /// The file or directory involved, if any.
+    public var path: String?
+    /// The object involved, if any.
+    public var digest: Digest?
+    /// The `errno` of the failed system call, if any.
+    public var underlying: Int32?
+
+    /// Creates an error.
+    public init(code: Code, message: String, path: String? = nil, digest: Digest? = nil, underlying: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.digest = digest
+        self.underlying = underlying
+    }
+
+    /// One line: the message, the digest and path when known, and the system's text for `underlying`.
+    public var description: String {
+        var text = message
+        if let digest { text += " \(digest)" }
+        if let path { text += ": \(path)" }
+        if let underlying { text += ": \(String(cString: strerror(underlying)))" }
+        return text
+    }
+
+    /// An error for a failed system call (`error` is a `SystemCalls.Failure`; `ENOENT` maps to `.notFound`).
+    static func io(_ message: String, path: String, digest: Digest? = nil, _ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        let number = (error as? SystemCalls.Failure)?.errno
+        let code: Code = number == ENOENT ? .notFound : .io
+        return StoreError(code: code, message: message, path: path, digest: digest, underlying: number)
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import CairnCore
+import CairnStore
+import Foundation
+
+/// `cairn fsck`: rehashes every object and looks for damage.
+struct FsckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fsck",
+        abstract: "Rehash every object; report corrupt, truncated, misplaced and stray files.",
+        discussion: """
+            Exit 0 clean, 1 problems found (also when --repair fixed them), 2 could not run. --repair moves \
+            corrupt, truncated and stray files into quarantine/, moves intact misplaced objects into place and \
+            removes stale temporary files; it never deletes a good object.
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: "Objects hashed in parallel (default: the number of CPUs).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Quarantine corrupt objects and remove stale temporary files.")
+    var repair = false
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try storeOptions.openStore()
+        let progress = ProgressLine("fsck")
+        let report: FsckReport
+        do {
+            report = try store.fsck(jobs: jobs, repair: repair) { _, _ in progress.advance(by: 64) }
+        } catch {
+            progress.finish()
+            throw StoreExit.cliError(error)
+        }
+        progress.finish()
+        if json {
+            try Terminal.printJSON(report)
+        } else {
+            for problem in report.problems {
+                var line = "\(problem.kind.rawValue)  \(problem.path)  \(problem.detail)"
+                if let repair = problem.repair { line += " [\(repair)]" }
+                Terminal.print(line)
+            }
+            let summary = report.isClean ? "clean" : "\(report.problems.count) problem(s)"
+            Terminal.print("checked \(report.objectsChecked) objects (\(report.bytesChecked) bytes): \(summary)")
+        }
+        if !report.isClean { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,171 @@
+import CairnCore
+import CairnStore
+import Foundation
+import Testing
+import _CairnTestSupport
+
+struct ObjectStoreTests {
+    @Test(arguments: DigestAlgorithm.allCases, Durability.allCases)
+    func roundTripsBytesAndFiles(algorithm: DigestAlgorithm, durability: Durability) throws {
+        let test = try TestStore(algorithm: algorithm, durability: durability)
+        for size in [0, 1, 4096, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 17] {
+            let bytes = pseudoRandomBytes(count: size, seed: UInt64(size))
+            let expected = ContentHasher.digest(of: bytes, algorithm: algorithm)
+            let fromBytes = try test.store.put(bytes)
+            #expect(fromBytes.digest == expected)
+            #expect(fromBytes.size == Int64(size))
+            #expect(fromBytes.stored)
+            let path = try test.makeFile("input-\(size)", bytes)
+            let fromFile = try test.store.put(fileAt: path)
+            #expect(fromFile == PutResult(digest: expected, size: Int64(size), stored: false))
+            #expect(try test.store.read(expected) == bytes)
+            #expect(try test.store.contains(expected) == .present(size: Int64(size)))
+            #expect(try test.store.size(of: expected) == Int64(size))
+            #expect(try test.store.verify(expected).kind == .intact)
+        }
+        #expect(try test.store.fsck(jobs: 2).isClean)
+    }
+
+    @Test func largeFileStreamsThroughThePipelineAndMatchesOneShotHash() throws {
+        let test = try TestStore()
+        let bytes = pseudoRandomBytes(count: 9 * (1 << 20) + 5, seed: 9)
+        let path = try test.makeFile("large", bytes)
+        let result = try test.store.put(fileAt: path)
+        #expect(result.digest == ContentHasher.digest(of: bytes, algorithm: .sha256))
+        #expect(result.stored)
+        let copy = test.directory.appending("copy")
+        try test.store.copy(result.digest, toFileAt: copy)
+        #expect(FileManager.default.contents(atPath: copy) == Data(bytes))
+    }
+
+    @Test func objectsAreReadOnlyAndShardedByTheFirstTwoHexDigits() throws {
+        let test = try TestStore()
+        let result = try test.store.put(Array("hello".utf8))
+        let path = test.store.objectPath(for: result.digest)
+        let hex = result.digest.hex
+        #expect(path == test.store.root + "/objects/sha256/\(hex.prefix(2))/\(hex)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o444)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
+    }
+
+    @Test func batchPutStoresEverythingAndDeduplicatesWithinTheBatch() throws {
+        let test = try TestStore(durability: .batch)
+        var paths: [String] = []
+        for index in 0..<50 {
+            paths.append(try test.makeFile("f\(index)", pseudoRandomBytes(count: 4096, seed: UInt64(index % 25))))
+        }
+        let results = try test.store.putBatch(filesAt: paths)
+        #expect(results.count == 50)
+        #expect(results.filter(\.stored).count == 25)
+        #expect(Set(results.map(\.digest)).count == 25)
+        #expect(try test.store.list().count == 25)
+        #expect(try test.store.fsck().isClean)
+    }
+
+    @Test func aBadInputStoresNothing() throws {
+        let test = try TestStore(durability: .batch)
+        let good = try test.makeFile("good", Array("good".utf8))
+        for bad in [test.directory.appending("missing"), test.directory.path] {
+            #expect {
+                try test.store.putBatch(filesAt: [good, bad])
+            } throws: { error in
+                (error as? StoreError)?.code == .badInput && (error as? StoreError)?.path == bad
+            }
+        }
+        #expect(try test.store.list().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
+    }
+
+    @Test func createRefusesAnExistingStoreAndOpenRefusesANonStore() throws {
+        let test = try TestStore()
+        #expect {
+            try ObjectStore.create(at: test.store.root)
+        } throws: { ($0 as? StoreError)?.code == .alreadyExists }
+        #expect {
+            try ObjectStore(at: test.directory.appending("nowhere"))
+        } throws: { ($0 as? StoreError)?.code == .notAStore }
+        let reopened = try ObjectStore(at: test.store.root)
+        #expect(reopened.configuration == test.store.configuration)
+        #expect(reopened.configuration.shardDepth == 1)
+    }
+
+    @Test func zeroLengthAndWrongSizeFilesAreNotPresent() throws {
+        let test = try TestStore()
+        let result = try test.store.put(pseudoRandomBytes(count: 1000, seed: 1))
+        let path = test.store.objectPath(for: result.digest)
+        try damage(path) { try $0.truncate(atOffset: 999) }
+        #expect(try test.store.contains(result.digest) == .absent)
+        #expect(throws: StoreError.self) { try test.store.read(result.digest) }
+        try damage(path) { try $0.truncate(atOffset: 0) }
+        #expect(try test.store.contains(result.digest) == .absent)
+        #expect(try test.store.verify(result.digest).kind == .truncated)
+        // Putting the bytes again heals the damaged object.
+        let again = try test.store.put(pseudoRandomBytes(count: 1000, seed: 1))
+        #expect(again.stored)
+        #expect(try test.store.verify(result.digest).kind == .intact)
+        // The empty object is the one that may have zero length.
+        let empty = try test.store.put([UInt8]())
+        #expect(try test.store.contains(empty.digest) == .present(size: 0))
+    }
+
+    @Test func readOfACorruptObjectThrowsInsteadOfReturningBytes() throws {
+        let test = try TestStore()
+        let result = try test.store.put(pseudoRandomBytes(count: 5000, seed: 2))
+        try damage(test.store.objectPath(for: result.digest)) { handle in
+            try handle.seek(toOffset: 1234)
+            try handle.write(contentsOf: [0xFF])
+        }
+        #expect {
+            try test.store.read(result.digest)
+        } throws: { ($0 as? StoreError)?.code == .corrupt }
+        #expect(try test.store.read(result.digest, verify: false).count == 5000)
+        let target = test.directory.appending("out")
+        #expect(throws: StoreError.self) { try test.store.copy(result.digest, toFileAt: target) }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(try test.store.verify(result.digest).kind == .corrupt)
+    }
+
+    @Test func containsThrowsOnPermissionErrorsInsteadOfSayingAbsent() throws {
+        guard getuid() != 0 else { return }  // root ignores directory permissions
+        let test = try TestStore()
+        let result = try test.store.put(Array("secret".utf8))
+        let shard = (test.store.objectPath(for: result.digest) as NSString).deletingLastPathComponent
+        try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: shard)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: shard) }
+        #expect(throws: StoreError.self) { try test.store.contains(result.digest) }
+    }
+
+    @Test func removeAndList() throws {
+        let test = try TestStore()
+        let a = try test.store.put(Array("a".utf8)).digest
+        let b = try test.store.put(Array("b".utf8)).digest
+        #expect(try test.store.list() == [a, b].sorted())
+        #expect(try test.store.remove(a))
+        #expect(try !test.store.remove(a))
+        #expect(try test.store.list() == [b])
+        #expect(try test.store.modificationDate(of: b).timeIntervalSinceNow > -60)
+    }
+
+    @Test func digestsOfAnotherAlgorithmAreAbsent() throws {
+        let test = try TestStore(algorithm: .blake2b256)
+        let result = try test.store.put(Array("x".utf8))
+        #expect(result.digest.algorithm == .blake2b256)
+        let sha = ContentHasher.digest(of: Array("x".utf8), algorithm: .sha256)
+        #expect(try test.store.contains(sha) == .absent)
+    }
+
+    @Test func concurrentPutsOfTheSameAndDifferentBytesStoreEachObjectOnce() async throws {
+        let test = try TestStore()
+        let store = test.store
+        let inputs = (0..<8).map { pseudoRandomBytes(count: 200_000, seed: UInt64($0 % 4)) }
+        let results = try await withThrowingTaskGroup(of: PutResult.self) { group in
+            for input in inputs { group.addTask { try store.put(input) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(results.map(\.digest)).count == 4)
+        #expect(results.filter(\.stored).count >= 4)
+        #expect(try store.list().count == 4)
+        #expect(try store.fsck(jobs: 2).isClean)
+    }
+}
