@@ -1,0 +1,177 @@
+import CairnCore
+import CairnManifest
+import CairnStore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One attempt of one step, as the pipeline records it (converted to a ledger receipt by the journal).
+struct AttemptReceipt: Sendable {
+    var runID: String
+    var pipeline: String
+    var stepName: String
+    var stepIndex: Int
+    var attempt: Int
+    var status: StepStatus
+    var startedAt: String
+    var finishedAt: String
+    var inputs: [Artifact]
+    var outputs: [Artifact]
+    var provider: String
+    var model: String
+    var providerRequestID: String?
+    var providerResponseID: String?
+    var fingerprint: String
+    var error: String?
+    var errorCode: String?
+    var records: [String: Digest]
+}
+
+/// Where runs are recorded: receipts and manifests (the ledger in production).
+protocol RunJournal: Sendable {
+    /// Appends one attempt's receipt; durable on return.
+    func appendReceipt(_ receipt: AttemptReceipt) throws
+    /// Builds the run's manifest, appends it, and returns it with its stored digest; durable on return.
+    func appendRun(_ result: RunResult) throws -> RecordedManifest
+    /// The outputs of a recorded run (its steps marked as run outputs), or nil when the run is unknown.
+    func outputs(ofRun runID: String) throws -> [Artifact]?
+    /// The newest run recorded under `name`, if any.
+    func latestRun(named name: String) throws -> String?
+}
+
+/// The store, the journal and the step cache a pipeline runs against.
+struct PipelineBackend: Sendable {
+    let store: ObjectStore
+    let journal: any RunJournal
+    let cache: StepCache
+
+    init(store: ObjectStore, journal: any RunJournal) {
+        self.store = store
+        self.journal = journal
+        self.cache = StepCache(root: store.root + "/pipeline/cache")
+    }
+
+    init(store: ObjectStore) throws {
+        self.init(store: store, journal: try makeLedgerJournal(store: store))
+    }
+
+    /// Puts `bytes` into the store and describes them.
+    func ingest(bytes: [UInt8], output: ProviderOutput?) throws -> Artifact {
+        let result = try store.put(bytes)
+        let sha256 =
+            result.digest.algorithm == .sha256
+            ? result.digest.hex : ContentHasher.digest(of: bytes, algorithm: .sha256).hex
+        return artifact(result, sha256: sha256, output: output, mediaType: output?.mediaType ?? "")
+    }
+
+    /// Puts the file at `path` into the store and describes it.
+    func ingest(fileAt path: String, output: ProviderOutput) throws -> Artifact {
+        let result = try store.put(fileAt: path)
+        var sha256 = result.digest.hex
+        if result.digest.algorithm != .sha256 {
+            sha256 = ContentHasher.digest(of: try store.read(result.digest), algorithm: .sha256).hex
+        }
+        return artifact(result, sha256: sha256, output: output, mediaType: output.mediaType)
+    }
+
+    private func artifact(_ result: PutResult, sha256: String, output: ProviderOutput?, mediaType: String) -> Artifact {
+        Artifact(
+            digest: result.digest,
+            sha256: sha256,
+            mediaType: mediaType,
+            size: result.size,
+            width: output?.width,
+            height: output?.height,
+            duration: output?.duration,
+            frameRate: output?.frameRate,
+            sampleRate: output?.sampleRate,
+            channels: output?.channels
+        )
+    }
+
+    /// Whether every artifact is present and its bytes still hash to its digest.
+    func areIntact(_ artifacts: [Artifact]) -> Bool {
+        for artifact in artifacts {
+            guard (try? store.read(artifact.digest, verify: true)) != nil else { return false }
+        }
+        return true
+    }
+}
+
+/// A cached successful step: the outputs a fingerprint produced, and the run that produced them.
+struct CachedStep: Sendable, Codable, Equatable {
+    var pipeline: String
+    var fingerprint: String
+    var runID: String
+    var step: String
+    var outputs: [Artifact]
+
+    enum CodingKeys: String, CodingKey {
+        case pipeline, fingerprint, step, outputs
+        case runID = "run_id"
+    }
+}
+
+/// The step cache: `<store>/pipeline/cache/<pipeline-key>/<fingerprint>.json` (spec/pipeline.md, "Step cache").
+///
+/// Derived data: an entry is written only after the step's succeeded receipt is durable in the ledger, and every
+/// hit is checked against the store (outputs present and intact) before it is used. Deleting the folder only
+/// costs re-computation.
+struct StepCache: Sendable {
+    let root: String
+
+    func directory(pipeline: String) -> String {
+        root + "/" + ContentHasher.digest(of: Array(pipeline.utf8), algorithm: .sha256).hex.prefix(32)
+    }
+
+    func lookup(pipeline: String, fingerprint: String) -> CachedStep? {
+        let path = directory(pipeline: pipeline) + "/" + fingerprint + ".json"
+        guard let data = FileManager.default.contents(atPath: path),
+            let entry = try? JSONDecoder().decode(CachedStep.self, from: data),
+            entry.fingerprint == fingerprint, entry.pipeline == pipeline
+        else { return nil }
+        return entry
+    }
+
+    func remember(_ entry: CachedStep) throws {
+        let directory = directory(pipeline: entry.pipeline)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(entry)
+        try writeAtomically(data, to: directory + "/" + entry.fingerprint + ".json")
+    }
+}
+
+/// Writes `data` to a temporary file beside `path`, fsyncs it and renames it into place.
+func writeAtomically(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    guard descriptor >= 0 else {
+        throw PipelineError(.store, "cannot create \(temporary): \(String(cString: strerror(errno)))")
+    }
+    var failure: Int32 = 0
+    data.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                return
+            }
+            offset += written
+        }
+    }
+    if failure == 0, fsync(descriptor) != 0 { failure = errno }
+    close(descriptor)
+    guard failure == 0, rename(temporary, path) == 0 else {
+        let code = failure != 0 ? failure : errno
+        unlink(temporary)
+        throw PipelineError(.store, "cannot write \(path): \(String(cString: strerror(code)))")
+    }
+}

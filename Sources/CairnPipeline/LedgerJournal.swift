@@ -1,0 +1,69 @@
+public import CairnCore
+import CairnLedger
+import CairnManifest
+import CairnStore
+
+/// The manifest a run appended to the ledger.
+public struct RecordedManifest: Sendable {
+    /// The digest of the stored manifest bytes (the ledger's manifest object).
+    public var digest: Digest
+    /// The manifest's genblaze canonical hash (hex).
+    public var canonicalHash: String
+    /// The manifest file bytes (genblaze's canonical form, schema 1.5).
+    public var bytes: [UInt8]
+    /// The ledger entry index of the manifest entry.
+    public var entryIndex: UInt64
+}
+
+/// Records runs in the ledger kept in the store's directory.
+struct LedgerJournal: RunJournal {
+    let ledger: Ledger
+
+    func appendReceipt(_ receipt: AttemptReceipt) throws {
+        var error = receipt.error
+        if let code = receipt.errorCode, let text = error, !text.hasPrefix(code) { error = "\(code): \(text)" }
+        try ledger.appendReceipt(
+            Receipt(
+                runID: receipt.runID,
+                stepName: receipt.stepName,
+                stepIndex: receipt.stepIndex,
+                attempt: receipt.attempt,
+                status: receipt.status.rawValue,
+                startedAt: receipt.startedAt,
+                finishedAt: receipt.finishedAt,
+                inputs: receipt.inputs.map { ReceiptArtifact(digest: $0.digest, mediaType: $0.mediaType) },
+                outputs: receipt.outputs.map { ReceiptArtifact(digest: $0.digest, mediaType: $0.mediaType) },
+                provider: receipt.provider,
+                providerRequestID: receipt.providerRequestID,
+                providerResponseID: receipt.providerResponseID,
+                fingerprint: receipt.fingerprint,
+                error: error
+            )
+        )
+    }
+
+    func appendRun(_ result: RunResult) throws -> RecordedManifest {
+        let (value, hash) = try ManifestAssembly.manifest(for: result)
+        let bytes = try CanonicalJSON.encode(value)
+        let reference = try ledger.appendManifest(bytes: bytes)
+        let digest = ContentHasher.digest(of: bytes, algorithm: ledger.store.configuration.algorithm)
+        return RecordedManifest(digest: digest, canonicalHash: hash, bytes: bytes, entryIndex: reference.index)
+    }
+
+    func outputs(ofRun runID: String) throws -> [Artifact]? {
+        guard let bytes = try ledger.manifestBytes(runID: runID) else { return nil }
+        return try ManifestAssembly.runOutputs(manifestBytes: bytes)
+    }
+
+    func latestRun(named name: String) throws -> String? {
+        try ledger.runs(named: name).first?.runID
+    }
+}
+
+func makeLedgerJournal(store: ObjectStore) throws -> any RunJournal {
+    do {
+        return LedgerJournal(ledger: try Ledger.open(store: store))
+    } catch {
+        throw PipelineError(.ledger, "cannot open the ledger of the store at \(store.root)", underlying: error)
+    }
+}

@@ -1,0 +1,381 @@
+import CairnCore
+import CairnLedger
+import CairnManifest
+import CairnStore
+import Foundation
+import Synchronization
+import Testing
+import _CairnTestSupport
+
+@testable import CairnPipeline
+
+/// Counts calls per step and can fail, stall or check concurrency; for pipeline semantics tests.
+struct ScriptedProvider: Provider {
+    let name: String
+    let modalities: Set<Modality> = Set(Modality.allCases)
+    let retryPolicy: RetryPolicy
+    let state = ScriptedState()
+    var failAttemptsOf: [String: Int] = [:]
+    var alwaysFail: Set<String> = []
+    var delay: Duration = .zero
+    let inner = SyntheticProvider()
+
+    init(name: String = "scripted", retryPolicy: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1)))
+    {
+        self.name = name
+        self.retryPolicy = retryPolicy
+    }
+
+    func generate(_ request: ProviderRequest) async throws -> ProviderResponse {
+        state.calls.withLock { $0.append("\(request.stepName)#\(request.attempt)") }
+        state.inFlight.withLock {
+            $0.now += 1
+            $0.most = max($0.most, $0.now)
+        }
+        defer { state.inFlight.withLock { $0.now -= 1 } }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        if alwaysFail.contains(request.stepName) || request.attempt <= failAttemptsOf[request.stepName, default: 0] {
+            throw ProviderError(.serverError, "scripted failure", requestID: "req-\(request.attempt)")
+        }
+        return try await inner.generate(request)
+    }
+
+    var callList: [String] { state.calls.withLock { $0 } }
+    var mostInFlight: Int { state.inFlight.withLock { $0.most } }
+}
+
+final class ScriptedState: Sendable {
+    let calls = Mutex<[String]>([])
+    let inFlight = Mutex<(now: Int, most: Int)>((0, 0))
+}
+
+/// A fresh store and ledger in a temporary directory.
+struct Workspace {
+    let directory: TemporaryDirectory
+    let store: ObjectStore
+    let ledger: Ledger
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "cairn-pipeline")
+        store = try ObjectStore.create(at: directory.appending("store"))
+        ledger = try Ledger.open(store: store)
+    }
+
+    func manifest(_ result: RunResult) throws -> JSONValue {
+        try JSONReader.parse(try #require(result.manifest).bytes)
+    }
+}
+
+struct PipelineTests {
+    @Test func aRunStoresOutputsAndAppendsReceiptsAndAManifest() async throws {
+        let workspace = try Workspace()
+        let result = try await Pipeline("hero-shot", store: workspace.store)
+            .step(SyntheticProvider(), model: "image-v1", prompt: "product on white background", modality: .image)
+            .run()
+        #expect(result.status == .completed)
+        #expect(result.outputs.count == 1)
+        let output = try #require(result.outputs.first)
+        #expect(try workspace.store.read(output.digest).count == Int(output.size))
+        #expect(output.mediaType == "image/png")
+        let receipts = try workspace.ledger.receipts(runID: result.runID)
+        #expect(receipts.count == 1)
+        #expect(receipts[0].status == "succeeded")
+        #expect(receipts[0].outputs.map(\.digest) == [output.digest])
+        #expect(receipts[0].fingerprint == result.steps[0].fingerprint)
+        let summary = try #require(try workspace.ledger.run(result.runID))
+        #expect(summary.canonicalHash == result.manifest?.canonicalHash)
+        #expect(summary.status == "completed")
+        // The run id is a UUIDv7.
+        let characters = Array(result.runID)
+        #expect(characters.count == 36 && characters[14] == "7")
+    }
+
+    @Test func refinementLinksAndChainedForkFeedsTheParentsOutputs() async throws {
+        let workspace = try Workspace()
+        let synthetic = SyntheticProvider()
+        let v1 = try await Pipeline("hero-shot", store: workspace.store)
+            .step(synthetic, model: "image-v1", prompt: "product on white background", modality: .image)
+            .run()
+        let v2 = try await Pipeline("hero-shot", store: workspace.store).from(v1)
+            .step(synthetic, model: "image-v1", prompt: "product on white background, soft shadows", modality: .image)
+            .run()
+        #expect(v2.parentRunID == v1.runID)
+        #expect(v2.steps[0].inputs.isEmpty)  // without chain, from() only links
+        let video = try await Pipeline("hero-video", store: workspace.store, chain: true).from(v1)
+            .step(synthetic, model: "video-v1", prompt: "slow zoom in", modality: .video)
+            .run(timeout: .seconds(60))
+        #expect(video.parentRunID == v1.runID)
+        #expect(video.steps[0].inputs.map(\.digest) == v1.outputs.map(\.digest))
+        #expect(video.outputs.first?.mediaType == "image/apng")
+        let manifest = try workspace.manifest(video)
+        let run = try #require(manifest.objectValue?["run"]?.objectValue)
+        #expect(run["parent_run_id"]?.stringValue == v1.runID)
+        let inputs = run["steps"]?.arrayValue?.first?.objectValue?["inputs"]?.arrayValue
+        #expect(inputs?.first?.objectValue?["sha256"]?.stringValue == v1.outputs.first?.sha256)
+        #expect(try workspace.ledger.ancestors(of: video.runID).map(\.runID).contains(v1.runID))
+        // Forking by run id reads the parent's outputs from its manifest.
+        let byID = try await Pipeline("hero-video", store: workspace.store, chain: true).from(runID: v1.runID)
+            .step(synthetic, model: "video-v1", prompt: "slow zoom in", modality: .video)
+            .run()
+        #expect(byID.steps[0].inputs.map(\.digest) == v1.outputs.map(\.digest))
+        #expect(byID.outputs.map(\.digest) == video.outputs.map(\.digest))
+    }
+
+    @Test func aProviderThatFailsTwiceThenSucceedsLeavesThreeReceiptsAndOneManifest() async throws {
+        let workspace = try Workspace()
+        var provider = ScriptedProvider()
+        provider.failAttemptsOf = ["step-1": 2]
+        let result = try await Pipeline("flaky", store: workspace.store)
+            .step(provider, model: "m", prompt: "p", modality: .text)
+            .run()
+        #expect(result.status == .completed)
+        let receipts = try workspace.ledger.receipts(runID: result.runID)
+        #expect(receipts.map(\.attempt) == [1, 2, 3])
+        #expect(receipts.map(\.status) == ["failed", "failed", "succeeded"])
+        #expect(receipts[0].providerRequestID == "req-1")
+        #expect(receipts[0].error?.contains("server_error") == true)
+        #expect(try workspace.ledger.runs(named: "flaky").count == 1)
+        let step = try workspace.manifest(result).objectValue?["run"]?.objectValue?["steps"]?.arrayValue?.first
+        #expect(step?.objectValue?["retries"]?.integerValue?.int == 2)
+        #expect(provider.callList == ["step-1#1", "step-1#2", "step-1#3"])
+    }
+
+    @Test func aFailedRunIsRecordedAndResumeCallsOnlyTheFailedStepAndAfter() async throws {
+        let workspace = try Workspace()
+        var broken = ScriptedProvider(name: "p")
+        broken.alwaysFail = ["second"]
+        func pipeline(_ provider: ScriptedProvider) throws -> Pipeline {
+            try Pipeline("three", store: workspace.store, chain: true)
+                .step(provider, model: "m", prompt: "one", modality: .image, name: "first")
+                .step(provider, model: "m", prompt: "two", modality: .video, name: "second")
+                .step(provider, model: "m", prompt: "three", modality: .text, name: "third")
+        }
+        let failed = try await pipeline(broken).run()
+        #expect(failed.status == .failed)
+        #expect(failed.steps.map(\.name) == ["first", "second"])  // steps after a failure are not recorded
+        #expect(failed.error?.contains("second") == true)
+        #expect(try workspace.ledger.run(failed.runID)?.status == "failed")
+        let kept = try #require(failed.steps.first?.outputs.first)
+        #expect(try workspace.store.contains(kept.digest) != .absent)
+        #expect(try workspace.ledger.receipts(runID: failed.runID).count == 4)  // 1 + 3 attempts
+
+        let fixed = ScriptedProvider(name: "p")
+        let resumed = try await pipeline(fixed).run(resume: true)
+        #expect(resumed.status == .completed)
+        #expect(resumed.reusedSteps == ["first"])
+        #expect(resumed.steps[0].reusedFrom == failed.runID)
+        #expect(fixed.callList == ["second#1", "third#1"])
+        #expect(try workspace.ledger.receipts(runID: resumed.runID).map(\.stepName) == ["second", "third"])
+    }
+
+    @Test func resumeRunsAStepAgainWhenItsCachedOutputIsMissingOrCorrupt() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        let pipeline = try Pipeline("cache", store: workspace.store)
+            .step(provider, model: "m", prompt: "p", modality: .image)
+        let first = try await pipeline.run()
+        let again = try await pipeline.run(resume: true)
+        #expect(again.reusedSteps == ["step-1"])
+        #expect(provider.callList.count == 1)
+        let digest = try #require(first.outputs.first).digest
+        let path = workspace.store.objectPath(for: digest)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let repaired = try await pipeline.run(resume: true)
+        #expect(repaired.reusedSteps.isEmpty)
+        #expect(provider.callList.count == 2)
+    }
+
+    @Test func rerunFromCallsThatStepAndLaterOnesAgainAsALinkedRun() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        let pipeline = try Pipeline("rerun", store: workspace.store, chain: true)
+            .step(provider, model: "m", prompt: "a", modality: .image, name: "a")
+            .step(provider, model: "m", prompt: "b", modality: .video, name: "b")
+            .step(provider, model: "m", prompt: "c", modality: .text, name: "c")
+        let first = try await pipeline.run()
+        let second = try await pipeline.run(rerunFrom: "b")
+        #expect(second.parentRunID == first.runID)
+        #expect(second.reusedSteps == ["a"])
+        #expect(provider.callList == ["a#1", "b#1", "c#1", "b#1", "c#1"])
+        #expect(try workspace.ledger.receipts(runID: first.runID).count == 3)
+        await #expect(throws: PipelineError.self) { _ = try await pipeline.run(rerunFrom: "nope") }
+    }
+
+    @Test func batchRunMakesOneRunPerPromptInOrder() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        let prompts = ["a cat on a beach", "a cat on a beach at sunset", "a cat on a beach at night"]
+        let results = try await Pipeline("prompt-test", store: workspace.store)
+            .step(provider, model: "image-v1", prompt: "{prompt}, photo", modality: .image)
+            .batchRun(prompts: prompts)
+        #expect(results.map { $0.steps[0].prompt } == prompts.map { "\($0), photo" })
+        #expect(Set(results.map(\.runID)).count == 3)
+        #expect(results.allSatisfy { $0.status == .completed })
+        #expect(Set(results.flatMap(\.outputs).map(\.digest)).count == 3)
+        #expect(try workspace.ledger.runs(named: "prompt-test").count == 3)
+    }
+
+    @Test func oneThrottleBoundsEveryBranchAndBatchItem() async throws {
+        let workspace = try Workspace()
+        var provider = ScriptedProvider()
+        provider.delay = .milliseconds(40)
+        let results = try await Pipeline("throttled", store: workspace.store, throttle: Throttle(limit: 2))
+            .stage("a").step(provider, model: "m", prompt: "{prompt} a", modality: .text, name: "a")
+            .stage("b").step(provider, model: "m", prompt: "{prompt} b", modality: .text, name: "b")
+            .stage("c").step(provider, model: "m", prompt: "{prompt} c", modality: .text, name: "c")
+            .batchRun(prompts: ["1", "2", "3"], maxConcurrency: 3)
+        #expect(results.count == 3)
+        #expect(provider.callList.count == 9)
+        #expect(provider.mostInFlight == 2)
+    }
+
+    @Test func stagesRunAsADAGWithTransformsAndFingerprintsIgnoreDeclarationOrder() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        func pipeline(_ swapped: Bool) throws -> Pipeline {
+            var pipeline = try Pipeline("dag", store: workspace.store)
+            let image = { (p: Pipeline) in p.stage("images").step(provider, model: "m", prompt: "i", modality: .image) }
+            let sound = { (p: Pipeline) in p.stage("sounds").step(provider, model: "m", prompt: "s", modality: .audio) }
+            pipeline = swapped ? image(sound(pipeline)) : sound(image(pipeline))
+            return pipeline.stage("mix", dependsOn: swapped ? ["sounds", "images"] : ["images", "sounds"])
+                .step(provider, model: "m", prompt: "mix", modality: .text, name: "mix", stepType: .mix)
+        }
+        let first = try await pipeline(false).run()
+        let second = try await pipeline(true).run()
+        #expect(first.status == .completed)
+        let mix = try #require(first.steps.first { $0.name == "mix" })
+        #expect(mix.inputs.map(\.mediaType) == ["image/png", "audio/wav"])  // parents taken in stage-name order
+        let mixAgain = try #require(second.steps.first { $0.name == "mix" })
+        #expect(mix.fingerprint == mixAgain.fingerprint)
+        #expect(first.outputs.map(\.digest) == mix.outputs.map(\.digest))
+
+        // A transform that keeps nothing stops the stage and what is downstream of it, unless allowEmpty.
+        let empty = try await Pipeline("dag-empty", store: workspace.store)
+            .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
+            .stage("videos", dependsOn: ["images"], transform: .filter(mediaTypePrefix: "video/"))
+            .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
+            .stage("after", dependsOn: ["videos"]).step(provider, model: "m", prompt: "t", modality: .text, name: "t")
+            .run()
+        #expect(empty.status == .completed)
+        #expect(empty.steps.map(\.name) == ["img"])
+        #expect(empty.stoppedStages["videos"]?.contains("received no inputs from images") == true)
+        #expect(empty.stoppedStages["after"] != nil)
+        let allowed = try await Pipeline("dag-empty", store: workspace.store)
+            .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
+            .stage("videos", dependsOn: ["images"], transform: .filter(mediaTypePrefix: "video/"), allowEmpty: true)
+            .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
+            .run()
+        #expect(allowed.steps.map(\.name) == ["img", "vid"])
+        #expect(allowed.steps[1].inputs.isEmpty)
+        // The transform's version is part of the downstream fingerprint.
+        let v2 = StageTransform(name: "filter-media-type:video/", version: "2") {
+            $0.filter { $0.mediaType.hasPrefix("video/") }
+        }
+        let bumped = try await Pipeline("dag-empty", store: workspace.store)
+            .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
+            .stage("videos", dependsOn: ["images"], transform: v2, allowEmpty: true)
+            .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
+            .run()
+        #expect(bumped.steps[1].fingerprint != allowed.steps[1].fingerprint)
+    }
+
+    @Test func invalidPipelinesAreRefusedBeforeAnythingIsAppended() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        let imagesOnly = ProcessProvider(name: "img", command: ["true"], modalities: [.image])
+        let cases: [(Pipeline, String)] = [
+            (try Pipeline("x", store: workspace.store), "has no steps"),
+            (
+                try Pipeline("x", store: workspace.store).step(
+                    provider,
+                    model: "m",
+                    prompt: "p",
+                    modality: .text,
+                    name: "a"
+                )
+                .step(provider, model: "m", prompt: "p", modality: .text, name: "a"), "step name a is used twice"
+            ),
+            (
+                try Pipeline("x", store: workspace.store).stage("s", dependsOn: ["ghost"])
+                    .step(provider, model: "m", prompt: "p", modality: .text), "dependsOn names ghost"
+            ),
+            (
+                try Pipeline("x", store: workspace.store).stage("a", dependsOn: ["b"])
+                    .step(provider, model: "m", prompt: "p", modality: .text, name: "s1")
+                    .stage("b", dependsOn: ["a"]).step(provider, model: "m", prompt: "p", modality: .text, name: "s2"),
+                "cycle"
+            ),
+            (
+                try Pipeline("x", store: workspace.store).step(imagesOnly, model: "m", prompt: "p", modality: .audio),
+                "does not make audio"
+            ),
+        ]
+        for (pipeline, message) in cases {
+            let error = await #expect(throws: PipelineError.self) { _ = try await pipeline.run() }
+            #expect(error?.code == .invalidPipeline)
+            #expect(error?.message.contains(message) == true, "\(error?.message ?? "") should mention \(message)")
+        }
+        #expect(try workspace.ledger.size() == 0)
+        #expect(provider.callList.isEmpty)
+    }
+
+    @Test func cancellingARunRecordsCancelledReceiptsAndTheManifest() async throws {
+        let workspace = try Workspace()
+        var provider = ScriptedProvider()
+        provider.delay = .seconds(30)
+        let pipeline = try Pipeline("cancel", store: workspace.store)
+            .step(provider, model: "m", prompt: "p", modality: .text)
+        let task = Task { try await pipeline.run() }
+        while provider.callList.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        let result = try await task.value
+        #expect(result.status == .cancelled)
+        let receipts = try workspace.ledger.receipts(runID: result.runID)
+        #expect(receipts.map(\.status) == ["cancelled"])
+        #expect(try workspace.ledger.run(result.runID)?.status == "cancelled")
+        #expect(provider.callList.count == 1)
+    }
+
+    @Test func aRunTimeoutFailsTheRunAndRecordsTheInFlightAttempt() async throws {
+        let workspace = try Workspace()
+        var provider = ScriptedProvider()
+        provider.delay = .seconds(30)
+        let started = ContinuousClock.now
+        let result = try await Pipeline("slow", store: workspace.store)
+            .step(provider, model: "m", prompt: "p", modality: .text)
+            .run(timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(result.status == .failed)
+        #expect(result.error == "the run timed out")
+        let receipts = try workspace.ledger.receipts(runID: result.runID)
+        #expect(receipts.map(\.status) == ["cancelled"])
+        #expect(receipts.first?.error?.contains("timed out") == true)
+    }
+
+    @Test func retriesResumeAnAcceptedHTTPJobInsteadOfSubmittingAgain() async throws {
+        let workspace = try Workspace()
+        let server = try TestJobServer()
+        // A first attempt whose poll times out leaves job-1 accepted; the retry polls job-1 and never POSTs again.
+        let provider = HTTPProvider(
+            name: "http",
+            endpoint: server.baseURL,
+            pollInterval: .milliseconds(300),
+            timeout: .milliseconds(100),
+            retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1))
+        )
+        let result = try await Pipeline("http", store: workspace.store)
+            .step(provider, model: "m", prompt: "async job", modality: .text)
+            .run()
+        let receipts = try workspace.ledger.receipts(runID: result.runID)
+        #expect(receipts.first?.status == "failed")
+        #expect(receipts.first?.providerResponseID == "job-1")
+        let posts = try server.requests().filter { ($0["method"] as? String) == "POST" }
+        #expect(posts.count == 1)
+        #expect(posts.first?["client_request_id"] as? String == "\(result.runID)/step-1/1")
+        let gets = try server.requests().filter { ($0["path"] as? String) == "/jobs/job-1" }
+        #expect(!gets.isEmpty)
+    }
+}
