@@ -361,7 +361,7 @@ extension ObjectStore {
     }
 
     /// Streaming copy for large or unknown-size inputs: this thread reads each chunk and writes it to the temp
-    /// while a second thread hashes the same chunk, through a ring of four 1 MiB buffers (constant memory).
+    /// while a second thread hashes the same chunk, through a ring of eight 256 KiB buffers (2 MiB, constant memory).
     /// With `startWriteback`, each written chunk's writeback starts at once so the disk works while we hash.
     func copyPipelined(
         from input: Int32,
@@ -370,7 +370,7 @@ extension ObjectStore {
         path: String,
         startWriteback: Bool
     ) throws -> (Digest, Int64) {
-        let ring = HashingRing(algorithm: configuration.algorithm, slotSize: Self.chunkSize)
+        let ring = HashingRing(algorithm: configuration.algorithm, slotSize: Self.pipelineSlotSize)
         let hasherThread = Thread { ring.runHasher() }
         hasherThread.stackSize = 1 << 20
         hasherThread.start()
@@ -415,7 +415,7 @@ final class HashingRing: @unchecked Sendable {
     // Invariant: slot i belongs to the reader between `free.wait()` and `filled.signal()`, and to the hasher
     // between `filled.wait()` and `free.signal()`; the semaphores order every access to `memory` and `lengths`.
     // `hasher` and `digest` are touched only by the hasher thread until it signals `finished`.
-    static let slotCount = 4
+    static let slotCount = 8
     let slotSize: Int
     // Created at 0 and signalled up: libdispatch traps if a semaphore dies below its initial value.
     let free = DispatchSemaphore(value: 0)

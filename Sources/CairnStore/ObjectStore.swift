@@ -59,6 +59,8 @@ public final class ObjectStore: Sendable {
     static let sizeAttribute = "user.cairn.size"
     /// The size of the buffers used to stream bytes.
     static let chunkSize = 1 << 20
+    /// The size of each buffer in the ingest pipeline's ring (small enough to stay in cache between threads).
+    static let pipelineSlotSize = 256 << 10
 
     /// Creates a new, empty store at `path` and opens it.
     ///
@@ -90,6 +92,16 @@ public final class ObjectStore: Sendable {
                 throw StoreError.io("cannot create directory", path: path + "/" + directory, error)
             }
         }
+        // With one shard level, make all 256 shard directories now: a put then never creates a directory, so an
+        // object-durable put costs two fsyncs (file, shard directory), not three.
+        if configuration.shardDepth == 1 {
+            for index in 0..<256 {
+                let shard = path + "/objects/\(algorithm.rawValue)/" + Hex.encode([UInt8(index)])
+                do { _ = try SystemCalls.mkdir(shard) } catch {
+                    throw StoreError.io("cannot create directory", path: shard, error)
+                }
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         var bytes = [UInt8]((try? encoder.encode(configuration)) ?? Data())
@@ -115,7 +127,7 @@ public final class ObjectStore: Sendable {
             }
             throw StoreError(code: .io, message: "cannot create", path: configPath, underlying: code)
         }
-        for directory in [path + "/objects", path] {
+        for directory in [path + "/objects/" + algorithm.rawValue, path + "/objects", path] {
             do { try SystemCalls.fsyncDirectory(directory) } catch {
                 throw StoreError.io("cannot sync directory", path: directory, error)
             }

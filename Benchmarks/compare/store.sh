@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Same-run store comparisons (release build; medians of RUNS runs; every run in a fresh directory):
+#   1. put of a SIZE_MIB page-cached file: durability none vs `openssl dgst -sha256` of it,
+#      durability object vs `cp FILE x && sync x`;
+#   2. FILES x 4 KiB files: batch durability vs `git hash-object -w --stdin-paths` (git does not fsync);
+#      object durability vs fsbench's `durable` create rate (write, fsync, rename, fsync dir) on OBJECT_FILES files;
+#   3. fsck of that store with 2 jobs vs 1;
+#   4. peak RSS of a streaming put of a RSS_GIB sparse file (durability none), via /usr/bin/time.
+# Usage: Benchmarks/compare/store.sh [SIZE_MIB=1024] [FILES=10000] [RSS_GIB=10] [RUNS=3] [OBJECT_FILES=2000]
+# Env: SCRATCH (build folder, default .build-store-bench), BENCH_DIR (where to work, default /var/tmp),
+#      CAIRN_BIN (use this cairn binary instead of building one).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SIZE_MIB=${1:-1024}
+FILES=${2:-10000}
+RSS_GIB=${3:-10}
+RUNS=${4:-3}
+OBJECT_FILES=${5:-2000}
+SCRATCH=${SCRATCH:-.build-store-bench}
+SHARED=${CAIRN_SHARED:-../shared}
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cairn-store-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+for tool in openssl git gcc python3 /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "store.sh: $tool is required" >&2; exit 2; }
+done
+
+if [ -n "${CAIRN_BIN:-}" ]; then
+    CAIRN=$CAIRN_BIN
+else
+    swift build -c release --scratch-path "$SCRATCH" --product cairn >&2
+    CAIRN="$SCRATCH/release/cairn"
+fi
+gcc -O2 -o "$WORK/fsbench" "$SHARED/tools/fsbench.c"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# seconds COMMAND...: wall-clock seconds of one run, output discarded.
+seconds() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    python3 -c "print($end - $start)"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+rate() { python3 -c "print(f'{$1 / $2:.0f}')"; }
+fresh() { mktemp -d "$WORK/run.XXXXXX"; }
+
+echo "== put of a $SIZE_MIB MiB page-cached file, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
+BIG="$WORK/big.bin"
+head -c $((SIZE_MIB << 20)) /dev/urandom >"$BIG"
+cat "$BIG" >/dev/null
+mb=$(python3 -c "print($SIZE_MIB * 1048576 / 1e6)")
+none=(); openssl=(); durable=(); cpsync=()
+for _ in $(seq "$RUNS"); do
+    dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
+    none+=("$(seconds "$CAIRN" put --store "$dir" "$BIG")")
+    openssl+=("$(seconds openssl dgst -sha256 "$BIG")")
+    dir=$(fresh); "$CAIRN" init --store "$dir" --durability object >/dev/null
+    durable+=("$(seconds "$CAIRN" put --store "$dir" "$BIG")")
+    dir=$(fresh)
+    cpsync+=("$(seconds sh -c "cp '$BIG' '$dir/x' && sync '$dir/x'")")
+    rm -rf "$WORK"/run*
+done
+n=$(printf '%s\n' "${none[@]}" | median); o=$(printf '%s\n' "${openssl[@]}" | median)
+d=$(printf '%s\n' "${durable[@]}" | median); c=$(printf '%s\n' "${cpsync[@]}" | median)
+echo "cairn put, durability none:    $(rate "$mb" "$n") MB/s   openssl dgst -sha256: $(rate "$mb" "$o") MB/s   ratio $(ratio "$o" "$n") (target >= 0.9x)"
+echo "cairn put, durability object:  $(rate "$mb" "$d") MB/s   cp FILE x && sync x:  $(rate "$mb" "$c") MB/s   ratio $(ratio "$c" "$d") (target >= 0.9x)"
+
+echo "== $FILES x 4 KiB files, $RUNS runs"
+SMALL="$WORK/small"
+python3 - "$SMALL" "$FILES" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+os.makedirs(root)
+for i in range(count):
+    with open(f"{root}/f{i:06d}", "wb") as f:
+        f.write(os.urandom(4096))
+PY
+batch=(); git=(); object=(); fsb=()
+OBJ_LIST="$WORK/object-files.txt"
+ls -1 "$SMALL"/* | head -n "$OBJECT_FILES" >"$OBJ_LIST"
+for _ in $(seq "$RUNS"); do
+    dir=$(fresh); "$CAIRN" init --store "$dir" --durability batch >/dev/null
+    batch+=("$(seconds "$CAIRN" put --store "$dir" "$SMALL"/*)")
+    dir=$(fresh); git init -q "$dir"
+    git+=("$(seconds sh -c "cd '$dir' && ls -1 '$SMALL'/* | git hash-object -w --stdin-paths")")
+    dir=$(fresh); "$CAIRN" init --store "$dir" --durability object >/dev/null
+    object+=("$(seconds sh -c "xargs '$CAIRN' put --store '$dir' < '$OBJ_LIST'")")
+    dir=$(fresh)
+    fsb+=("$("$WORK/fsbench" create "$dir" "$OBJECT_FILES" durable | awk -F'|' '{gsub(/ /, "", $5); print $5}')")
+    rm -rf "$WORK"/run*
+done
+b=$(printf '%s\n' "${batch[@]}" | median); g=$(printf '%s\n' "${git[@]}" | median)
+ob=$(printf '%s\n' "${object[@]}" | median); f=$(printf '%s\n' "${fsb[@]}" | median)
+echo "cairn put, durability batch:   $(rate "$FILES" "$b") objects/s   git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s   ratio $(ratio "$g" "$b") (target >= 5x)"
+echo "cairn put, durability object:  $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
+
+echo "== fsck of $FILES x 4 KiB + one $SIZE_MIB MiB object, $RUNS runs"
+dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
+"$CAIRN" put --store "$dir" "$SMALL"/* "$BIG" >/dev/null
+one=(); two=()
+for _ in $(seq "$RUNS"); do
+    one+=("$(seconds "$CAIRN" fsck --store "$dir" --jobs 1)")
+    two+=("$(seconds "$CAIRN" fsck --store "$dir" --jobs 2)")
+done
+o1=$(printf '%s\n' "${one[@]}" | median); o2=$(printf '%s\n' "${two[@]}" | median)
+total=$(python3 -c "print(($FILES * 4096 + $SIZE_MIB * 1048576) / 1e6)")
+echo "cairn fsck --jobs 2: $(rate "$total" "$o2") MB/s   --jobs 1: $(rate "$total" "$o1") MB/s   ratio $(ratio "$o1" "$o2") (target >= 1.8x)"
+rm -rf "$dir" "$SMALL"
+
+echo "== peak RSS of a streaming put of a $RSS_GIB GiB file (sparse input, durability none)"
+SPARSE="$WORK/sparse.bin"
+truncate -s "${RSS_GIB}G" "$SPARSE"
+dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
+rss=$(/usr/bin/time -f '%M' "$CAIRN" put --store "$dir" "$SPARSE" 2>&1 >/dev/null | tail -1)
+echo "cairn put of $RSS_GIB GiB: peak RSS $((rss / 1024)) MiB (target < 64 MiB)"
