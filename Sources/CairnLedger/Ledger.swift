@@ -95,19 +95,19 @@ public final class Ledger: Sendable {
         let signer = try Self.loadOrCreateKey(directory: directory, origin: nil)
         self.signer = signer
         verifier = signer.verifier
-        let checkpointPath = directory + "/checkpoint"
+        let directory = self.directory
+        let checkpointFile = try SystemFile(path: directory + "/" + CheckpointFile.name, flags: O_RDWR | O_CREAT)
         let writeCheckpoint: (LogStorage, UInt64) throws -> Void = { storage, size in
             let checkpoint = Checkpoint(origin: signer.name, size: size, rootHash: try storage.root(size: size))
             let note = try signer.sign(text: checkpoint.text)
-            try FileSystem.replaceFile(checkpointPath, with: Array(note.utf8), sync: false)
+            try CheckpointFile.write(note: note, directory: directory, file: checkpointFile)
         }
         core = LedgerCore(storage: storage, afterCommit: writeCheckpoint)
         recoveredTail = try core.withExclusiveLock { storage in
             let (state, cut) = try storage.reconcile()
-            let current = try? Checkpoint.open(
-                signedNote: String(decoding: FileSystem.readFile(checkpointPath), as: UTF8.self),
-                verifier: signer.verifier
-            )
+            let current = (try? CheckpointFile.read(directory: directory))?.flatMap {
+                try? Checkpoint.open(signedNote: $0.note, verifier: signer.verifier)
+            }
             if current?.size != state.size || cut != nil {
                 try writeCheckpoint(storage, state.size)
             }
@@ -217,20 +217,21 @@ public final class Ledger: Sendable {
         let size = try self.size()
         var next = start
         while next < size {
-            let chunk: [(UInt64, [UInt8])] = try core.withSharedLock { storage in
-                var out: [(UInt64, [UInt8])] = []
-                let end = min(size, next + 4096)
-                for i in next..<end { out.append((i, try storage.entry(i))) }
-                return out
-            }
-            for (i, bytes) in chunk { try body(i, bytes) }
-            next += UInt64(chunk.count)
+            let end = min(size, next + 4096)
+            let chunk = try core.withSharedLock { storage in try storage.entries(next..<end) }
+            for (offset, bytes) in chunk.enumerated() { try body(next + UInt64(offset), bytes) }
+            next = end
         }
     }
 
     /// The latest signed checkpoint (a C2SP signed note).
     public func checkpointNote() throws -> String {
-        String(decoding: try FileSystem.readFile(directory + "/checkpoint"), as: UTF8.self)
+        try core.withSharedLock { _ in
+            guard let slot = try CheckpointFile.read(directory: directory) else {
+                throw LedgerError(.notFound, "\(directory)/\(CheckpointFile.name) holds no valid checkpoint")
+            }
+            return slot.note
+        }
     }
 
     /// The latest checkpoint, after checking its signature with this ledger's key.

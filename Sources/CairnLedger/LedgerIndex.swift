@@ -40,7 +40,8 @@ final class LedgerIndex: Sendable {
                 CREATE INDEX IF NOT EXISTS entries_run ON entries(run_id, type);
                 CREATE TABLE IF NOT EXISTS runs(
                     run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT, parent_run_id TEXT,
-                    canonical_hash TEXT NOT NULL, manifest TEXT NOT NULL, status TEXT, timestamp TEXT NOT NULL);
+                    canonical_hash TEXT NOT NULL, manifest TEXT NOT NULL, status TEXT, timestamp TEXT NOT NULL)
+                    WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id);
                 CREATE INDEX IF NOT EXISTS runs_name ON runs(name);
                 CREATE INDEX IF NOT EXISTS runs_seq ON runs(seq);
@@ -127,28 +128,30 @@ final class LedgerIndex: Sendable {
     static func index(seq: UInt64, payload: [UInt8], db: Database, store: ObjectStore) throws {
         let (entry, timestamp) = try LedgerEntry.decode(payload)
         let seqValue = Int64(seq)
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO entries(seq, type, run_id, timestamp) VALUES (?, ?, ?, ?)",
-            arguments: [seqValue, entry.typeName, entry.runID, timestamp]
-        )
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO entries(seq, type, run_id, timestamp) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [seqValue, entry.typeName, entry.runID, timestamp])
         switch entry {
         case .manifest(let record):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO runs(run_id, seq, name, parent_run_id, canonical_hash, manifest, status,
                     timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     record.runID, seqValue, record.name, record.parentRunID, record.canonicalHash,
                     record.manifestDigest.description, record.status, timestamp,
                 ]
             )
-            try db.execute(
-                sql: "DELETE FROM steps WHERE run_id = ? AND source = 'manifest'",
+            try db.cachedStatement(
+                sql: "DELETE FROM steps WHERE run_id = ? AND source = 'manifest'"
+            ).execute(
                 arguments: [record.runID]
             )
-            try db.execute(
-                sql: "DELETE FROM edges WHERE run_id = ? AND source = 'manifest'",
+            try db.cachedStatement(
+                sql: "DELETE FROM edges WHERE run_id = ? AND source = 'manifest'"
+            ).execute(
                 arguments: [record.runID]
             )
             // Steps and asset digests come from the manifest body when the store still has it.
@@ -159,12 +162,13 @@ final class LedgerIndex: Sendable {
                 for (position, stepValue) in steps.enumerated() {
                     guard let step = stepValue.objectValue else { continue }
                     let stepIndex = step["step_index"]?.integerValue?.int ?? position
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO steps(seq, source, run_id, step_index, step_name, attempt, status, provider,
                             model, fingerprint, started_at, finished_at)
                             VALUES (?, 'manifest', ?, ?, ?, NULL, ?, ?, ?, NULL, ?, ?)
-                            """,
+                            """
+                    ).execute(
                         arguments: [
                             seqValue, record.runID, stepIndex, step["step_type"]?.stringValue,
                             step["status"]?.stringValue, step["provider"]?.stringValue, step["model"]?.stringValue,
@@ -176,11 +180,12 @@ final class LedgerIndex: Sendable {
                             guard let fields = asset.objectValue, let hex = fields["sha256"]?.stringValue,
                                 let digest = Digest("sha256:" + hex)
                             else { continue }
-                            try db.execute(
+                            try db.cachedStatement(
                                 sql: """
                                     INSERT INTO edges(seq, source, digest, role, run_id, step_index, media_type)
                                     VALUES (?, 'manifest', ?, ?, ?, ?, ?)
-                                    """,
+                                    """
+                            ).execute(
                                 arguments: [
                                     seqValue, digest.description, role, record.runID, stepIndex,
                                     fields["media_type"]?.stringValue,
@@ -191,11 +196,12 @@ final class LedgerIndex: Sendable {
                 }
             }
         case .receipt(let receipt):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO steps(seq, source, run_id, step_index, step_name, attempt, status, provider, model,
                     fingerprint, started_at, finished_at) VALUES (?, 'receipt', ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     seqValue, receipt.runID, receipt.stepIndex, receipt.stepName, receipt.attempt, receipt.status,
                     receipt.provider, receipt.fingerprint, receipt.startedAt, receipt.finishedAt,
@@ -203,11 +209,12 @@ final class LedgerIndex: Sendable {
             )
             for (role, list) in [("consumed", receipt.inputs), ("produced", receipt.outputs)] {
                 for artifact in list {
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO edges(seq, source, digest, role, run_id, step_index, media_type)
                             VALUES (?, 'receipt', ?, ?, ?, ?, ?)
-                            """,
+                            """
+                    ).execute(
                         arguments: [
                             seqValue, artifact.digest.description, role, receipt.runID, receipt.stepIndex,
                             artifact.mediaType,
@@ -217,8 +224,9 @@ final class LedgerIndex: Sendable {
             }
         case .tag(let tag):
             let value = String(decoding: try CanonicalJSON.encode(tag.value), as: UTF8.self)
-            try db.execute(
-                sql: "INSERT INTO tags(seq, run_id, key, value) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT INTO tags(seq, run_id, key, value) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [seqValue, tag.runID, tag.key, value]
             )
         }

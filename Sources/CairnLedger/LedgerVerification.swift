@@ -64,7 +64,9 @@ extension Ledger {
             let verifier = try NoteVerifier(
                 encoded: String(decoding: try FileSystem.readFile(directory + "/key.pub"), as: UTF8.self)
             )
-            let note = String(decoding: try FileSystem.readFile(directory + "/checkpoint"), as: UTF8.self)
+            guard let note = try CheckpointFile.read(directory: directory)?.note else {
+                throw LedgerError(.notFound, "no valid checkpoint in \(directory)/\(CheckpointFile.name)")
+            }
             let opened = try Checkpoint.open(signedNote: note, verifier: verifier)
             checkpoint = opened
             checkpointSize = opened.size

@@ -311,6 +311,47 @@ final class LogStorage {
         try Merkle.root(size: size, nodes: { try self.node(level: $0, index: $1) })
     }
 
+    /// The exact bytes of entries `range` (below the committed size), read with two sequential reads.
+    func entries(_ range: Range<UInt64>) throws -> [[UInt8]] {
+        guard let first = range.first else { return [] }
+        let offsetBytes = try offsets.read(at: first * 8, count: range.count * 8)
+        guard offsetBytes.count == range.count * 8 else {
+            throw LedgerError(.notFound, "entries \(range) are past the end of entries.idx")
+        }
+        let starts = (0..<range.count).map { Self.readUInt64(offsetBytes, $0 * 8) }
+        let fileSize = try log.size()
+        let lastHeader = try log.read(at: starts[starts.count - 1], count: Int(Self.recordHeaderSize))
+        guard lastHeader.count == Int(Self.recordHeaderSize) else {
+            throw LedgerError(.corruptLog, "\(log.path): entry \(range.upperBound - 1) is incomplete")
+        }
+        let end = starts[starts.count - 1] + Self.recordHeaderSize + UInt64(Self.readUInt32(lastHeader, 0))
+        guard end <= fileSize, starts[0] < end else {
+            throw LedgerError(.corruptLog, "\(log.path): entries \(range) run past the end of the log")
+        }
+        let blob = try log.read(at: starts[0], count: Int(end - starts[0]))
+        var result: [[UInt8]] = []
+        result.reserveCapacity(range.count)
+        for (i, start) in starts.enumerated() {
+            let at = Int(start - starts[0])
+            let index = first + UInt64(i)
+            guard at + Int(Self.recordHeaderSize) <= blob.count else {
+                throw LedgerError(.corruptLog, "\(log.path): entry \(index) at offset \(start) is incomplete")
+            }
+            let length = Int(Self.readUInt32(blob, at))
+            let checksum = Self.readUInt64(blob, at + 4)
+            let payloadStart = at + Int(Self.recordHeaderSize)
+            guard length > 0, payloadStart + length <= blob.count else {
+                throw LedgerError(.corruptLog, "\(log.path): entry \(index) at offset \(start) is incomplete")
+            }
+            let payload = Array(blob[payloadStart..<(payloadStart + length)])
+            guard XXH3.hash64(payload) == checksum else {
+                throw LedgerError(.corruptLog, "\(log.path): entry \(index) at offset \(start): checksum mismatch")
+            }
+            result.append(payload)
+        }
+        return result
+    }
+
     /// The exact bytes of entry `index` (below the committed size).
     func entry(_ index: UInt64) throws -> [UInt8] {
         let start = try offset(ofEntry: index)

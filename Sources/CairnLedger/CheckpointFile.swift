@@ -1,0 +1,64 @@
+import CairnCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The latest signed checkpoint, kept in two fixed 4 KiB slots overwritten in turn (spec/ledger.md).
+///
+/// A new checkpoint is one in-place `pwrite` into the older slot: no file creation or rename per batch (a rename over
+/// an existing file costs a journal commit on ext4). A torn slot fails its checksum and the other slot still holds
+/// the previous checkpoint.
+enum CheckpointFile {
+    static let name = "checkpoint"
+    static let slotSize = 4096
+    static let magic: [UInt8] = Array("CAIRNCP1".utf8)
+    static let headerSize = 28  // magic 8, sequence 8, length 4, checksum 8
+
+    struct Slot {
+        var sequence: UInt64
+        var note: String
+    }
+
+    /// Reads the valid slot with the highest sequence, or nil when neither slot is valid.
+    static func read(directory: String) throws -> Slot? {
+        let path = directory + "/" + name
+        guard FileSystem.exists(path) else { return nil }
+        let bytes = try FileSystem.readFile(path)
+        var best: Slot?
+        for slot in 0..<2 {
+            let start = slot * slotSize
+            guard bytes.count >= start + headerSize, Array(bytes[start..<start + 8]) == magic else { continue }
+            let sequence = LogStorage.readUInt64(bytes, start + 8)
+            let length = Int(LogStorage.readUInt32(bytes, start + 16))
+            let checksum = LogStorage.readUInt64(bytes, start + 20)
+            let bodyStart = start + headerSize
+            guard length <= slotSize - headerSize, bytes.count >= bodyStart + length else { continue }
+            let covered = Array(bytes[(start + 8)..<(start + 20)]) + Array(bytes[bodyStart..<(bodyStart + length)])
+            guard XXH3.hash64(covered) == checksum else { continue }
+            let note = String(decoding: bytes[bodyStart..<(bodyStart + length)], as: UTF8.self)
+            if best == nil || sequence > best!.sequence { best = Slot(sequence: sequence, note: note) }
+        }
+        return best
+    }
+
+    /// Writes `note` into the slot after the current one (one `pwrite`, not synced: derived data).
+    static func write(note: String, directory: String, file: SystemFile) throws {
+        let body = Array(note.utf8)
+        guard body.count <= slotSize - headerSize else {
+            throw LedgerError(.invalidArgument, "checkpoint note of \(body.count) bytes does not fit a slot")
+        }
+        let sequence = ((try read(directory: directory))?.sequence ?? 0) + 1
+        var slot = magic
+        withUnsafeBytes(of: sequence.littleEndian) { slot.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(body.count).littleEndian) { slot.append(contentsOf: $0) }
+        let checksum = XXH3.hash64(Array(slot[8..<20]) + body)
+        withUnsafeBytes(of: checksum.littleEndian) { slot.append(contentsOf: $0) }
+        slot += body
+        slot += [UInt8](repeating: 0, count: slotSize - slot.count)
+        try file.write(slot, at: UInt64(Int(sequence % 2) * slotSize))
+    }
+}
