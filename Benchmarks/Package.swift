@@ -21,6 +21,16 @@ let package = Package(
             ],
             path: "Benchmarks/HashingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "LedgerCompare",
+            dependencies: [
+                .product(name: "CairnCore", package: "cairn"),
+                .product(name: "CairnManifest", package: "cairn"),
+                .product(name: "CairnStore", package: "cairn"),
+                .product(name: "CairnLedger", package: "cairn"),
+            ],
+            path: "Benchmarks/LedgerCompare"
+        ),
     ]
 )

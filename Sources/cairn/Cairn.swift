@@ -21,6 +21,22 @@ struct Cairn: AsyncParsableCommand {
         version: CairnVersion.string,
         subcommands: [
             // One file per verb; keep one entry per line.
+            InitCommand.self,
+            PutCommand.self,
+            GetCommand.self,
+            CatCommand.self,
+            HasCommand.self,
+            FsckCommand.self,
+            BenchCommand.self,
+            LogCommand.self,
+            ShowCommand.self,
+            LineageCommand.self,
+            MadeCommand.self,
+            UsedCommand.self,
+            GCCommand.self,
+            LedgerCommand.self,
+            ImportCommand.self,
+            VerifyCommand.self,
         ]
     )
 
