@@ -1,4 +1,5 @@
 public import CairnCore
+import CairnLedger
 public import CairnManifest
 public import CairnStore
 public import Logging
@@ -32,6 +33,7 @@ public struct Pipeline: Sendable {
     var metadata = JSONObject()
     var throttle: Throttle
     var logger: Logger
+    var observer: (@Sendable (PipelineEvent) -> Void)?
 
     /// Creates a pipeline that records into `store` and the ledger kept in it.
     ///
@@ -165,8 +167,48 @@ public struct Pipeline: Sendable {
         return copy
     }
 
+    /// Calls `handler` as steps start and end (for progress displays); it must return quickly.
+    public func observe(_ handler: @escaping @Sendable (PipelineEvent) -> Void) -> Pipeline {
+        var copy = self
+        copy.observer = handler
+        return copy
+    }
+
+    /// Adds a metadata tag to a recorded run, after the fact, as a new ledger entry (history is never rewritten).
+    ///
+    /// - Parameters:
+    ///   - runID: the run to tag.
+    ///   - key: the tag's key, for example `selected` or `iteration_tag`.
+    ///   - value: the tag's value.
+    ///   - store: the store whose ledger records the run.
+    /// - Throws: ``PipelineError`` with code `notFound` when the run has no manifest, `ledger` when appending fails.
+    public static func tag(runID: String, key: String, value: JSONValue, store: ObjectStore) throws {
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(store: store)
+        } catch {
+            throw PipelineError(.ledger, "cannot open the ledger of the store at \(store.root)", underlying: error)
+        }
+        guard (try? ledger.run(runID)) != nil else {
+            throw PipelineError(.notFound, "run \(runID) has no manifest in the ledger")
+        }
+        do {
+            try ledger.appendTag(runID: runID, key: key, value: value)
+        } catch {
+            throw PipelineError(.ledger, "cannot append tag \(key) to run \(runID)", underlying: error)
+        }
+    }
+
     /// The names of all steps, in declaration order.
     public var stepNames: [String] { stages.flatMap { $0.steps.map(\.name) } }
+}
+
+/// Progress of a run, delivered to ``Pipeline/observe(_:)``.
+public enum PipelineEvent: Sendable {
+    /// An attempt of a step is about to call its provider.
+    case attemptStarted(runID: String, step: String, attempt: Int)
+    /// A step ended (succeeded, reused, failed or cancelled).
+    case stepFinished(runID: String, step: String, status: StepStatus, reused: Bool)
 }
 
 /// The parent a run is linked to.

@@ -470,6 +470,7 @@ final class RunExecution: Sendable {
                 result.reusedFrom = hit.runID
                 result.outputs = hit.outputs
                 result.completedAt = RFC3339.now()
+                pipeline.observer?(.stepFinished(runID: runID, step: step.name, status: .succeeded, reused: true))
                 return result
             }
             logger.debug("cached outputs missing or corrupt; running the step again")
@@ -513,6 +514,7 @@ final class RunExecution: Sendable {
                         resumeJobID: resumeJobID
                     )
                     logger.debug("attempt started", metadata: ["attempt": "\(attempt)"])
+                    pipeline.observer?(.attemptStarted(runID: runID, step: step.name, attempt: attempt))
                     response = try await call(step.provider, request, timeout: policy.attemptTimeout)
                     await pipeline.throttle.release()
                 } catch {
@@ -552,6 +554,7 @@ final class RunExecution: Sendable {
                 result.providerPayload = response.payload
                 result.completedAt = receipt.finishedAt
                 logger.debug("attempt succeeded", metadata: ["attempt": "\(attempt)"])
+                pipeline.observer?(.stepFinished(runID: runID, step: step.name, status: .succeeded, reused: false))
                 return result
             } catch let error as PipelineError {
                 throw error
@@ -583,8 +586,12 @@ final class RunExecution: Sendable {
                     "attempt \(receipt.status.rawValue)",
                     metadata: ["attempt": "\(attempt)", "error": "\(receipt.error ?? "")"]
                 )
-                if cancelled { return result }
-                guard attempt < policy.maxAttempts, policy.retryableCodes.contains(providerError.code) else {
+                let final =
+                    cancelled || attempt >= policy.maxAttempts || !policy.retryableCodes.contains(providerError.code)
+                if final {
+                    pipeline.observer?(
+                        .stepFinished(runID: runID, step: step.name, status: result.status, reused: false)
+                    )
                     return result
                 }
                 if step.provider.supportsJobResume, let accepted = providerError.acceptedJobID {

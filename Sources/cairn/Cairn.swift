@@ -37,6 +37,7 @@ struct Cairn: AsyncParsableCommand {
             LedgerCommand.self,
             ImportCommand.self,
             VerifyCommand.self,
+            RunCommand.self,
         ]
     )
 

@@ -1,0 +1,225 @@
+import ArgumentParser
+import CairnCore
+import CairnManifest
+import CairnPipeline
+import CairnStore
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cairn run`: runs a pipeline file.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline described in a YAML or JSON file.",
+        discussion: """
+            Every output goes into the store, every attempt into the ledger as a receipt, and every run \
+            (also a failed or cancelled one) into the ledger as a genblaze manifest. A file with `batch.prompts` \
+            makes one run per prompt. Ctrl-C cancels: in-flight attempts are recorded as cancelled.
+
+            Exit codes: 0 every run completed; 1 a run failed or was cancelled (its manifest is recorded); \
+            2 usage error, bad pipeline file (nothing is appended), or the store/ledger could not be used.
+
+            Examples:
+              cairn run examples/hero-shot.yaml
+              cairn run --resume examples/hero-shot.yaml
+              cairn run --rerun-from zoom examples/hero-video.yaml
+              cairn run --parent RUN_ID --json examples/hero-video.yaml
+            """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Print the results as JSON on stdout.")
+    var json = false
+
+    @Flag(name: .long, help: "Reuse steps whose fingerprint already succeeded and whose outputs are intact.")
+    var resume = false
+
+    @Option(
+        name: .customLong("rerun-from"),
+        help: ArgumentHelp("Call this step and all later ones again.", valueName: "step")
+    )
+    var rerunFrom: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Link the run to this parent run (and fork from it when chained).", valueName: "run-id")
+    )
+    var parent: String?
+
+    @Argument(
+        help: ArgumentHelp("The pipeline file (.yaml, .yml or .json).", valueName: "pipeline-file"),
+        completion: .file()
+    )
+    var pipelineFile: String
+
+    func run() async throws {
+        let file: PipelineFile
+        do {
+            file = try PipelineFile.load(path: pipelineFile)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let store: ObjectStore
+        do {
+            store = try ObjectStore(at: storeOptions.storePath)
+        } catch {
+            throw CLIError("cannot open the store at \(storeOptions.storePath) (run `cairn init` first): \(error)")
+        }
+        let progress = RunProgress(name: file.name)
+        let pipeline: Pipeline
+        do {
+            pipeline = try file.makePipeline(store: store, parentRunID: parent).observe { progress.handle($0) }
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let rerunFrom = self.rerunFrom
+        let resume = self.resume
+        let work = Task { () -> [RunResult] in
+            if let prompts = file.batchPrompts {
+                return try await pipeline.batchRun(
+                    prompts: prompts,
+                    maxConcurrency: file.batchConcurrency,
+                    resume: resume
+                )
+            }
+            return [try await pipeline.run(resume: resume, rerunFrom: rerunFrom)]
+        }
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler {
+            Terminal.writeStderr("\ncairn: cancelling (in-flight attempts are recorded as cancelled)\n")
+            work.cancel()
+        }
+        interrupt.resume()
+        let results: [RunResult]
+        do {
+            results = try await work.value
+        } catch {
+            progress.finish()
+            throw CLIError("\(error)")
+        }
+        interrupt.cancel()
+        progress.finish()
+        if json {
+            try Terminal.printJSON(results.map(RunReport.init))
+        } else {
+            for result in results { Terminal.print(RunReport.text(result)) }
+            if let last = results.last {
+                Terminal.print(
+                    "next: cairn show \(last.runID) | cairn lineage \(last.runID) | cairn get DIGEST -o FILE"
+                )
+            }
+        }
+        if results.contains(where: { $0.status != .completed }) { throw ExitCode(1) }
+    }
+}
+
+/// Live progress on stderr (only when it is a terminal).
+final class RunProgress: Sendable {
+    let line: ProgressLine
+    let enabled = Terminal.stderrIsTerminal
+
+    init(name: String) {
+        line = ProgressLine("\(name): steps done")
+    }
+
+    func handle(_ event: PipelineEvent) {
+        guard enabled else { return }
+        switch event {
+        case .attemptStarted(let runID, let step, let attempt):
+            let note = attempt > 1 ? " (attempt \(attempt))" : ""
+            Terminal.writeStderr("\r\u{1B}[2K\(runID.prefix(8)) \(step)\(note)...")
+        case .stepFinished(let runID, let step, let status, let reused):
+            Terminal.writeStderr("\r\u{1B}[2K\(runID.prefix(8)) \(step): \(reused ? "reused" : status.rawValue)\n")
+            line.advance()
+        }
+    }
+
+    func finish() { line.finish() }
+}
+
+/// One run as `cairn run --json` prints it.
+struct RunReport: Encodable {
+    struct Output: Encodable {
+        var digest: String
+        var media_type: String
+        var size: Int64
+    }
+
+    struct Step: Encodable {
+        var name: String
+        var stage: String
+        var status: String
+        var attempts: Int
+        var reused_from: String?
+        var fingerprint: String
+        var outputs: [Output]
+        var error: String?
+    }
+
+    var run_id: String
+    var name: String
+    var status: String
+    var parent_run_id: String?
+    var canonical_hash: String?
+    var manifest_digest: String?
+    var steps: [Step]
+    var outputs: [Output]
+    var stopped_stages: [String: String]
+    var error: String?
+
+    init(_ result: RunResult) {
+        func outputs(_ list: [Artifact]) -> [Output] {
+            list.map { Output(digest: $0.digest.description, media_type: $0.mediaType, size: $0.size) }
+        }
+        run_id = result.runID
+        name = result.name
+        status = result.status.rawValue
+        parent_run_id = result.parentRunID
+        canonical_hash = result.manifest?.canonicalHash
+        manifest_digest = result.manifest?.digest.description
+        steps = result.steps.map {
+            Step(
+                name: $0.name,
+                stage: $0.stage,
+                status: $0.status.rawValue,
+                attempts: $0.attempts,
+                reused_from: $0.reusedFrom,
+                fingerprint: $0.fingerprint,
+                outputs: outputs($0.outputs),
+                error: $0.error
+            )
+        }
+        self.outputs = outputs(result.outputs)
+        stopped_stages = result.stoppedStages
+        error = result.error
+    }
+
+    static func text(_ result: RunResult) -> String {
+        var lines = ["run \(result.runID)  \(result.name)  \(result.status.rawValue)"]
+        if let parent = result.parentRunID { lines.append("  parent   \(parent)") }
+        for step in result.steps {
+            let how =
+                step.reusedFrom.map { "reused from \($0)" }
+                ?? "\(step.status.rawValue) after \(step.attempts) attempt\(step.attempts == 1 ? "" : "s")"
+            lines.append("  step \(step.name): \(how)")
+            for output in step.outputs {
+                lines.append("    \(output.digest)  \(output.mediaType)  \(output.size) bytes")
+            }
+            if let error = step.error, step.status != .succeeded { lines.append("    error: \(error)") }
+        }
+        for (stage, reason) in result.stoppedStages.sorted(by: { $0.key < $1.key }) {
+            lines.append("  stage \(stage) stopped: \(reason)")
+        }
+        if let manifest = result.manifest {
+            lines.append("  manifest \(manifest.digest)  canonical_hash \(manifest.canonicalHash)")
+        }
+        if let error = result.error { lines.append("  error: \(error)") }
+        return lines.joined(separator: "\n")
+    }
+}
