@@ -34,26 +34,37 @@ public enum Fingerprint {
         inputs: [Artifact],
         stageContext: String
     ) throws -> String {
+        try CanonicalJSON.sha256Hex(
+            stepPreimage(provider: provider, spec: spec, prompt: prompt, inputs: inputs, stageContext: stageContext)
+        )
+    }
+
+    /// The object a step fingerprint hashes.
+    static func stepPreimage(
+        provider: any Provider,
+        spec: StepSpec,
+        prompt: String?,
+        inputs: [Artifact],
+        stageContext: String
+    ) -> JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
-        return try CanonicalJSON.sha256Hex(
-            .object(
-                JSONObject([
-                    ("format", .string(formatVersion)),
-                    ("inputs", .array(inputs.map { .string($0.digest.description) })),
-                    ("kind", "step"),
-                    ("modality", .string(spec.modality.rawValue)),
-                    ("model", .string(spec.model)),
-                    ("model_version", optional(spec.modelVersion)),
-                    ("negative_prompt", optional(spec.negativePrompt)),
-                    ("params", .object(spec.params)),
-                    ("prompt", optional(prompt)),
-                    ("provider", .string(provider.name)),
-                    ("provider_version", .string(provider.version)),
-                    ("seed", spec.seed.map { .integer(JSONInteger($0)) } ?? .null),
-                    ("stage", .string(stageContext)),
-                    ("step_type", .string(spec.stepType.rawValue)),
-                ])
-            )
+        return .object(
+            JSONObject([
+                ("format", .string(formatVersion)),
+                ("inputs", .array(inputs.map { .string($0.digest.description) })),
+                ("kind", "step"),
+                ("modality", .string(spec.modality.rawValue)),
+                ("model", .string(spec.model)),
+                ("model_version", optional(spec.modelVersion)),
+                ("negative_prompt", optional(spec.negativePrompt)),
+                ("params", .object(spec.params)),
+                ("prompt", optional(prompt)),
+                ("provider", .string(provider.name)),
+                ("provider_version", .string(provider.version)),
+                ("seed", spec.seed.map { .integer(JSONInteger($0)) } ?? .null),
+                ("stage", .string(stageContext)),
+                ("step_type", .string(spec.stepType.rawValue)),
+            ])
         )
     }
 
