@@ -232,6 +232,29 @@ struct PipelineTests {
         #expect(provider.mostInFlight == 2)
     }
 
+    @Test func theThrottleSpacesCallStartsByItsRateLimit() async throws {
+        let throttle = Throttle(limit: 10, callsPerSecond: 50)
+        let started = ContinuousClock.now
+        for _ in 0..<6 {
+            try await throttle.acquire()
+            await throttle.release()
+        }
+        // Six starts at 50/s need at least five 20 ms gaps.
+        #expect(ContinuousClock.now - started >= .milliseconds(100))
+    }
+
+    @Test func cancellingAWaiterGivesUpItsPlaceInTheThrottle() async throws {
+        let throttle = Throttle(limit: 1)
+        try await throttle.acquire()
+        let waiter = Task { try await throttle.acquire() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        await throttle.release()
+        try await throttle.acquire()  // the slot is free again: the cancelled waiter did not take it
+        await throttle.release()
+    }
+
     @Test func stagesRunAsADAGWithTransformsAndFingerprintsIgnoreDeclarationOrder() async throws {
         let workspace = try Workspace()
         let provider = ScriptedProvider()
