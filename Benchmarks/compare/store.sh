@@ -8,7 +8,7 @@
 #   4. peak RSS of a streaming put of a RSS_GIB sparse file (durability none), via /usr/bin/time.
 # Usage: Benchmarks/compare/store.sh [SIZE_MIB=1024] [FILES=10000] [RSS_GIB=10] [RUNS=3] [OBJECT_FILES=2000]
 # Env: SCRATCH (build folder, default .build-store-bench), BENCH_DIR (where to work, default /var/tmp),
-#      CAIRN_BIN (use this cairn binary instead of building one).
+#      CAIRN_BIN (use this cairn binary instead of building one), PARTS (default "large small fsck rss").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB=${1:-1024}
@@ -44,11 +44,16 @@ seconds() {
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 rate() { python3 -c "print(f'{$1 / $2:.0f}')"; }
 fresh() { mktemp -d "$WORK/run.XXXXXX"; }
+PARTS=${PARTS:-large small fsck rss}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-echo "== put of a $SIZE_MIB MiB page-cached file, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
 BIG="$WORK/big.bin"
-head -c $((SIZE_MIB << 20)) /dev/urandom >"$BIG"
-cat "$BIG" >/dev/null
+if want large || want fsck; then
+    head -c $((SIZE_MIB << 20)) /dev/urandom >"$BIG"
+    cat "$BIG" >/dev/null
+fi
+if want large; then
+echo "== put of a $SIZE_MIB MiB page-cached file, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
 mb=$(python3 -c "print($SIZE_MIB * 1048576 / 1e6)")
 none=(); openssl=(); durable=(); cpsync=()
 for _ in $(seq "$RUNS"); do
@@ -65,9 +70,10 @@ n=$(printf '%s\n' "${none[@]}" | median); o=$(printf '%s\n' "${openssl[@]}" | me
 d=$(printf '%s\n' "${durable[@]}" | median); c=$(printf '%s\n' "${cpsync[@]}" | median)
 echo "cairn put, durability none:    $(rate "$mb" "$n") MB/s   openssl dgst -sha256: $(rate "$mb" "$o") MB/s   ratio $(ratio "$o" "$n") (target >= 0.9x)"
 echo "cairn put, durability object:  $(rate "$mb" "$d") MB/s   cp FILE x && sync x:  $(rate "$mb" "$c") MB/s   ratio $(ratio "$c" "$d") (target >= 0.9x)"
+fi
 
-echo "== $FILES x 4 KiB files, $RUNS runs"
 SMALL="$WORK/small"
+if want small || want fsck; then
 python3 - "$SMALL" "$FILES" <<'PY'
 import os, sys
 root, count = sys.argv[1], int(sys.argv[2])
@@ -76,9 +82,12 @@ for i in range(count):
     with open(f"{root}/f{i:06d}", "wb") as f:
         f.write(os.urandom(4096))
 PY
+fi
+if want small; then
+echo "== $FILES x 4 KiB files, $RUNS runs"
 batch=(); git=(); object=(); fsb=()
 OBJ_LIST="$WORK/object-files.txt"
-ls -1 "$SMALL"/* | head -n "$OBJECT_FILES" >"$OBJ_LIST"
+{ ls -1 "$SMALL"/* || true; } | sed -n "1,${OBJECT_FILES}p" >"$OBJ_LIST"
 for _ in $(seq "$RUNS"); do
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability batch >/dev/null
     batch+=("$(seconds "$CAIRN" put --store "$dir" "$SMALL"/*)")
@@ -95,6 +104,8 @@ ob=$(printf '%s\n' "${object[@]}" | median); f=$(printf '%s\n' "${fsb[@]}" | med
 echo "cairn put, durability batch:   $(rate "$FILES" "$b") objects/s   git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s   ratio $(ratio "$g" "$b") (target >= 5x)"
 echo "cairn put, durability object:  $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
 
+fi
+if want fsck; then
 echo "== fsck of $FILES x 4 KiB + one $SIZE_MIB MiB object, $RUNS runs"
 dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
 "$CAIRN" put --store "$dir" "$SMALL"/* "$BIG" >/dev/null
@@ -107,6 +118,8 @@ o1=$(printf '%s\n' "${one[@]}" | median); o2=$(printf '%s\n' "${two[@]}" | media
 total=$(python3 -c "print(($FILES * 4096 + $SIZE_MIB * 1048576) / 1e6)")
 echo "cairn fsck --jobs 2: $(rate "$total" "$o2") MB/s   --jobs 1: $(rate "$total" "$o1") MB/s   ratio $(ratio "$o1" "$o2") (target >= 1.8x)"
 rm -rf "$dir" "$SMALL"
+fi
+if want rss; then
 
 echo "== peak RSS of a streaming put of a $RSS_GIB GiB file (sparse input, durability none)"
 SPARSE="$WORK/sparse.bin"
@@ -114,3 +127,4 @@ truncate -s "${RSS_GIB}G" "$SPARSE"
 dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
 rss=$(/usr/bin/time -f '%M' "$CAIRN" put --store "$dir" "$SPARSE" 2>&1 >/dev/null | tail -1)
 echo "cairn put of $RSS_GIB GiB: peak RSS $((rss / 1024)) MiB (target < 64 MiB)"
+fi

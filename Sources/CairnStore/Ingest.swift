@@ -1,5 +1,6 @@
 import CairnCore
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -237,7 +238,7 @@ extension ObjectStore {
     /// Creates a new temporary file in `tmp/`, named `put-<pid>-<random>` so `fsck` can tell a stale one.
     func makeTemporaryFile() throws -> (fd: Int32, path: String) {
         while true {
-            let path = temporaryDirectory + "/put-\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let path = temporaryDirectory + "/put-" + TemporaryNames.next()
             do {
                 let fd = try SystemCalls.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
                 return (fd, path)
@@ -294,15 +295,37 @@ extension ObjectStore {
             }
             if (info.st_mode & S_IFMT) == S_IFREG {
                 sizeHint = Int64(info.st_size)
-                _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL)
+                if info.st_size > Self.chunkSize { _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL) }
             }
+        }
+        // A small file is read whole and hashed first: a duplicate then costs no temporary file at all.
+        var prefix: UnsafeMutableRawBufferPointer? = nil
+        defer { prefix?.deallocate() }
+        if let sizeHint, sizeHint <= Int64(Self.chunkSize) {
+            let capacity = Int(sizeHint) + 1
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+            prefix = buffer
+            let n: Int
+            do { n = try SystemCalls.readFully(input, buffer.baseAddress!, capacity) } catch {
+                throw StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+            }
+            if n < capacity {
+                return try stage(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<n]), durability: durability)
+            }
+            // The file grew while we read it: go on streaming, starting with what was read.
         }
         let (fd, path) = try makeTemporaryFile()
         do {
             let startWriteback = durability != .none
             let (digest, size) =
-                if let sizeHint, sizeHint <= Int64(Self.chunkSize) {
-                    try copyInline(from: input, name: name, to: fd, path: path, sizeHint: Int(sizeHint))
+                if let prefix {
+                    try copyInline(
+                        from: input,
+                        name: name,
+                        to: fd,
+                        path: path,
+                        prefix: UnsafeRawBufferPointer(prefix)
+                    )
                 } else {
                     try copyPipelined(from: input, name: name, to: fd, path: path, startWriteback: startWriteback)
                 }
@@ -332,19 +355,23 @@ extension ObjectStore {
         }
     }
 
-    /// Single-threaded copy for small inputs: read, hash, write, one small buffer.
+    /// Single-threaded copy of the rest of an input whose first bytes (`prefix`) were already read.
     func copyInline(
         from input: Int32,
         name: String,
         to output: Int32,
         path: String,
-        sizeHint: Int
+        prefix: UnsafeRawBufferPointer
     ) throws -> (Digest, Int64) {
-        let capacity = max(4096, min(Self.chunkSize, sizeHint + 1))
+        var hasher = ContentHasher(algorithm: configuration.algorithm)
+        hasher.update(bufferPointer: prefix)
+        do { try SystemCalls.writeAll(output, prefix.baseAddress!, prefix.count) } catch {
+            throw StoreError.io("cannot write", path: path, error)
+        }
+        var total = Int64(prefix.count)
+        let capacity = 64 << 10
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 4096)
         defer { buffer.deallocate() }
-        var hasher = ContentHasher(algorithm: configuration.algorithm)
-        var total: Int64 = 0
         while true {
             let n: Int
             do { n = try SystemCalls.read(input, buffer.baseAddress!, capacity) } catch {
@@ -407,6 +434,21 @@ extension ObjectStore {
         ring.finished.wait()
         if let failure { throw failure }
         return (ring.digest!, total)
+    }
+}
+
+/// Unique temporary-file names without a system call per name: `<pid>-<random per process><counter>`.
+enum TemporaryNames {
+    private static let prefix = "\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16) + "x"
+    private static let counter = Mutex(UInt64(0))
+
+    /// The next name; `fsck` reads the pid from the part before the first `-`.
+    static func next() -> String {
+        let value = counter.withLock { value -> UInt64 in
+            value += 1
+            return value
+        }
+        return prefix + String(value, radix: 16)
     }
 }
 

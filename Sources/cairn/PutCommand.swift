@@ -65,7 +65,7 @@ struct PutCommand: ParsableCommand {
                         lines.append(line)
                     } else {
                         Terminal.print("\(line.digest)  \(line.path)")
-                        fflush(nil)
+                        if mode != .batch { fflush(nil) }
                     }
                 }
             }

@@ -20,18 +20,11 @@ private func launchCairn(_ arguments: [String], storePath: String) throws -> (Pr
     return (process, output)
 }
 
-/// Random bytes from the system generator.
+/// Random bytes from /dev/urandom.
 private func randomData(_ count: Int) -> Data {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: count)
-    for index in stride(from: 0, to: count, by: 8) {
-        var word = generator.next()
-        for offset in index..<min(index + 8, count) {
-            bytes[offset] = UInt8(truncatingIfNeeded: word)
-            word >>= 8
-        }
-    }
-    return Data(bytes)
+    guard let handle = FileHandle(forReadingAtPath: "/dev/urandom") else { return Data(count: count) }
+    defer { try? handle.close() }
+    return handle.readData(ofLength: count)
 }
 
 struct StoreConcurrencyTests {
