@@ -1,0 +1,56 @@
+import CairnCore
+import CairnManifest
+import CairnStore
+import Foundation
+import Testing
+import _CairnTestSupport
+
+@testable import CairnLedger
+
+struct ImportTests {
+    /// A sealed genblaze manifest whose one output asset is `bytes`, named `image.png` by its url.
+    func manifest(bytes: [UInt8], parent: String? = nil) throws -> Manifest {
+        let hex = ContentHasher.digest(of: bytes, algorithm: .sha256).hex
+        let asset = Asset(url: "file:///outputs/image.png", mediaType: "image/png", sha256: hex)
+        let step = Step(provider: "synthetic", model: "m", status: .succeeded, assets: [asset], stepIndex: 0)
+        return try Manifest.from(run: Run(name: "imported", status: .completed, steps: [step], parentRunID: parent))
+    }
+
+    @Test func importStoresCheckedAssetsAndRefusesBadManifests() throws {
+        let fixture = try LedgerFixture()
+        let assets = try TemporaryDirectory(prefix: "cairn-assets")
+        let bytes = Array("png bytes".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: assets.appending("image.png")))
+        let parent = try manifest(bytes: bytes)
+        let result = try fixture.ledger.importManifest(
+            bytes: try parent.canonicalFileBytes(),
+            assetsDirectory: assets.path
+        )
+        let digest = ContentHasher.digest(of: bytes, algorithm: .sha256)
+        #expect(result.assetsStored == [digest])
+        #expect(try fixture.store.read(digest) == bytes)
+        #expect(try fixture.ledger.runs(producing: digest).map(\.runID) == [parent.run.runID])
+        #expect(try fixture.ledger.manifest(runID: parent.run.runID)?.canonicalHash == parent.canonicalHash)
+
+        // A child through the contract API, then lineage.
+        let child = try manifest(bytes: Array("other".utf8), parent: parent.run.runID)
+        try fixture.ledger.appendManifest(child)
+        #expect(try fixture.ledger.ancestors(of: child.run.runID).map(\.runID) == [parent.run.runID])
+
+        // A tampered manifest (hash mismatch) is refused and nothing is appended.
+        var text = String(decoding: try parent.canonicalFileBytes(), as: UTF8.self)
+        text = text.replacingOccurrences(of: "\"model\":\"m\"", with: "\"model\":\"n\"")
+        let before = try fixture.ledger.size()
+        let refused = #expect(throws: LedgerError.self) {
+            try fixture.ledger.importManifest(bytes: Array(text.utf8))
+        }
+        #expect(refused?.code == .manifestInvalid)
+        // Asset bytes that do not match the declared sha256 are refused before anything is stored or appended.
+        try Data("not the png".utf8).write(to: URL(fileURLWithPath: assets.appending("image.png")))
+        let other = try manifest(bytes: Array("declared".utf8))
+        #expect(throws: LedgerError.self) {
+            try fixture.ledger.importManifest(bytes: try other.canonicalFileBytes(), assetsDirectory: assets.path)
+        }
+        #expect(try fixture.ledger.size() == before)
+    }
+}
