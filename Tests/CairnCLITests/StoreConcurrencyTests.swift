@@ -101,6 +101,8 @@ struct StoreConcurrencyTests {
                 printed.append((parts[0], parts[1].trimmingCharacters(in: .whitespaces)))
             }
         }
+        // The loop must really interrupt puts, not only watch them finish.
+        #expect(printed.count < trials * 4)
         let fsck = try cli.run(["fsck", "--json"])
         let report = try JSONSerialization.jsonObject(with: fsck.stdout) as? [String: Any]
         let kinds = Set(((report?["problems"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String })
