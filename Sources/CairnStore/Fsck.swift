@@ -99,10 +99,11 @@ extension ObjectStore {
     /// - Throws: `StoreError` (`.io`) only when the file exists but cannot be read.
     public func verify(_ digest: Digest) throws -> ObjectStatus {
         let path = objectPath(for: digest)
-        guard let info = try? SystemCalls.lstatIfPresent(path), (info.st_mode & S_IFMT) == S_IFREG else {
-            if (try? SystemCalls.lstatIfPresent(path)) == nil, (try? SystemCalls.lstatIfPresent(root)) == nil {
-                throw StoreError(code: .io, message: "cannot check object", path: path, digest: digest)
-            }
+        let info: stat?
+        do { info = try SystemCalls.lstatIfPresent(path) } catch {
+            throw StoreError.io("cannot check object", path: path, digest: digest, error)
+        }
+        guard let info, (info.st_mode & S_IFMT) == S_IFREG else {
             return ObjectStatus(
                 kind: .absent,
                 digest: digest,
