@@ -290,7 +290,16 @@ extension Receipt {
 }
 
 private struct EntryFields {
-    var object: JSONObject
+    /// The members by key (entry keys are ASCII, so `String` equality is the JSON key equality here); a hashed
+    /// lookup is much cheaper than `JSONObject`'s scalar-by-scalar search for the dozen fields of an entry.
+    var object: [String: JSONValue]
+
+    init(object: JSONObject) {
+        var members: [String: JSONValue] = [:]
+        members.reserveCapacity(object.count)
+        for (key, value) in object.entries { members[key] = value }
+        self.object = members
+    }
 
     func string(_ key: String) throws -> String {
         guard let text = object[key]?.stringValue else {
