@@ -97,10 +97,12 @@ private struct Parser {
         self.maxDepth = maxDepth
     }
 
-    enum Frame {
-        case array([JSONValue])
-        case object(JSONObject, key: String)
-    }
+    /// Open containers: `true` for an object, `false` for an array. Their contents live in `arrays` / `objects`
+    /// (plus the pending key in `keys`) so appends mutate in place, never copying a container.
+    var frames: [Bool] = []
+    var arrays: [[JSONValue]] = []
+    var objects: [JSONObject] = []
+    var keys: [String] = []
 
     func fail(_ code: JSONReadError.Code, _ reason: String, at offset: Int? = nil) -> JSONReadError {
         let offset = min(offset ?? position, buffer.count)
@@ -127,7 +129,6 @@ private struct Parser {
         if buffer.count >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
             throw fail(.byteOrderMark, "unexpected UTF-8 byte order mark", at: 0)
         }
-        var stack: [Frame] = []
         var value: JSONValue
         parsing: while true {
             // Parse one value (or open a container).
@@ -136,7 +137,7 @@ private struct Parser {
             let byte = buffer[position]
             switch byte {
             case UInt8(ascii: "{"):
-                guard stack.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
+                guard frames.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
                 position += 1
                 skipWhitespace()
                 if position < buffer.count && buffer[position] == UInt8(ascii: "}") {
@@ -144,18 +145,21 @@ private struct Parser {
                     value = .object(JSONObject())
                 } else {
                     let key = try parseKeyAndColon()
-                    stack.append(.object(JSONObject(), key: key))
+                    frames.append(true)
+                    objects.append(JSONObject())
+                    keys.append(key)
                     continue parsing
                 }
             case UInt8(ascii: "["):
-                guard stack.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
+                guard frames.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
                 position += 1
                 skipWhitespace()
                 if position < buffer.count && buffer[position] == UInt8(ascii: "]") {
                     position += 1
                     value = .array([])
                 } else {
-                    stack.append(.array([]))
+                    frames.append(false)
+                    arrays.append([])
                     continue parsing
                 }
             default:
@@ -163,39 +167,39 @@ private struct Parser {
             }
             // Hand the finished value to the enclosing containers, closing as many as end here.
             while true {
-                guard let top = stack.popLast() else {
+                guard let isObject = frames.last else {
                     skipWhitespace()
                     if position != buffer.count { throw fail(.extraData, "extra data after the value") }
                     return value
                 }
                 skipWhitespace()
                 let next: UInt8? = position < buffer.count ? buffer[position] : nil
-                switch top {
-                case .array(var elements):
-                    elements.append(value)
-                    if next == UInt8(ascii: ",") {
-                        position += 1
-                        stack.append(.array(elements))
-                        continue parsing
-                    } else if next == UInt8(ascii: "]") {
-                        position += 1
-                        value = .array(elements)
-                    } else {
-                        throw fail(.invalidSyntax, "expecting ',' delimiter or ']'")
-                    }
-                case .object(var object, let key):
-                    object[key] = value
+                if isObject {
+                    objects[objects.count - 1][keys[keys.count - 1]] = value
                     if next == UInt8(ascii: ",") {
                         position += 1
                         skipWhitespace()
-                        let nextKey = try parseKeyAndColon()
-                        stack.append(.object(object, key: nextKey))
+                        keys[keys.count - 1] = try parseKeyAndColon()
                         continue parsing
                     } else if next == UInt8(ascii: "}") {
                         position += 1
-                        value = .object(object)
+                        frames.removeLast()
+                        keys.removeLast()
+                        value = .object(objects.removeLast())
                     } else {
                         throw fail(.invalidSyntax, "expecting ',' delimiter or '}'")
+                    }
+                } else {
+                    arrays[arrays.count - 1].append(value)
+                    if next == UInt8(ascii: ",") {
+                        position += 1
+                        continue parsing
+                    } else if next == UInt8(ascii: "]") {
+                        position += 1
+                        frames.removeLast()
+                        value = .array(arrays.removeLast())
+                    } else {
+                        throw fail(.invalidSyntax, "expecting ',' delimiter or ']'")
                     }
                 }
             }
