@@ -32,5 +32,16 @@ let package = Package(
             ],
             path: "Benchmarks/LedgerCompare"
         ),
+        .executableTarget(
+            name: "PipelineCompare",
+            dependencies: [
+                .product(name: "CairnCore", package: "cairn"),
+                .product(name: "CairnManifest", package: "cairn"),
+                .product(name: "CairnStore", package: "cairn"),
+                .product(name: "CairnLedger", package: "cairn"),
+                .product(name: "CairnPipeline", package: "cairn"),
+            ],
+            path: "Benchmarks/PipelineCompare"
+        ),
     ]
 )

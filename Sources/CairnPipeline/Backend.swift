@@ -143,12 +143,13 @@ struct StepCache: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(entry)
-        try writeAtomically(data, to: directory + "/" + entry.fingerprint + ".json")
+        // No fsync: the entry is derived from the (durable) receipt; a torn entry fails to decode and is a miss.
+        try writeAtomically(data, to: directory + "/" + entry.fingerprint + ".json", sync: false)
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, fsyncs it and renames it into place.
-func writeAtomically(_ data: Data, to path: String) throws {
+/// Writes `data` to a temporary file beside `path`, fsyncs it when `sync` is true, and renames it into place.
+func writeAtomically(_ data: Data, to path: String, sync: Bool = true) throws {
     let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
     guard descriptor >= 0 else {
@@ -167,7 +168,7 @@ func writeAtomically(_ data: Data, to path: String) throws {
             offset += written
         }
     }
-    if failure == 0, fsync(descriptor) != 0 { failure = errno }
+    if failure == 0, sync, fsync(descriptor) != 0 { failure = errno }
     close(descriptor)
     guard failure == 0, rename(temporary, path) == 0 else {
         let code = failure != 0 ? failure : errno

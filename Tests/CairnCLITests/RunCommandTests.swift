@@ -260,7 +260,8 @@ struct RunCommandTests {
             let before =
                 (try? String(contentsOfFile: calls, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
 
-            #expect(try runCairn(["fsck", "--store", fixture.store]).status == 0)
+            let fsck = try runCairn(["fsck", "--store", fixture.store])
+            #expect(fsck.status == 0, "fsck after kill: \(fsck.stdoutText)\(fsck.stderrText)")
             let ledger = try runCairn(["ledger", "verify", "--store", fixture.store])
             #expect(ledger.status == 0, "\(ledger.stdoutText)\(ledger.stderrText)")
 
