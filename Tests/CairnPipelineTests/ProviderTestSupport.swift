@@ -56,10 +56,11 @@ final class TestJobServer: @unchecked Sendable {
     // Invariant: `process` is only touched by init and deinit.
     let process: Process
     let port: Int
+    let stdin = Pipe()
 
     init() throws {
         let script = #"""
-            import json, base64, sys, threading
+            import json, base64, os, sys, threading
             from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
             log, polls, lock = [], {}, threading.RLock()
             counter = [0]
@@ -108,6 +109,8 @@ final class TestJobServer: @unchecked Sendable {
                     out = base64.b64encode(('done ' + job).encode()).decode()
                     self.reply(200, {"id": job, "status": "succeeded",
                                      "outputs": [{"media_type": "text/plain", "data_base64": out}]})
+            # Exit when the test process goes away (its end of our stdin closes), even if it never cleans up.
+            threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
             server = ThreadingHTTPServer(('127.0.0.1', 0), H)
             print(server.server_address[1], flush=True)
             server.serve_forever()
@@ -117,6 +120,7 @@ final class TestJobServer: @unchecked Sendable {
         process.arguments = ["python3", "-c", script]
         let pipe = Pipe()
         process.standardOutput = pipe
+        process.standardInput = stdin
         try process.run()
         var line = Data()
         while true {
