@@ -217,14 +217,16 @@ final class RunExecution: Sendable {
         logger.debug("run started")
         defer { try? FileManager.default.removeItem(atPath: workRoot) }
         var parentOutputs: [Artifact] = []
-        if pipeline.chain, let parent = pipeline.parent {
+        if let parent = pipeline.parent {
             if let outputs = parent.outputs {
                 parentOutputs = outputs
             } else if let outputs = try backend.journal.outputs(ofRun: parent.runID) {
                 parentOutputs = outputs
             } else {
+                // Checked for every parent given by id, so that a mistyped id never becomes a dangling link.
                 throw PipelineError(.notFound, "parent run \(parent.runID) is not in the ledger")
             }
+            if !pipeline.chain { parentOutputs = [] }
         }
 
         let stages = pipeline.stages
