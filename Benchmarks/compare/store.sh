@@ -34,8 +34,10 @@ gcc -O2 -o "$WORK/fsbench" "$SHARED/tools/fsbench.c"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # seconds COMMAND...: wall-clock seconds of one run, output discarded.
+# Flushes dirty data first, so no run pays for an earlier one's writes (batch mode's syncfs would).
 seconds() {
     local start end
+    sync
     start=$(date +%s.%N)
     "$@" >/dev/null 2>&1
     end=$(date +%s.%N)

@@ -68,7 +68,7 @@ struct BenchCommand: ParsableCommand {
                 if let peerValue = figure.peerValue, let ratio = figure.ratio {
                     line += String(format: "  %@: %.0f  ratio %.2fx", peer as NSString, peerValue, ratio)
                 } else {
-                    line += "  \(peer): not installed"
+                    line += "  \(peer): not measured (not installed or failed)"
                 }
             }
             Terminal.print(line)
