@@ -63,6 +63,11 @@ extension Ledger {
                         )
                     }
                     for step in steps {
+                        // Provider records (stdout, stderr, request and response bodies) are named by digest text
+                        // anywhere under `provider_payload`; every string there that parses as a digest is a root.
+                        if let payload = step.objectValue?["provider_payload"] {
+                            Self.collectDigests(in: payload, into: &marked)
+                        }
                         for key in ["inputs", "assets"] {
                             for asset in step.objectValue?[key]?.arrayValue ?? [] {
                                 if let hex = asset.objectValue?["sha256"]?.stringValue,
@@ -105,5 +110,22 @@ extension Ledger {
             keptYoung: young,
             dryRun: dryRun
         )
+    }
+
+    /// Adds every string in `value` (at any depth) that parses strictly as a digest.
+    static func collectDigests(in value: JSONValue, into marked: inout Set<Digest>) {
+        var pending = [value]
+        while let next = pending.popLast() {
+            switch next {
+            case .string(let text):
+                if let digest = Digest(text) { marked.insert(digest) }
+            case .array(let items):
+                pending.append(contentsOf: items)
+            case .object(let object):
+                pending.append(contentsOf: object.map(\.value))
+            default:
+                break
+            }
+        }
     }
 }

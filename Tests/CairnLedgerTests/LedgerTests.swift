@@ -40,7 +40,14 @@ func makeReceipt(run: String, step: Int, inputs: [Digest] = [], outputs: [Digest
 }
 
 /// A minimal genblaze-shaped manifest (the ledger reads run fields and asset digests from it).
-func makeManifest(run: String, parent: String?, name: String, assets: [Digest] = [], inputs: [Digest] = []) -> [UInt8] {
+func makeManifest(
+    run: String,
+    parent: String?,
+    name: String,
+    assets: [Digest] = [],
+    inputs: [Digest] = [],
+    records: [String: Digest] = [:]
+) -> [UInt8] {
     func asset(_ digest: Digest) -> JSONValue {
         .object(JSONObject([("media_type", "image/png"), ("sha256", .string(digest.hex)), ("url", "file:///x")]))
     }
@@ -48,6 +55,28 @@ func makeManifest(run: String, parent: String?, name: String, assets: [Digest] =
         JSONObject([
             ("provider", "synthetic"), ("model", "m"), ("step_index", 0), ("status", "succeeded"),
             ("assets", .array(assets.map(asset))), ("inputs", .array(inputs.map(asset))),
+            (
+                "provider_payload",
+                .object(
+                    JSONObject([
+                        (
+                            "cairn",
+                            .object(
+                                JSONObject([
+                                    (
+                                        "records",
+                                        .object(
+                                            JSONObject(
+                                                records.sorted { $0.key < $1.key }.map { ($0, .string($1.description)) }
+                                            )
+                                        )
+                                    )
+                                ])
+                            )
+                        )
+                    ])
+                )
+            ),
         ])
     )
     let value: JSONValue = .object(
@@ -290,5 +319,20 @@ struct LedgerTests {
         let error = #expect(throws: LedgerError.self) { try ledger.collectGarbage(grace: 0) }
         #expect(error?.code == .gcRefused)
         #expect(try fixture.store.contains(other).isPresent)
+    }
+
+    @Test func gcKeepsProviderRecordsNamedInManifests() throws {
+        let fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        let stdout = try fixture.store.put(Array("provider stdout".utf8)).digest
+        let response = try fixture.store.put(Array("{\"id\":\"job-1\"}".utf8)).digest
+        let orphan = try fixture.store.put(Array("unreferenced".utf8)).digest
+        try ledger.appendManifest(
+            bytes: makeManifest(run: "r", parent: nil, name: "n", records: ["stdout": stdout, "response": response])
+        )
+        let report = try ledger.collectGarbage(grace: 0, dryRun: false)
+        #expect(report.swept == [orphan])
+        #expect(try fixture.store.contains(stdout).isPresent)
+        #expect(try fixture.store.contains(response).isPresent)
     }
 }
