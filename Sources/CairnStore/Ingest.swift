@@ -188,7 +188,10 @@ extension ObjectStore {
                 continue
             }
             if code == EEXIST {
-                if try contains(object.digest).isPresent { break }
+                if try contains(object.digest).isPresent {
+                    refreshModificationTime(of: object.digest)
+                    break
+                }
                 // A broken file (empty or wrong size) sits at the object's path: replace it atomically.
                 if rename(object.temporaryPath, final) != 0 {
                     let renameError = errno
@@ -218,6 +221,13 @@ extension ObjectStore {
             }
         }
         return stored
+    }
+
+    /// Sets an already-stored object's modification time to now, so that a put of existing bytes restarts the
+    /// garbage collector's grace period for them (the object may be about to be referenced by a new ledger entry).
+    /// Best effort: a failure leaves the object as it was.
+    func refreshModificationTime(of digest: Digest) {
+        _ = utimensat(AT_FDCWD, objectPath(for: digest), nil, 0)
     }
 
     /// Creates the shard directories of `digest`, fsyncing each parent that gained an entry when `sync` is set.
@@ -253,6 +263,7 @@ extension ObjectStore {
     func stage(bytes: UnsafeRawBufferPointer, durability: Durability) throws -> StagedObject {
         let digest = ContentHasher.digest(of: bytes, algorithm: configuration.algorithm)
         if try contains(digest).isPresent {
+            refreshModificationTime(of: digest)
             return StagedObject(temporaryPath: "", digest: digest, size: Int64(bytes.count), needsPublishing: false)
         }
         let (fd, path) = try makeTemporaryFile()
@@ -332,6 +343,7 @@ extension ObjectStore {
             if try contains(digest).isPresent {
                 SystemCalls.close(fd)
                 unlink(path)
+                refreshModificationTime(of: digest)
                 return StagedObject(temporaryPath: "", digest: digest, size: size, needsPublishing: false)
             }
             try seal(fd: fd, path: path, size: size, durability: durability)

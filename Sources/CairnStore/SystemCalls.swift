@@ -146,7 +146,8 @@ enum SystemCalls {
     static func lstatIfPresent(_ path: String) throws(Failure) -> stat? {
         var info = stat()
         if Glibc.lstat(path, &info) == 0 { return info }
-        if errno == ENOENT || errno == ENOTDIR { return nil }
+        // ENOTDIR (a file where a shard directory belongs) is damage, not absence: it is thrown.
+        if errno == ENOENT { return nil }
         throw Failure(errno: errno)
     }
 

@@ -62,8 +62,13 @@ struct Cairn: AsyncParsableCommand {
                 // --help, --version: print as ArgumentParser would.
                 exit(withError: error)
             }
-            if code.rawValue == 64 {  // EX_USAGE: a usage error
-                Terminal.error(fullMessage(for: error))
+            if code.rawValue == 64 {  // EX_USAGE: a usage error, reported on one line
+                let message =
+                    Cairn.message(for: error)
+                    .split(whereSeparator: \.isNewline)
+                    .first
+                    .map(String.init) ?? "usage error"
+                Terminal.error("\(message) (see 'cairn help')")
                 Self.terminate(2)
             }
             Terminal.error("\(error)")

@@ -126,14 +126,23 @@ struct ObjectStoreTests {
         #expect(try test.store.verify(result.digest).kind == .corrupt)
     }
 
-    @Test func containsThrowsOnPermissionErrorsInsteadOfSayingAbsent() throws {
-        guard getuid() != 0 else { return }  // root ignores directory permissions
+    @Test(.disabled(if: getuid() == 0, "root ignores directory permissions"))
+    func containsThrowsOnPermissionErrorsInsteadOfSayingAbsent() throws {
         let test = try TestStore()
         let result = try test.store.put(Array("secret".utf8))
         let shard = (test.store.objectPath(for: result.digest) as NSString).deletingLastPathComponent
         try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: shard)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: shard) }
         #expect(throws: StoreError.self) { try test.store.contains(result.digest) }
+    }
+
+    @Test func containsThrowsWhenTheShardIsNotADirectoryInsteadOfSayingAbsent() throws {
+        let test = try TestStore()
+        let digest = ContentHasher.digest(of: Array("never stored".utf8), algorithm: .sha256)
+        let shard = (test.store.objectPath(for: digest) as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: shard)
+        #expect(FileManager.default.createFile(atPath: shard, contents: Data("not a directory".utf8)))
+        #expect(throws: StoreError.self) { try test.store.contains(digest) }
     }
 
     @Test func removeAndList() throws {
@@ -145,6 +154,23 @@ struct ObjectStoreTests {
         #expect(try !test.store.remove(a))
         #expect(try test.store.list() == [b])
         #expect(try test.store.modificationDate(of: b).timeIntervalSinceNow > -60)
+    }
+
+    @Test func putOfStoredBytesRefreshesTheModificationTime() throws {
+        let test = try TestStore()
+        let bytes = Array("put twice".utf8)
+        let path = try test.makeFile("twice", bytes)
+        let digest = try test.store.put(bytes).digest
+        for again in [{ try test.store.put(bytes) }, { try test.store.put(fileAt: path) }] {
+            let old = Date(timeIntervalSinceNow: -7 * 86_400)
+            try FileManager.default.setAttributes(
+                [.modificationDate: old],
+                ofItemAtPath: test.store.objectPath(for: digest)
+            )
+            #expect(try test.store.modificationDate(of: digest).timeIntervalSinceNow < -86_400)
+            #expect(try again().stored == false)
+            #expect(try test.store.modificationDate(of: digest).timeIntervalSinceNow > -60)
+        }
     }
 
     @Test func digestsOfAnotherAlgorithmAreAbsent() throws {
