@@ -87,7 +87,7 @@ extension JSONValue: Hashable {
         case (.bool(let a), .bool(let b)): a == b
         case (.integer(let a), .integer(let b)): a == b
         case (.float(let a), .float(let b)): a.bitPattern == b.bitPattern
-        case (.string(let a), .string(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.string(let a), .string(let b)): scalarsEqual(a, b)
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a == b
         case (.unpairedSurrogateString(let a), .unpairedSurrogateString(let b)): a == b
@@ -375,7 +375,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     private func position(of key: String) -> Int? {
         if let index { return index[ScalarKey(key)] }
-        for (offset, entry) in storage.enumerated() where entry.key.utf8.elementsEqual(key.utf8) {
+        for (offset, entry) in storage.enumerated() where scalarsEqual(entry.key, key) {
             return offset
         }
         return nil
@@ -421,14 +421,25 @@ struct ScalarKey: Hashable {
 
     init(_ text: String) { self.text = text }
 
-    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { scalarsEqual(lhs.text, rhs.text) }
 
     func hash(into hasher: inout Hasher) { hashScalars(of: text, into: &hasher) }
 }
 
+/// True when two strings hold the same Unicode scalars (byte-equal UTF-8; never canonical equivalence).
+@inline(__always)
+func scalarsEqual(_ lhs: String, _ rhs: String) -> Bool {
+    guard lhs.utf8.count == rhs.utf8.count else { return false }
+    var lhs = lhs
+    var rhs = rhs
+    return lhs.withUTF8 { left in rhs.withUTF8 { right in left.elementsEqual(right) } }
+}
+
 /// Orders two strings by Unicode code point (the same as comparing their UTF-8 bytes).
 func codePointLess(_ lhs: String, _ rhs: String) -> Bool {
-    lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    var lhs = lhs
+    var rhs = rhs
+    return lhs.withUTF8 { left in rhs.withUTF8 { right in left.lexicographicallyPrecedes(right) } }
 }
 
 extension JSONInteger: ExpressibleByIntegerLiteral {

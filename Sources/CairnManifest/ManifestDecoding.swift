@@ -167,7 +167,8 @@ struct ManifestDecoder {
 
     mutating func step(_ value: JSONValue) throws -> Step {
         let object = try model(value, "Step")
-        for key in object.keys where !Self.stepKeys.contains(where: { $0.utf8.elementsEqual(key.utf8) }) {
+        // Step keys are ASCII, and for ASCII strings String equality is byte equality.
+        for key in object.keys where !(key.utf8.allSatisfy { $0 < 0x80 } && Self.stepKeys.contains(key)) {
             throw error("Extra inputs are not permitted", at: key)
         }
         let legacy = version.hashesIdentifiers
