@@ -43,5 +43,10 @@ let package = Package(
             ],
             path: "Benchmarks/PipelineCompare"
         ),
+        .executableTarget(
+            name: "ManifestCompare",
+            dependencies: [.product(name: "CairnManifest", package: "cairn")],
+            path: "Benchmarks/ManifestCompare"
+        ),
     ]
 )

@@ -1,0 +1,86 @@
+// Same-run manifest benchmark helper for compare/manifest.sh.
+//   ManifestCompare hashes SECONDS FILE...   parse + verification report over the files, round robin, for SECONDS;
+//                                            prints {"hashes_per_second", "files", "iterations"}
+//   ManifestCompare write-large STEPS OUT    writes a Cairn manifest with STEPS steps (schema 1.5) to OUT
+//   ManifestCompare reader SECONDS FILE      JSONReader.parse on FILE for SECONDS; prints {"megabytes_per_second"}
+import CairnManifest
+import Foundation
+
+func elapsed(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("ManifestCompare: \(message)\n".utf8))
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else { fail("usage: hashes SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE") }
+
+switch arguments[1] {
+case "hashes":
+    guard let seconds = Double(arguments[2]) else { fail("bad SECONDS") }
+    let files = arguments.dropFirst(3).map { path -> [UInt8] in
+        guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+        return [UInt8](data)
+    }
+    guard !files.isEmpty else { fail("no files") }
+    var iterations = 0
+    var okCount = 0
+    let start = DispatchTime.now()
+    while elapsed(since: start) < seconds {
+        for bytes in files {
+            let manifest = try Manifest.parse(bytes)
+            if try manifest.verificationReport().hashOK { okCount += 1 }
+            iterations += 1
+        }
+    }
+    let total = elapsed(since: start)
+    print(
+        "{\"hashes_per_second\": \(Double(iterations) / total), \"files\": \(files.count), \"iterations\": \(iterations), \"hash_ok\": \(okCount)}"
+    )
+case "write-large":
+    guard let steps = Int(arguments[2]), arguments.count >= 4 else { fail("usage: write-large STEPS OUT") }
+    var run = Run(name: "large", status: .completed)
+    for index in 0..<steps {
+        let hex = String(repeating: String(format: "%02x", index % 256), count: 32)
+        run.steps.append(
+            StepBuilder(provider: "stability", model: "sdxl-turbo")
+                .prompt("step \(index): a teal bicycle leaning on a brick wall, caf\u{E9}")
+                .seed(JSONInteger(index))
+                .params(["steps": 4, "cfg": 2.5, "scheduler": "euler", "size": [1024, 1024]])
+                .meta(["upstream_id": "sync"])
+                .status(.succeeded)
+                .asset(
+                    url: "file:///tmp/out-\(index).png",
+                    mediaType: "image/png",
+                    sha256: hex,
+                    sizeBytes: 4096,
+                    width: 1024,
+                    height: 1024
+                )
+                .build()
+        )
+    }
+    let bytes = try Manifest.from(run: run).canonicalFileBytes()
+    try Data(bytes).write(to: URL(fileURLWithPath: arguments[3]))
+    print("{\"bytes\": \(bytes.count), \"steps\": \(steps)}")
+case "reader":
+    guard let seconds = Double(arguments[2]), arguments.count >= 4,
+        let data = FileManager.default.contents(atPath: arguments[3])
+    else { fail("usage: reader SECONDS FILE") }
+    let bytes = [UInt8](data)
+    var iterations = 0
+    let start = DispatchTime.now()
+    while elapsed(since: start) < seconds {
+        _ = try JSONReader.parse(bytes)
+        iterations += 1
+    }
+    let total = elapsed(since: start)
+    print(
+        "{\"megabytes_per_second\": \(Double(bytes.count * iterations) / total / 1e6), \"iterations\": \(iterations)}"
+    )
+default:
+    fail("unknown mode \(arguments[1])")
+}

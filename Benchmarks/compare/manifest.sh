@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Same-run manifest comparisons (release build, medians of RUNS runs):
+#   1. canonical hashes/s over the genblaze vectors' manifests (parse + verification report):
+#      Cairn's Manifest.parse + verificationReport vs genblaze's own parse_manifest + verify_hash
+#      (json.loads of the file text first, as genblaze's CLI does), same files, same run;
+#   2. reader throughput (MB/s) on a large manifest (STEPS steps, written by Cairn): Cairn's JSONReader vs
+#      Python's json.loads (what genblaze reads with).
+# Usage: Benchmarks/compare/manifest.sh [SECONDS=3] [RUNS=5] [STEPS=10000]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_PER_RUN=${1:-3}
+RUNS=${2:-5}
+STEPS=${3:-10000}
+SCRATCH=${SCRATCH:-.build-manifest-bench}
+PY=${CAIRN_GENBLAZE_PYTHON:-.venv-gb/bin/python}
+VECTORS=${CAIRN_SHARED:-../shared}/vectors/genblaze/cases
+[ -x "$PY" ] || { echo "manifest.sh: $PY missing (bash scripts/setup.sh)" >&2; exit 2; }
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cairn-manifest-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+(cd Benchmarks && swift build -c release --scratch-path "../$SCRATCH" --product ManifestCompare >&2)
+BIN="$SCRATCH/release/ManifestCompare"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+
+FILES=("$VECTORS"/*.json)
+cat > "$WORK/gb_hashes.py" <<'PYEOF'
+import json, sys, time
+from pathlib import Path
+from genblaze_core.models.manifest import parse_manifest
+seconds = float(sys.argv[1])
+texts = [Path(p).read_text(encoding="utf-8") for p in sys.argv[2:]]
+n = 0
+start = time.perf_counter()
+while time.perf_counter() - start < seconds:
+    for text in texts:
+        parse_manifest(json.loads(text)).verify_hash()
+        n += 1
+print(json.dumps({"hashes_per_second": n / (time.perf_counter() - start)}))
+PYEOF
+cat > "$WORK/py_reader.py" <<'PYEOF'
+import json, sys, time
+from pathlib import Path
+seconds = float(sys.argv[1])
+data = Path(sys.argv[2]).read_bytes()
+n = 0
+start = time.perf_counter()
+while time.perf_counter() - start < seconds:
+    json.loads(data.decode("utf-8"))
+    n += 1
+print(json.dumps({"megabytes_per_second": len(data) * n / (time.perf_counter() - start) / 1e6}))
+PYEOF
+
+echo "== canonical hashes/s: ${#FILES[@]} genblaze vector manifests, parse + verify, $RUNS runs of ${SECONDS_PER_RUN}s"
+ours=(); theirs=()
+for run in $(seq "$RUNS"); do
+    ours+=("$("$BIN" hashes "$SECONDS_PER_RUN" "${FILES[@]}" | field hashes_per_second)")
+    theirs+=("$("$PY" "$WORK/gb_hashes.py" "$SECONDS_PER_RUN" "${FILES[@]}" | field hashes_per_second)")
+done
+o=$(printf '%s\n' "${ours[@]}" | median)
+t=$(printf '%s\n' "${theirs[@]}" | median)
+printf 'cairn  Manifest.parse + verificationReport: %10.0f hashes/s\n' "$o"
+printf 'genblaze parse_manifest + verify_hash:      %10.0f hashes/s\n' "$t"
+python3 -c "print(f'ratio cairn/genblaze: {$o/$t:.1f}x (target >= 20x)')"
+
+echo "== reader throughput: $STEPS-step manifest, $RUNS runs of ${SECONDS_PER_RUN}s"
+"$BIN" write-large "$STEPS" "$WORK/large.json" >/dev/null
+printf 'manifest size: %s bytes\n' "$(wc -c < "$WORK/large.json")"
+ours=(); theirs=()
+for run in $(seq "$RUNS"); do
+    ours+=("$("$BIN" reader "$SECONDS_PER_RUN" "$WORK/large.json" | field megabytes_per_second)")
+    theirs+=("$("$PY" "$WORK/py_reader.py" "$SECONDS_PER_RUN" "$WORK/large.json" | field megabytes_per_second)")
+done
+o=$(printf '%s\n' "${ours[@]}" | median)
+t=$(printf '%s\n' "${theirs[@]}" | median)
+printf 'cairn JSONReader.parse:  %8.1f MB/s\n' "$o"
+printf 'python json.loads:       %8.1f MB/s\n' "$t"
+python3 -c "print(f'ratio cairn/python: {$o/$t:.2f}x')"
