@@ -2,9 +2,12 @@
 # Same-run store comparisons (release build; medians of RUNS runs; every run in a fresh directory):
 #   1. put of a SIZE_MIB page-cached file: durability none vs `openssl dgst -sha256` of it,
 #      durability object vs `cp FILE x && sync x`;
-#   2. FILES x 4 KiB files: batch durability vs `git hash-object -w --stdin-paths` (git does not fsync);
+#   2. FILES x 4 KiB files: batch durability (`cairn put --stdin-paths`) vs `git hash-object -w --stdin-paths`
+#      (git does not fsync) and vs the filesystem's own ceiling in the same run (fsbench `create` of FILES files:
+#      `none` = create+write only, `syncfs` = the same plus one syncfs);
 #      object durability vs fsbench's `durable` create rate (write, fsync, rename, fsync dir) on OBJECT_FILES files;
-#   3. fsck of that store with 2 jobs vs 1;
+#   3. fsck with 2 jobs vs 1 of a store of many objects (FILES x 4 KiB + 256 x 4 MiB), and, on a separate line, of
+#      FILES x 4 KiB + one SIZE_MIB object (bound by that one object's sequential hash);
 #   4. peak RSS of a streaming put of a RSS_GIB sparse file (durability none), via /usr/bin/time.
 # Usage: Benchmarks/compare/store.sh [SIZE_MIB=1024] [FILES=10000] [RSS_GIB=10] [RUNS=3] [OBJECT_FILES=2000]
 # Env: SCRATCH (build folder, default .build-store-bench), BENCH_DIR (where to work, default /var/tmp),
@@ -44,6 +47,7 @@ seconds() {
     python3 -c "print($end - $start)"
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 rate() { python3 -c "print(f'{$1 / $2:.0f}')"; }
 fresh() { mktemp -d "$WORK/run.XXXXXX"; }
 PARTS=${PARTS:-large small fsck rss}
@@ -55,7 +59,7 @@ if want large || want fsck; then
     cat "$BIG" >/dev/null
 fi
 if want large; then
-echo "== put of a $SIZE_MIB MiB page-cached file, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
+echo "== put of a $SIZE_MIB MiB page-cached file, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'); $(load))"
 mb=$(python3 -c "print($SIZE_MIB * 1048576 / 1e6)")
 none=(); openssl=(); durable=(); cpsync=()
 for _ in $(seq "$RUNS"); do
@@ -86,39 +90,67 @@ for i in range(count):
 PY
 fi
 if want small; then
-echo "== $FILES x 4 KiB files, $RUNS runs"
-batch=(); git=(); object=(); fsb=()
+echo "== $FILES x 4 KiB files, $RUNS runs ($(load))"
+batch=(); git=(); object=(); fsb=(); rawnone=(); rawsync=()
+ALL_LIST="$WORK/all-files.txt"
 OBJ_LIST="$WORK/object-files.txt"
-{ ls -1 "$SMALL"/* || true; } | sed -n "1,${OBJECT_FILES}p" >"$OBJ_LIST"
+{ ls -1 "$SMALL"/* || true; } >"$ALL_LIST"
+sed -n "1,${OBJECT_FILES}p" "$ALL_LIST" >"$OBJ_LIST"
+# fsbench_seconds DIR N MODE: the seconds fsbench reports for creating N files (column 4).
+fsbench_seconds() { "$WORK/fsbench" create "$1" "$2" "$3" | awk -F'|' '{gsub(/ /, "", $4); print $4}'; }
 for _ in $(seq "$RUNS"); do
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability batch >/dev/null
-    batch+=("$(seconds "$CAIRN" put --store "$dir" "$SMALL"/*)")
+    batch+=("$(seconds sh -c "'$CAIRN' put --store '$dir' --stdin-paths < '$ALL_LIST'")")
     dir=$(fresh); git init -q "$dir"
-    git+=("$(seconds sh -c "cd '$dir' && ls -1 '$SMALL'/* | git hash-object -w --stdin-paths")")
+    git+=("$(seconds sh -c "cd '$dir' && git hash-object -w --stdin-paths < '$ALL_LIST'")")
+    dir=$(fresh); sync; rawnone+=("$(fsbench_seconds "$dir" "$FILES" none)")
+    dir=$(fresh); sync; rawsync+=("$(fsbench_seconds "$dir" "$FILES" syncfs)")
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability object >/dev/null
-    object+=("$(seconds sh -c "xargs '$CAIRN' put --store '$dir' < '$OBJ_LIST'")")
+    object+=("$(seconds sh -c "'$CAIRN' put --store '$dir' --stdin-paths < '$OBJ_LIST'")")
     dir=$(fresh)
     fsb+=("$("$WORK/fsbench" create "$dir" "$OBJECT_FILES" durable | awk -F'|' '{gsub(/ /, "", $5); print $5}')")
     # No deletes between runs: this ext4 creates files much more slowly right after a mass delete.
 done
 b=$(printf '%s\n' "${batch[@]}" | median); g=$(printf '%s\n' "${git[@]}" | median)
+rn=$(printf '%s\n' "${rawnone[@]}" | median); rs=$(printf '%s\n' "${rawsync[@]}" | median)
 ob=$(printf '%s\n' "${object[@]}" | median); f=$(printf '%s\n' "${fsb[@]}" | median)
-echo "cairn put, durability batch:   $(rate "$FILES" "$b") objects/s   git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s   ratio $(ratio "$g" "$b") (target >= 5x)"
-echo "cairn put, durability object:  $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
-
+echo "cairn put --stdin-paths, durability batch: $(rate "$FILES" "$b") objects/s"
+echo "  vs git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s, ratio $(ratio "$g" "$b") (target >= 5x)"
+echo "  vs fsbench create none (create+write, no sync): $(rate "$FILES" "$rn") files/s, ratio $(ratio "$rn" "$b")"
+echo "  vs fsbench create syncfs (the same + one syncfs): $(rate "$FILES" "$rs") files/s, ratio $(ratio "$rs" "$b")"
+echo "  (5x git would be $(rate "$((FILES * 5))" "$g") objects/s)"
+echo "cairn put --stdin-paths, durability object: $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
+echo "($(load))"
 fi
 if want fsck; then
-echo "== fsck of $FILES x 4 KiB + one $SIZE_MIB MiB object, $RUNS runs"
+echo "== fsck, $RUNS runs ($(load))"
+MANY="$WORK/many"
+python3 - "$MANY" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1])
+for i in range(256):
+    with open(f"{sys.argv[1]}/m{i:03d}", "wb") as f:
+        f.write(os.urandom(4 << 20))
+PY
+# fsck_ratio LABEL STORE BYTES: medians of --jobs 1 and --jobs 2 over RUNS runs, and their ratio.
+fsck_ratio() {
+    local one=() two=() o1 o2 total
+    for _ in $(seq "$RUNS"); do
+        one+=("$(seconds "$CAIRN" fsck --store "$2" --jobs 1)")
+        two+=("$(seconds "$CAIRN" fsck --store "$2" --jobs 2)")
+    done
+    o1=$(printf '%s\n' "${one[@]}" | median); o2=$(printf '%s\n' "${two[@]}" | median)
+    total=$(python3 -c "print($3 / 1e6)")
+    echo "$1: --jobs 2 $(rate "$total" "$o2") MB/s, --jobs 1 $(rate "$total" "$o1") MB/s, ratio $(ratio "$o1" "$o2")"
+}
 dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
-"$CAIRN" put --store "$dir" "$SMALL"/* "$BIG" >/dev/null
-one=(); two=()
-for _ in $(seq "$RUNS"); do
-    one+=("$(seconds "$CAIRN" fsck --store "$dir" --jobs 1)")
-    two+=("$(seconds "$CAIRN" fsck --store "$dir" --jobs 2)")
-done
-o1=$(printf '%s\n' "${one[@]}" | median); o2=$(printf '%s\n' "${two[@]}" | median)
-total=$(python3 -c "print(($FILES * 4096 + $SIZE_MIB * 1048576) / 1e6)")
-echo "cairn fsck --jobs 2: $(rate "$total" "$o2") MB/s   --jobs 1: $(rate "$total" "$o1") MB/s   ratio $(ratio "$o1" "$o2") (target >= 1.8x)"
+{ ls -1 "$SMALL"/* "$MANY"/*; } | "$CAIRN" put --store "$dir" --stdin-paths >/dev/null
+fsck_ratio "fsck of $FILES x 4 KiB + 256 x 4 MiB (target >= 1.8x)" "$dir" "$((FILES * 4096 + 256 * 4194304))"
+dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
+{ ls -1 "$SMALL"/*; echo "$BIG"; } | "$CAIRN" put --store "$dir" --stdin-paths >/dev/null
+fsck_ratio "fsck of $FILES x 4 KiB + one $SIZE_MIB MiB object (bound by that one object's sequential SHA-256)" \
+    "$dir" "$((FILES * 4096 + SIZE_MIB * 1048576))"
+echo "($(load))"
 fi
 if want rss; then
 

@@ -91,6 +91,8 @@ struct ObjectEntry: Sendable {
     var isWellPlaced: Bool
     var isRegularFile: Bool
     var inode: UInt64
+    /// The file's size when it was listed (0 if it could not be known).
+    var size: Int64
 }
 
 extension ObjectStore {
@@ -145,10 +147,11 @@ extension ObjectStore {
         repair: Bool = false,
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> FsckReport {
-        var entries: [ObjectEntry] = []
-        try walkAllObjects { entries.append($0) }
+        let jobs = max(1, jobs)
+        // Largest first: a big object's hash (sequential) starts at once, and the small ones fill in beside it.
+        let entries = try listObjectFiles(jobs: jobs).sorted { $0.size > $1.size }
         let run = FsckRun(store: self, entries: entries)
-        let threads = max(1, min(jobs, max(1, entries.count)))
+        let threads = min(jobs, max(1, entries.count))
         if threads == 1 {
             run.work(progress: progress)
         } else {
@@ -158,7 +161,11 @@ extension ObjectStore {
         var inUse = 0
         problems += try checkTemporaryFiles(inUse: &inUse)
         if repair {
-            for index in problems.indices { problems[index].repair = self.repair(problems[index], run: run) }
+            var inodes: [String: UInt64] = [:]
+            for entry in entries { inodes[entry.path] = entry.inode }
+            for index in problems.indices {
+                problems[index].repair = self.repair(problems[index], inode: inodes[problems[index].path])
+            }
             if configuration.durability != .none { try? syncStore() }
         }
         problems.sort { $0.path < $1.path }
@@ -179,8 +186,14 @@ extension ObjectStore {
         var failure: Int32?
     }
 
-    /// Rehashes the file at `path` against `expected`, using `buffer`.
-    func checkObjectFile(path: String, expected: Digest, buffer: UnsafeMutableRawBufferPointer) -> FileCheck {
+    /// Rehashes the file at `path` against `expected`, using `buffer`. `listedSize` (the size when it was listed)
+    /// only spares small files the read-ahead advice.
+    func checkObjectFile(
+        path: String,
+        expected: Digest,
+        buffer: UnsafeMutableRawBufferPointer,
+        listedSize: Int64? = nil
+    ) -> FileCheck {
         let fd: Int32
         do { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
             if error.errno == ENOENT {
@@ -189,7 +202,7 @@ extension ObjectStore {
             return FileCheck(kind: .corrupt, size: nil, actual: nil, detail: "cannot open", failure: error.errno)
         }
         defer { SystemCalls.close(fd) }
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        if (listedSize ?? Int64.max) > Int64(buffer.count) { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) }
         var hasher = ContentHasher(algorithm: expected.algorithm)
         var size: Int64 = 0
         while true {
@@ -200,6 +213,8 @@ extension ObjectStore {
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             size += Int64(n)
+            // preadFully returns a short count only at the end of the file: no extra read to see it.
+            if n < buffer.count { break }
         }
         let actual = hasher.finalize()
         let recorded = (try? SystemCalls.attribute(fd, name: Self.sizeAttribute)).flatMap { $0 }.flatMap { Int64($0) }
@@ -229,63 +244,113 @@ extension ObjectStore {
 
     /// Visits every file under `objects/<store algorithm>/`.
     func walkObjects(_ visit: (ObjectEntry) -> Void) throws {
-        try walk(directory: objectsDirectory, algorithm: configuration.algorithm, visit)
+        try walk(directory: objectsDirectory, algorithm: configuration.algorithm, withSizes: false, visit)
     }
 
-    /// Visits every file under `objects/`, whatever its directory.
-    func walkAllObjects(_ visit: (ObjectEntry) -> Void) throws {
+    /// Every file under `objects/`, whatever its directory, with its size. The top two levels are listed here; the
+    /// shard directories below them on `jobs` threads (a listing costs a `stat` per file, for the size).
+    func listObjectFiles(jobs: Int) throws -> [ObjectEntry] {
+        var entries: [ObjectEntry] = []
+        var shards: [(path: String, algorithm: DigestAlgorithm)] = []
         let top = root + "/objects"
         for entry in try listDirectory(top) {
             let path = top + "/" + entry.name
-            if entry.isDirectory {
-                let algorithm = DigestAlgorithm(rawValue: entry.name) ?? configuration.algorithm
-                try walk(directory: path, algorithm: algorithm, visit)
-            } else {
-                visit(
+            guard entry.isDirectory else {
+                entries.append(
                     ObjectEntry(
                         path: path,
                         nameDigest: nil,
                         isWellPlaced: false,
                         isRegularFile: false,
-                        inode: entry.inode
+                        inode: entry.inode,
+                        size: entry.size
                     )
                 )
-            }
-        }
-    }
-
-    private func walk(directory: String, algorithm: DigestAlgorithm, _ visit: (ObjectEntry) -> Void) throws {
-        for entry in try listDirectory(directory) {
-            let path = directory + "/" + entry.name
-            if entry.isDirectory {
-                try walk(directory: path, algorithm: algorithm, visit)
                 continue
             }
-            let digest =
-                entry.name.utf8.count == algorithm.hexCount ? Digest(algorithm.rawValue + ":" + entry.name) : nil
-            let isWellPlaced = digest.map { objectPath(for: $0) == path } ?? false
-            visit(
-                ObjectEntry(
-                    path: path,
-                    nameDigest: digest,
-                    isWellPlaced: isWellPlaced,
-                    isRegularFile: entry.isRegularFile,
-                    inode: entry.inode
-                )
-            )
+            let algorithm = DigestAlgorithm(rawValue: entry.name) ?? configuration.algorithm
+            for inner in try listDirectory(path, withSizes: true) {
+                if inner.isDirectory {
+                    shards.append((path + "/" + inner.name, algorithm))
+                } else {
+                    entries.append(objectEntry(directory: path, inner, algorithm: algorithm))
+                }
+            }
+        }
+        let listing = ShardListing(count: shards.count)
+        let threads = min(jobs, shards.count)
+        let shardList = shards
+        let work: @Sendable (Int) -> Void = { _ in
+            while let index = listing.take() {
+                let shard = shardList[index]
+                do {
+                    var found: [ObjectEntry] = []
+                    try self.walk(directory: shard.path, algorithm: shard.algorithm, withSizes: true) {
+                        found.append($0)
+                    }
+                    listing.store(found, at: index)
+                } catch {
+                    listing.fail(error)
+                }
+            }
+        }
+        if threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+        } else if threads == 1 {
+            work(0)
+        }
+        return try entries + listing.result()
+    }
+
+    private func walk(
+        directory: String,
+        algorithm: DigestAlgorithm,
+        withSizes: Bool,
+        _ visit: (ObjectEntry) -> Void
+    ) throws {
+        for entry in try listDirectory(directory, withSizes: withSizes) {
+            if entry.isDirectory {
+                try walk(directory: directory + "/" + entry.name, algorithm: algorithm, withSizes: withSizes, visit)
+                continue
+            }
+            visit(objectEntry(directory: directory, entry, algorithm: algorithm))
         }
     }
 
-    /// The entries of a directory (not `.` and `..`), with their types (lstat when `d_type` is unknown).
-    func listDirectory(_ path: String) throws -> [(name: String, isDirectory: Bool, isRegularFile: Bool, inode: UInt64)]
-    {
+    private func objectEntry(directory: String, _ entry: DirectoryEntry, algorithm: DigestAlgorithm) -> ObjectEntry {
+        let path = directory + "/" + entry.name
+        let digest = entry.name.utf8.count == algorithm.hexCount ? Digest(algorithm.rawValue + ":" + entry.name) : nil
+        return ObjectEntry(
+            path: path,
+            nameDigest: digest,
+            isWellPlaced: digest.map { objectPath(for: $0) == path } ?? false,
+            isRegularFile: entry.isRegularFile,
+            inode: entry.inode,
+            size: entry.size
+        )
+    }
+
+    /// One directory entry.
+    struct DirectoryEntry {
+        var name: String
+        var isDirectory: Bool
+        var isRegularFile: Bool
+        var inode: UInt64
+        /// The size of a regular file when listed `withSizes` (else, or if it could not be known, 0).
+        var size: Int64
+    }
+
+    /// The entries of a directory (not `.` and `..`), with their types (lstat when `d_type` is unknown) and, when
+    /// `withSizes` is set, the sizes of regular files (one `fstatat` each).
+    func listDirectory(_ path: String, withSizes: Bool = false) throws -> [DirectoryEntry] {
         guard let stream = opendir(path) else {
             let code = errno
             if code == ENOENT { return [] }
             throw StoreError(code: .io, message: "cannot list directory", path: path, underlying: code)
         }
         defer { closedir(stream) }
-        var result: [(name: String, isDirectory: Bool, isRegularFile: Bool, inode: UInt64)] = []
+        let descriptor = dirfd(stream)
+        var result: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
@@ -300,15 +365,25 @@ extension ObjectStore {
             }
             if name == "." || name == ".." { continue }
             var type = Int32(entry.pointee.d_type)
-            if type == Int32(DT_UNKNOWN) {
+            var size: Int64 = 0
+            if type == Int32(DT_UNKNOWN) || (withSizes && type == Int32(DT_REG)) {
                 var info = stat()
-                if lstat(path + "/" + name, &info) == 0 {
+                if fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
                     type =
                         (info.st_mode & S_IFMT) == S_IFDIR
                         ? Int32(DT_DIR) : (info.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
+                    if type == Int32(DT_REG) { size = Int64(info.st_size) }
                 }
             }
-            result.append((name, type == Int32(DT_DIR), type == Int32(DT_REG), UInt64(entry.pointee.d_ino)))
+            result.append(
+                DirectoryEntry(
+                    name: name,
+                    isDirectory: type == Int32(DT_DIR),
+                    isRegularFile: type == Int32(DT_REG),
+                    inode: UInt64(entry.pointee.d_ino),
+                    size: size
+                )
+            )
         }
         return result
     }
@@ -359,7 +434,7 @@ extension ObjectStore {
     }
 
     /// Repairs one problem; returns what was done, or why nothing was.
-    func repair(_ problem: FsckProblem, run: FsckRun) -> String {
+    func repair(_ problem: FsckProblem, inode: UInt64?) -> String {
         switch problem.kind {
         case .strayTemp:
             return unlink(problem.path) == 0 ? "removed" : "not removed: \(SystemCalls.errorText(errno))"
@@ -376,9 +451,9 @@ extension ObjectStore {
                     }
                 }
             }
-            return quarantine(problem.path, inode: run.inode(of: problem.path))
+            return quarantine(problem.path, inode: inode)
         case .corrupt, .truncated, .strayFile:
-            return quarantine(problem.path, inode: run.inode(of: problem.path))
+            return quarantine(problem.path, inode: inode)
         }
     }
 
@@ -402,29 +477,24 @@ extension ObjectStore {
 final class FsckRun: @unchecked Sendable {
     // Invariant: `entries` and `store` are immutable; `next` hands each index to exactly one worker, which alone
     // writes `results[index]`; the totals sit behind `totals`. Results are read only after all workers returned.
+    // Entries come largest first, so the longest sequential hashes start first and small ones balance the end.
     let store: ObjectStore
     let entries: [ObjectEntry]
     private let next = Mutex(0)
     private let totals = Mutex((count: 0, bytes: Int64(0)))
     private let results: UnsafeMutableBufferPointer<FsckProblem?>
-    private let inodes: [String: UInt64]
 
     init(store: ObjectStore, entries: [ObjectEntry]) {
         self.store = store
         self.entries = entries
         results = .allocate(capacity: entries.count)
         results.initialize(repeating: nil)
-        var inodes: [String: UInt64] = [:]
-        for entry in entries { inodes[entry.path] = entry.inode }
-        self.inodes = inodes
     }
 
     deinit { results.deallocate() }
 
     var checkedCount: Int { totals.withLock { $0.count } }
     var checkedBytes: Int64 { totals.withLock { $0.bytes } }
-
-    func inode(of path: String) -> UInt64? { inodes[path] }
 
     /// A worker's loop: take the next entry until none is left.
     func work(progress: (@Sendable (Int, Int) -> Void)?) {
@@ -455,7 +525,12 @@ final class FsckRun: @unchecked Sendable {
                 repair: nil
             )
         }
-        let check = store.checkObjectFile(path: entry.path, expected: digest, buffer: buffer)
+        let check = store.checkObjectFile(
+            path: entry.path,
+            expected: digest,
+            buffer: buffer,
+            listedSize: entry.size
+        )
         totals.withLock {
             $0.count += 1
             $0.bytes += check.size ?? 0
@@ -494,5 +569,47 @@ final class FsckRun: @unchecked Sendable {
                 repair: nil
             )
         }
+    }
+}
+
+/// The shard directories' listings, filled by several threads.
+final class ShardListing: @unchecked Sendable {
+    // Invariant: `take()` hands each index to exactly one thread, which alone writes `lists[index]`; `lists` is read
+    // only by `result()`, after every thread returned. `state` guards the next index and the first error.
+    private let state = Mutex((next: 0, error: StoreError?.none))
+    private let lists: UnsafeMutableBufferPointer<[ObjectEntry]>
+
+    init(count: Int) {
+        lists = .allocate(capacity: count)
+        lists.initialize(repeating: [])
+    }
+
+    deinit {
+        lists.deinitialize()
+        lists.deallocate()
+    }
+
+    /// The next shard to list, or `nil` when all are taken or one failed.
+    func take() -> Int? {
+        state.withLock { state -> Int? in
+            guard state.error == nil, state.next < lists.count else { return nil }
+            defer { state.next += 1 }
+            return state.next
+        }
+    }
+
+    func store(_ entries: [ObjectEntry], at index: Int) { lists[index] = entries }
+
+    /// Records a failure (the first one is thrown by `result()`).
+    func fail(_ error: any Error) {
+        let storeError =
+            error as? StoreError ?? StoreError(code: .io, message: "cannot list the store (\(error))", path: "")
+        state.withLock { if $0.error == nil { $0.error = storeError } }
+    }
+
+    /// Every listing, in shard order; throws the first failure.
+    func result() throws -> [ObjectEntry] {
+        if let error = state.withLock({ $0.error }) { throw error }
+        return Array(lists.joined())
     }
 }

@@ -25,7 +25,7 @@ public enum PutSource: Sendable, Hashable {
 }
 
 /// An ingest written to `tmp/`, hashed, not yet linked into place.
-struct StagedObject {
+struct StagedObject: Sendable {
     var temporaryPath: String
     var digest: Digest
     var size: Int64
@@ -78,25 +78,31 @@ extension ObjectStore {
     /// Stores several inputs, returning one result per input in order.
     ///
     /// Every file is checked first (it exists, is not a directory, can be opened): if one fails, nothing is
-    /// stored. With `batch` durability all inputs are written to `tmp/`, one filesystem sync makes them durable,
-    /// then they are linked into place and a second sync makes the links durable before the call returns: no
+    /// stored. With `batch` durability all inputs are written to `tmp/` (on up to `stagingThreads` threads; a
+    /// bad input there removes every temp, so nothing is stored either), one filesystem sync makes them durable,
+    /// then they are moved into place and a second sync makes the names durable before the call returns: no
     /// object is visible before its bytes are durable. With `object` durability each object is made durable in
     /// turn; with `none`, nothing is synced.
+    /// - Parameters:
+    ///   - sources: The inputs, in order.
+    ///   - durability: Overrides the store's durability for this call.
+    ///   - checkingInputs: Check every input first, as above; pass false only after `checkInputs(_:)` did so.
     /// - Throws: `StoreError` with `.badInput` naming the first bad input, or `.io`.
-    public func putBatch(_ sources: [PutSource], durability: Durability? = nil) throws -> [PutResult] {
+    public func putBatch(
+        _ sources: [PutSource],
+        durability: Durability? = nil,
+        checkingInputs: Bool = true
+    ) throws -> [PutResult] {
         let durability = durability ?? configuration.durability
-        try checkInputs(sources)
         if durability == .batch {
-            var staged: [StagedObject] = []
-            staged.reserveCapacity(sources.count)
-            do {
-                for source in sources { staged.append(try stage(source, durability: durability)) }
-            } catch {
-                for object in staged where object.needsPublishing { unlink(object.temporaryPath) }
-                throw error
+            // No separate check pass for files: staging fails on the first bad input and then removes every temp it
+            // made. A descriptor is read only once, so with one among the inputs the files are checked first.
+            if checkingInputs, sources.contains(where: { if case .descriptor = $0 { true } else { false } }) {
+                try checkInputs(sources)
             }
-            return try finish(staged, durability: durability)
+            return try finish(try stageAll(sources, durability: durability), durability: durability)
         }
+        if checkingInputs { try checkInputs(sources) }
         var results: [PutResult] = []
         results.reserveCapacity(sources.count)
         for source in sources {
@@ -104,6 +110,32 @@ extension ObjectStore {
             results.append(try finish([staged], durability: durability)[0])
         }
         return results
+    }
+
+    /// The threads that stage a batch at once: the store's work is mostly system calls (create, write) and
+    /// hashing, which two cores overlap.
+    static let stagingThreads = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Stages every source (a shared queue, `stagingThreads` threads), returning them in order. On failure every
+    /// temp is removed and the error of the first failing source (in input order) is thrown.
+    func stageAll(_ sources: [PutSource], durability: Durability) throws -> [StagedObject] {
+        let threads = min(Self.stagingThreads, sources.count / 16 + 1)
+        let batch = StagingBatch(count: sources.count)
+        let work: @Sendable (Int) -> Void = { _ in
+            while let index = batch.take() {
+                do {
+                    batch.store(try self.stage(sources[index], durability: durability), at: index)
+                } catch {
+                    batch.fail(error, at: index)
+                }
+            }
+        }
+        if threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+        } else {
+            work(0)
+        }
+        return try batch.result()
     }
 
     /// Checks every file source before anything is stored: it exists, can be opened for reading, and is not a
@@ -169,20 +201,21 @@ extension ObjectStore {
         }
     }
 
-    /// Links a staged object into place without clobbering, fsyncs its shard directory if asked, drops the temp.
+    /// Moves a staged object into place without clobbering, fsyncs its shard directory if asked, drops the temp.
     /// Returns false when an intact object was already there.
     func publish(_ object: StagedObject, syncDirectory: Bool) throws -> Bool {
         let final = objectPath(for: object.digest)
-        defer { unlink(object.temporaryPath) }
+        var temporaryNameLeft = true
+        defer { if temporaryNameLeft { unlink(object.temporaryPath) } }
         var stored = false
         var attempts = 0
         while true {
             attempts += 1
-            if link(object.temporaryPath, final) == 0 {
+            let code = moveIntoPlace(object.temporaryPath, final, temporaryNameLeft: &temporaryNameLeft)
+            if code == 0 {
                 stored = true
                 break
             }
-            let code = errno
             if code == ENOENT && attempts < 4 {
                 try makeShardDirectories(for: object.digest, sync: syncDirectory)
                 continue
@@ -203,6 +236,7 @@ extension ObjectStore {
                         underlying: renameError
                     )
                 }
+                temporaryNameLeft = false
                 stored = true
                 break
             }
@@ -221,6 +255,25 @@ extension ObjectStore {
             }
         }
         return stored
+    }
+
+    /// Gives the temp the object's name unless that name exists: `renameat2(RENAME_NOREPLACE)` (one atomic step;
+    /// the temp's name is gone), or, where the kernel or filesystem lacks it, `link` (the temp's name stays, for
+    /// the caller to unlink). Returns 0 or the `errno` (`EEXIST`: something is already at `final`).
+    func moveIntoPlace(_ temporary: String, _ final: String, temporaryNameLeft: inout Bool) -> Int32 {
+        if Self.renameNoReplaceWorks.load(ordering: .relaxed) {
+            do {
+                try SystemCalls.renameNoReplace(temporary, final)
+                temporaryNameLeft = false
+                return 0
+            } catch {
+                guard error.errno == ENOSYS || error.errno == EINVAL || error.errno == ENOTSUP else {
+                    return error.errno
+                }
+                Self.renameNoReplaceWorks.store(false, ordering: .relaxed)
+            }
+        }
+        return link(temporary, final) == 0 ? 0 : errno
     }
 
     /// Sets an already-stored object's modification time to now, so that a put of existing bytes restarts the
@@ -449,6 +502,11 @@ extension ObjectStore {
     }
 }
 
+extension ObjectStore {
+    /// False once `renameat2(RENAME_NOREPLACE)` failed as unsupported: later puts in this process use `link`.
+    static let renameNoReplaceWorks = Atomic(true)
+}
+
 /// Unique temporary-file names without a system call per name: `<pid>-<random per process><counter>`.
 enum TemporaryNames {
     private static let prefix = "\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16) + "x"
@@ -513,5 +571,51 @@ final class HashingRing: @unchecked Sendable {
             index = (index + 1) % Self.slotCount
         }
         finished.signal()
+    }
+}
+
+/// The staged objects of one batch, filled by several threads.
+final class StagingBatch: @unchecked Sendable {
+    // Invariant: `take()` hands each index to exactly one thread, which alone writes `staged[index]`; `staged` is
+    // read only by `result()`, after every thread returned. `state` guards the next index and the first failure.
+    private let state = Mutex((next: 0, failure: (index: Int, error: any Error)?.none))
+    private let staged: UnsafeMutableBufferPointer<StagedObject?>
+
+    init(count: Int) {
+        staged = .allocate(capacity: count)
+        staged.initialize(repeating: nil)
+    }
+
+    deinit {
+        staged.deinitialize()
+        staged.deallocate()
+    }
+
+    /// The next source to stage, or `nil` when all are taken or one failed.
+    func take() -> Int? {
+        state.withLock { state -> Int? in
+            guard state.failure == nil, state.next < staged.count else { return nil }
+            defer { state.next += 1 }
+            return state.next
+        }
+    }
+
+    func store(_ object: StagedObject, at index: Int) { staged[index] = object }
+
+    /// Records a failure; the one with the lowest index wins (sources are taken in order, so every source before
+    /// it was staged or failed too).
+    func fail(_ error: any Error, at index: Int) {
+        state.withLock { state in
+            if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
+        }
+    }
+
+    /// Every staged object in order; or, after a failure, removes every temp and throws the first error.
+    func result() throws -> [StagedObject] {
+        if let failure = state.withLock({ $0.failure }) {
+            for object in staged where object?.needsPublishing == true { unlink(object!.temporaryPath) }
+            throw failure.error
+        }
+        return staged.map { $0! }
     }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// Thin wrappers over the POSIX calls the store uses: they retry `EINTR` and return `errno` on failure.
 ///
 /// GNU extensions that the Swift `Glibc` module does not export (`syncfs`, `sync_file_range`, extended
-/// attributes, `copy_file_range`) are looked up once with `dlsym`; where a call is missing the wrapper
+/// attributes, `copy_file_range`, `renameat2`) are looked up once with `dlsym`; where a call is missing the wrapper
 /// falls back to a portable equivalent (`sync`, nothing, "unsupported").
 enum SystemCalls {
     /// An `errno` value from a failed call.
@@ -23,6 +23,8 @@ enum SystemCalls {
         @convention(c) (Int32, UnsafePointer<CChar>, UnsafeMutableRawPointer, Int) -> Int
     private typealias LGetXattrFunction =
         @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer, Int) -> Int
+    private typealias RenameAt2Function =
+        @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
     private typealias CopyFileRangeFunction =
         @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
 
@@ -39,6 +41,7 @@ enum SystemCalls {
     private static let fsetxattrCall = lookUp("fsetxattr", as: FSetXattrFunction.self)
     private static let fgetxattrCall = lookUp("fgetxattr", as: FGetXattrFunction.self)
     private static let lgetxattrCall = lookUp("lgetxattr", as: LGetXattrFunction.self)
+    private static let renameAt2Call = lookUp("renameat2", as: RenameAt2Function.self)
     private static let copyFileRangeCall = lookUp(
         "copy_file_range",
         as: CopyFileRangeFunction.self
@@ -199,6 +202,17 @@ enum SystemCalls {
         while true {
             let n = call(source, &sourceOffset, destination, nil, count, 0)
             if n >= 0 { return n }
+            if errno != EINTR { throw Failure(errno: errno) }
+        }
+    }
+
+    /// Renames `source` to `destination` unless `destination` exists (`renameat2` with `RENAME_NOREPLACE`): one
+    /// atomic step that never replaces a file. Throws `EEXIST` when `destination` exists, and `ENOSYS` or `EINVAL`
+    /// where the C library, kernel or filesystem lacks the call or the flag (callers then use `link` + `unlink`).
+    static func renameNoReplace(_ source: String, _ destination: String) throws(Failure) {
+        guard let call = renameAt2Call else { throw Failure(errno: ENOSYS) }
+        // RENAME_NOREPLACE == 1.
+        while call(AT_FDCWD, source, AT_FDCWD, destination, 1) != 0 {
             if errno != EINTR { throw Failure(errno: errno) }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnCore
 import CairnStore
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -28,12 +29,34 @@ struct PutCommand: ParsableCommand {
     @Option(help: "Override the store's durability for this put: object, batch or none.", transform: parseChoice)
     var durability: Durability?
 
+    @Flag(
+        name: .customLong("stdin-paths"),
+        help: "Read the paths of the files to store from standard input, one per line (as git hash-object does)."
+    )
+    var stdinPaths = false
+
     @Argument(help: ArgumentHelp("Files to store; - reads standard input.", valueName: "file"), completion: .file())
-    var files: [String]
+    var files: [String] = []
 
     func validate() throws {
+        if stdinPaths {
+            if !files.isEmpty { throw ValidationError("--stdin-paths takes no FILE arguments") }
+            return
+        }
         if files.isEmpty { throw ValidationError("put needs at least one FILE (or - for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) may be given only once") }
+    }
+
+    /// The paths listed on standard input, one per line (a final newline is optional; empty lines are refused).
+    func pathsFromStandardInput() throws -> [String] {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        if lines.isEmpty { throw CLIError("put --stdin-paths: no paths on standard input", exitCode: 2) }
+        if lines.contains(where: \.isEmpty) {
+            throw CLIError("put --stdin-paths: empty line on standard input", exitCode: 2)
+        }
+        return lines.map { String(decoding: $0, as: UTF8.self) }
     }
 
     struct Line: Encodable {
@@ -45,15 +68,19 @@ struct PutCommand: ParsableCommand {
 
     func run() throws {
         let store = try storeOptions.openStore()
-        let sources: [PutSource] = files.map { $0 == "-" ? .descriptor(STDIN_FILENO) : .file($0) }
+        let sources: [PutSource] =
+            stdinPaths
+            ? try pathsFromStandardInput().map { .file($0) }
+            : files.map { $0 == "-" ? .descriptor(STDIN_FILENO) : .file($0) }
         let mode = durability ?? store.configuration.durability
         var lines: [Line] = []
         do {
-            try store.checkInputs(sources)
-            // A batch becomes visible all at once; otherwise print each line as soon as its object is stored.
+            // A batch becomes visible all at once (and checks its inputs while staging them); otherwise every input
+            // is checked first, then each line is printed as soon as its object is stored.
+            if mode != .batch { try store.checkInputs(sources) }
             let groups: [[PutSource]] = mode == .batch ? [sources] : sources.map { [$0] }
             for group in groups {
-                let results = try store.putBatch(group, durability: mode)
+                let results = try store.putBatch(group, durability: mode, checkingInputs: mode == .batch)
                 for (source, result) in zip(group, results) {
                     let line = Line(
                         path: source.displayName,

@@ -74,6 +74,38 @@ struct StoreCLITests {
     }
 
     @Test(arguments: ["object", "batch", "none"])
+    func putWithStdinPathsReadsOnePathPerLine(durability: String) throws {
+        let cli = try CLIStore(["--durability", durability])
+        let abc = try cli.makeFile("abc.txt", "abc")
+        let other = try cli.makeFile("with space.txt", "other")
+        let listed = try cli.run(["put", "--stdin-paths"], stdin: Data("\(abc)\n\(other)\n\(abc)".utf8))
+        let direct = try cli.run(["put", abc, other, abc])
+        #expect(listed.status == 0)
+        #expect(listed.stdoutText == direct.stdoutText)
+        #expect(listed.stdoutText.hasPrefix("\(Self.abcSHA256)  \(abc)\n"))
+        #expect(listed.stdoutText.split(separator: "\n").count == 3)
+
+        // Paths and --stdin-paths together, no paths, an empty line or a missing file: exit 2, nothing stored.
+        let fresh = try CLIStore(["--durability", durability])
+        let missing = cli.directory.appending("missing.txt")
+        let refusals: [([String], String)] = [
+            (["put", "--stdin-paths", abc], abc + "\n"),
+            (["put", "--stdin-paths"], ""),
+            (["put", "--stdin-paths"], abc + "\n\n" + other + "\n"),
+            (["put", "--stdin-paths"], abc + "\n" + missing + "\n"),
+        ]
+        for (arguments, input) in refusals {
+            let refused = try fresh.run(arguments, stdin: Data(input.utf8))
+            #expect(refused.status == 2, "\(arguments) \(input)")
+            #expect(refused.stdout.isEmpty)
+            #expect(refused.stderrText.split(separator: "\n").count == 1)
+        }
+        let objects = try FileManager.default.subpathsOfDirectory(atPath: fresh.storePath + "/objects/sha256")
+            .filter { $0.count > 2 }
+        #expect(objects.isEmpty)
+    }
+
+    @Test(arguments: ["object", "batch", "none"])
     func putOfAMissingFileStoresNothing(durability: String) throws {
         let cli = try CLIStore(["--durability", durability])
         let good = try cli.makeFile("good.txt", "good")

@@ -81,6 +81,29 @@ struct FsckTests {
         }
     }
 
+    @Test func findsFilesAboveTheShardDirectoriesAndChecksLargeAndSmallObjectsAlike() throws {
+        let test = try TestStore()
+        var digests: [Digest] = []
+        let sizes: [Int] = [3 << 20, 10, 2 << 20, 5000, 1 << 20, 0]
+        for (index, size) in sizes.enumerated() {
+            digests.append(try test.store.put(pseudoRandomBytes(count: size, seed: UInt64(index))).digest)
+        }
+        let objects = test.store.root + "/objects"
+        try Data("?".utf8).write(to: URL(fileURLWithPath: objects + "/loose"))
+        try Data("?".utf8).write(to: URL(fileURLWithPath: objects + "/sha256/loose"))
+        let aboveItsShard = objects + "/sha256/" + digests[1].hex
+        try FileManager.default.moveItem(atPath: test.store.objectPath(for: digests[1]), toPath: aboveItsShard)
+        let totalBytes: Int64 = (3 << 20) + 10 + (2 << 20) + 5000 + (1 << 20)
+        for jobs in [1, 2, 3] {
+            let report = try test.store.fsck(jobs: jobs)
+            #expect(report.objectsChecked == digests.count)
+            #expect(report.bytesChecked == totalBytes)
+            // Sorted by path: a hex name sorts before "loose".
+            #expect(report.problems.map(\.path) == [objects + "/loose", aboveItsShard, objects + "/sha256/loose"])
+            #expect(report.problems.map(\.kind) == [.strayFile, .misplaced, .strayFile])
+        }
+    }
+
     @Test func findsStrayTempsAndStrayFiles() throws {
         let (test, _) = try populated(3)
         // A temp from a process that is gone (pid 2^22 + 1 is above Linux's pid_max default range).

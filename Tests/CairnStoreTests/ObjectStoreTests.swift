@@ -77,6 +77,34 @@ struct ObjectStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
     }
 
+    @Test func aBadInputInALargeBatchStoresNothingAndIsNamedFirst() throws {
+        let test = try TestStore(durability: .batch)
+        var paths: [String] = []
+        for index in 0..<120 {
+            paths.append(try test.makeFile("f\(index)", pseudoRandomBytes(count: 4096 + index, seed: UInt64(index))))
+        }
+        let missing = [test.directory.appending("missing-37"), test.directory.appending("missing-80")]
+        paths[37] = missing[0]
+        paths[80] = missing[1]
+        paths[100] = test.directory.path
+        #expect {
+            try test.store.putBatch(filesAt: paths)
+        } throws: { error in
+            (error as? StoreError)?.code == .badInput && (error as? StoreError)?.path == missing[0]
+        }
+        #expect(try test.store.list().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
+        // Without the bad inputs the same batch stores everything, in order.
+        let good = paths.enumerated().filter { ![37, 80, 100].contains($0.offset) }.map(\.element)
+        let results = try test.store.putBatch(filesAt: good)
+        #expect(results.filter(\.stored).count == good.count)
+        for (path, result) in zip(good, results) {
+            let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+            #expect(result.digest == ContentHasher.digest(of: bytes, algorithm: .sha256))
+        }
+        #expect(try test.store.fsck(jobs: 2).isClean)
+    }
+
     @Test func createRefusesAnExistingStoreAndOpenRefusesANonStore() throws {
         let test = try TestStore()
         #expect {
