@@ -112,6 +112,63 @@ extension ObjectStore {
         return results
     }
 
+    /// Stores each input on its own, up to `concurrency` inputs in flight, and calls `published` on the calling
+    /// thread, in input order, for each input once it and every input before it are stored.
+    ///
+    /// With `object` durability every reported object is durable (its data and its name fsynced) before `published`
+    /// sees it, exactly as with one `put` per input; running several at once overlaps their fsyncs, whose device
+    /// latency dominates. With `batch` durability this is `putBatch(_:durability:)` followed by the calls.
+    /// Other modes do not check the inputs first: call `checkInputs(_:)` for that.
+    /// - Parameters:
+    ///   - sources: The inputs, in order.
+    ///   - durability: Overrides the store's durability for this call.
+    ///   - concurrency: Inputs in flight at once (at least 1).
+    ///   - published: Called with each input's index and result, in order.
+    /// - Throws: The error of the first input (in input order) that failed. Every input before it was stored and
+    ///   reported; inputs after it that were already in flight may have been stored, but are not reported.
+    public func putEach(
+        _ sources: [PutSource],
+        durability: Durability? = nil,
+        concurrency: Int = 4,
+        published: (Int, PutResult) throws -> Void
+    ) throws {
+        let durability = durability ?? configuration.durability
+        if durability == .batch {
+            for (index, result) in try putBatch(sources, durability: durability).enumerated() {
+                try published(index, result)
+            }
+            return
+        }
+        let workers = min(max(1, concurrency), sources.count)
+        if workers <= 1 {
+            for (index, source) in sources.enumerated() {
+                try published(index, try finish([try stage(source, durability: durability)], durability: durability)[0])
+            }
+            return
+        }
+        let queue = InOrderResults(count: sources.count)
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            DispatchQueue.global().async(group: group) {
+                while let index = queue.take() {
+                    do {
+                        let staged = try self.stage(sources[index], durability: durability)
+                        queue.deliver(.success(try self.finish([staged], durability: durability)[0]), at: index)
+                    } catch {
+                        queue.deliver(.failure(error), at: index)
+                    }
+                }
+            }
+        }
+        defer {
+            queue.stop()
+            group.wait()
+        }
+        for index in sources.indices {
+            try published(index, try queue.wait(for: index).get())
+        }
+    }
+
     /// The threads that stage a batch at once: the store's work is mostly system calls (create, write) and
     /// hashing, which two cores overlap.
     static let stagingThreads = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
@@ -617,5 +674,50 @@ final class StagingBatch: @unchecked Sendable {
             throw failure.error
         }
         return staged.map { $0! }
+    }
+}
+
+/// Results of `putEach`, produced by worker threads in any order and consumed in input order.
+final class InOrderResults: @unchecked Sendable {
+    // Invariant: `take()` hands each index to exactly one worker, which alone writes `results[index]` and then
+    // signals `ready[index]`; the consumer reads `results[index]` only after waiting on `ready[index]`.
+    // `state` guards the next index and the stop flag.
+    private let state = Mutex((next: 0, stopped: false))
+    private let results: UnsafeMutableBufferPointer<Result<PutResult, any Error>?>
+    private let ready: [DispatchSemaphore]
+
+    init(count: Int) {
+        results = .allocate(capacity: count)
+        results.initialize(repeating: nil)
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    deinit {
+        results.deinitialize()
+        results.deallocate()
+    }
+
+    /// The next input to store, or `nil` when all are taken or the work stopped (after a failure).
+    func take() -> Int? {
+        state.withLock { state -> Int? in
+            guard !state.stopped, state.next < results.count else { return nil }
+            defer { state.next += 1 }
+            return state.next
+        }
+    }
+
+    func deliver(_ result: Result<PutResult, any Error>, at index: Int) {
+        if case .failure = result { stop() }
+        results[index] = result
+        ready[index].signal()
+    }
+
+    /// No input is taken after this; those in flight finish.
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// Blocks until input `index` is done. Every index before the first failure is taken, so it is delivered.
+    func wait(for index: Int) -> Result<PutResult, any Error> {
+        ready[index].wait()
+        return results[index]!
     }
 }

@@ -76,24 +76,20 @@ struct PutCommand: ParsableCommand {
         var lines: [Line] = []
         do {
             // A batch becomes visible all at once (and checks its inputs while staging them); otherwise every input
-            // is checked first, then each line is printed as soon as its object is stored.
+            // is checked first, then each line is printed as soon as its object (and every one before it) is stored.
             if mode != .batch { try store.checkInputs(sources) }
-            let groups: [[PutSource]] = mode == .batch ? [sources] : sources.map { [$0] }
-            for group in groups {
-                let results = try store.putBatch(group, durability: mode, checkingInputs: mode == .batch)
-                for (source, result) in zip(group, results) {
-                    let line = Line(
-                        path: source.displayName,
-                        digest: result.digest.description,
-                        size: result.size,
-                        stored: result.stored
-                    )
-                    if json {
-                        lines.append(line)
-                    } else {
-                        Terminal.print("\(line.digest)  \(line.path)")
-                        if mode != .batch { fflush(nil) }
-                    }
+            try store.putEach(sources, durability: mode) { index, result in
+                let line = Line(
+                    path: sources[index].displayName,
+                    digest: result.digest.description,
+                    size: result.size,
+                    stored: result.stored
+                )
+                if json {
+                    lines.append(line)
+                } else {
+                    Terminal.print("\(line.digest)  \(line.path)")
+                    if mode != .batch { fflush(nil) }
                 }
             }
         } catch {

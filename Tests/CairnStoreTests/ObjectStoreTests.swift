@@ -105,6 +105,39 @@ struct ObjectStoreTests {
         #expect(try test.store.fsck(jobs: 2).isClean)
     }
 
+    @Test(arguments: Durability.allCases)
+    func putEachReportsInInputOrderAndStopsAtTheFirstFailure(durability: Durability) throws {
+        let test = try TestStore(durability: durability)
+        var paths: [String] = []
+        for index in 0..<40 {
+            paths.append(
+                try test.makeFile("f\(index)", pseudoRandomBytes(count: 100 + 997 * index, seed: UInt64(index)))
+            )
+        }
+        var reported: [Int] = []
+        try test.store.putEach(paths.map { .file($0) }, concurrency: 4) { index, result in
+            reported.append(index)
+            let bytes = [UInt8](FileManager.default.contents(atPath: paths[index])!)
+            #expect(result.digest == ContentHasher.digest(of: bytes, algorithm: .sha256))
+            let presence = try test.store.contains(result.digest)
+            #expect(presence.isPresent)
+        }
+        #expect(reported == Array(0..<40))
+
+        let other = try TestStore(durability: durability)
+        var failing = paths
+        failing[10] = test.directory.path
+        reported = []
+        #expect {
+            try other.store.putEach(failing.map { .file($0) }, concurrency: 4) { index, _ in reported.append(index) }
+        } throws: { error in
+            (error as? StoreError)?.code == .badInput && (error as? StoreError)?.path == test.directory.path
+        }
+        // Batch mode stores nothing; otherwise everything before the failure is stored and reported.
+        #expect(reported == (durability == .batch ? [] : Array(0..<10)))
+        #expect(try other.store.fsck(jobs: 2).isClean)
+    }
+
     @Test func createRefusesAnExistingStoreAndOpenRefusesANonStore() throws {
         let test = try TestStore()
         #expect {
