@@ -17,6 +17,9 @@ public enum AssetURL {
         "prospero", "rtsp", "rtsps", "rtspu", "rsync", "svn", "svn+ssh", "sftp", "nfs", "git", "git+ssh", "ws", "wss",
     ]
 
+    /// The bytes a URL scheme may hold.
+    static let schemeCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.".utf8)
+
     /// The canonical URL: fragment and userinfo dropped, scheme and host lowercased, credential query parameters
     /// removed, the rest sorted and percent-encoded (Python `urllib.parse` semantics).
     ///
@@ -78,10 +81,7 @@ public enum AssetURL {
             first.properties.isAlphabetic
         {
             let candidate = url[..<colon]
-            let schemeCharacters = Set(
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.".unicodeScalars
-            )
-            if candidate.allSatisfy({ schemeCharacters.contains($0) }) {
+            if candidate.allSatisfy({ $0.isASCII && schemeCharacters.contains(UInt8($0.value)) }) {
                 parts.scheme = String(String.UnicodeScalarView(candidate)).lowercased()
                 url = url[(colon + 1)...]
             }

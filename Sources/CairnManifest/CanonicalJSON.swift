@@ -102,14 +102,14 @@ struct CanonicalWriter {
 
     init() { bytes.reserveCapacity(1024) }
 
+    static let tooDeep = CanonicalJSONError(
+        code: .tooDeep,
+        reason: "canonical normalization exceeded max depth (\(CanonicalJSON.maxDepth)); "
+            + "value is nested too deeply to hash safely"
+    )
+
     mutating func write(_ value: JSONValue, depth: Int) throws {
-        if depth > CanonicalJSON.maxDepth {
-            throw CanonicalJSONError(
-                code: .tooDeep,
-                reason: "canonical normalization exceeded max depth (\(CanonicalJSON.maxDepth)); "
-                    + "value is nested too deeply to hash safely"
-            )
-        }
+        if depth > CanonicalJSON.maxDepth { throw Self.tooDeep }
         switch value {
         case .null:
             appendASCII("null")
@@ -117,7 +117,7 @@ struct CanonicalWriter {
             appendASCII(flag ? "true" : "false")
         case .integer(let integer):
             switch integer.storage {
-            case .small(let number): appendASCII(String(number))
+            case .small(let number): appendDecimal(number)
             case .big(let text): appendASCII(text)
             }
         case .float(let number):
@@ -141,7 +141,7 @@ struct CanonicalWriter {
         case .object(let object):
             bytes.append(UInt8(ascii: "{"))
             var first = true
-            for (key, element) in object.entriesSortedByCodePoint {
+            for (key, element) in object.isSortedByCodePoint ? object.entries : object.entriesSortedByCodePoint {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
                 writeString(key)
@@ -149,6 +149,21 @@ struct CanonicalWriter {
                 try write(element, depth: depth + 1)
             }
             bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `number` in decimal without building a string.
+    mutating func appendDecimal(_ number: Int) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var count = 0
+            repeat {
+                digits[19 - count] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
         }
     }
 

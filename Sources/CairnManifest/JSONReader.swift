@@ -97,12 +97,17 @@ private struct Parser {
         self.maxDepth = maxDepth
     }
 
-    /// Open containers: `true` for an object, `false` for an array. Their contents live in `arrays` / `objects`
-    /// (plus the pending key in `keys`) so appends mutate in place, never copying a container.
-    var frames: [Bool] = []
-    var arrays: [[JSONValue]] = []
-    var objects: [JSONObject] = []
-    var keys: [String] = []
+    /// Open containers, innermost last: whether it is an object, and where its contents start on `values` /
+    /// `entries`. Contents of every open container share these two stacks, so a container is built once, at its
+    /// exact size, when it closes.
+    var frames: [(isObject: Bool, start: Int)] = []
+    var values: [JSONValue] = []
+    var entries: [JSONObject.Element] = []
+    /// ``keyHash(_:)`` of each key in `entries`, computed from the input bytes.
+    var entryHashes: [UInt32] = []
+    var pendingKeys: [(key: String, hash: UInt32)] = []
+    /// Where the body of the last string read starts and ends, and whether it had escapes.
+    var lastString: (start: Int, end: Int, escaped: Bool) = (0, 0, false)
 
     func fail(_ code: JSONReadError.Code, _ reason: String, at offset: Int? = nil) -> JSONReadError {
         let offset = min(offset ?? position, buffer.count)
@@ -129,6 +134,9 @@ private struct Parser {
         if buffer.count >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
             throw fail(.byteOrderMark, "unexpected UTF-8 byte order mark", at: 0)
         }
+        values.reserveCapacity(64)
+        entries.reserveCapacity(64)
+        entryHashes.reserveCapacity(64)
         var value: JSONValue
         parsing: while true {
             // Parse one value (or open a container).
@@ -144,10 +152,8 @@ private struct Parser {
                     position += 1
                     value = .object(JSONObject())
                 } else {
-                    let key = try parseKeyAndColon()
-                    frames.append(true)
-                    objects.append(JSONObject())
-                    keys.append(key)
+                    pendingKeys.append(try parseKeyAndColon())
+                    frames.append((true, entries.count))
                     continue parsing
                 }
             case UInt8(ascii: "["):
@@ -158,8 +164,7 @@ private struct Parser {
                     position += 1
                     value = .array([])
                 } else {
-                    frames.append(false)
-                    arrays.append([])
+                    frames.append((false, values.count))
                     continue parsing
                 }
             default:
@@ -167,37 +172,43 @@ private struct Parser {
             }
             // Hand the finished value to the enclosing containers, closing as many as end here.
             while true {
-                guard let isObject = frames.last else {
+                guard let frame = frames.last else {
                     skipWhitespace()
                     if position != buffer.count { throw fail(.extraData, "extra data after the value") }
                     return value
                 }
                 skipWhitespace()
                 let next: UInt8? = position < buffer.count ? buffer[position] : nil
-                if isObject {
-                    objects[objects.count - 1][keys[keys.count - 1]] = value
+                if frame.isObject {
+                    let pending = pendingKeys.removeLast()
+                    entries.append((pending.key, value))
+                    entryHashes.append(pending.hash)
                     if next == UInt8(ascii: ",") {
                         position += 1
                         skipWhitespace()
-                        keys[keys.count - 1] = try parseKeyAndColon()
+                        pendingKeys.append(try parseKeyAndColon())
                         continue parsing
                     } else if next == UInt8(ascii: "}") {
                         position += 1
                         frames.removeLast()
-                        keys.removeLast()
-                        value = .object(objects.removeLast())
+                        value = .object(
+                            JSONObject(parsedEntries: entries[frame.start...], keyHashes: entryHashes[frame.start...])
+                        )
+                        entries.removeSubrange(frame.start...)
+                        entryHashes.removeSubrange(frame.start...)
                     } else {
                         throw fail(.invalidSyntax, "expecting ',' delimiter or '}'")
                     }
                 } else {
-                    arrays[arrays.count - 1].append(value)
+                    values.append(value)
                     if next == UInt8(ascii: ",") {
                         position += 1
                         continue parsing
                     } else if next == UInt8(ascii: "]") {
                         position += 1
                         frames.removeLast()
-                        value = .array(arrays.removeLast())
+                        value = .array(Array(values[frame.start...]))
+                        values.removeSubrange(frame.start...)
                     } else {
                         throw fail(.invalidSyntax, "expecting ',' delimiter or ']'")
                     }
@@ -206,8 +217,8 @@ private struct Parser {
         }
     }
 
-    /// Parses `"key"` then `:` (whitespace allowed around the colon).
-    mutating func parseKeyAndColon() throws -> String {
+    /// Parses `"key"` then `:` (whitespace allowed around the colon); returns the key and its ``keyHash(_:)``.
+    mutating func parseKeyAndColon() throws -> (key: String, hash: UInt32) {
         guard position < buffer.count, buffer[position] == UInt8(ascii: "\"") else {
             throw fail(.invalidSyntax, "expecting property name enclosed in double quotes")
         }
@@ -222,7 +233,10 @@ private struct Parser {
             throw fail(.invalidSyntax, "expecting ':' delimiter")
         }
         position += 1
-        return key
+        if lastString.escaped { return (key, keyHash(key)) }
+        var hash: UInt32 = 2_166_136_261
+        for index in lastString.start..<lastString.end { hash = (hash ^ UInt32(buffer[index])) &* 16_777_619 }
+        return (key, hash)
     }
 
     mutating func matchLiteral(_ literal: StaticString) -> Bool {
@@ -344,13 +358,14 @@ private struct Parser {
         }
         let contentEnd = position
         position += 1
+        lastString = (contentStart, contentEnd, hasEscape)
         let raw = UnsafeBufferPointer(rebasing: buffer[contentStart..<contentEnd])
         if hasNonASCII {
-            guard String(validating: raw, as: UTF8.self) != nil else {
+            guard let text = String(validating: raw, as: UTF8.self) else {
                 throw fail(.invalidUTF8, "string is not valid UTF-8", at: contentStart)
             }
-        }
-        if !hasEscape {
+            if !hasEscape { return .string(text) }
+        } else if !hasEscape {
             return .string(String(decoding: raw, as: UTF8.self))
         }
         return try decodeEscapes(raw, offset: contentStart)

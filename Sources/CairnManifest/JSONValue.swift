@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value as genblaze's reader (Python `json.loads`) keeps it.
 ///
 /// Numbers keep the kind their lexeme had: a token with `.`, `e` or `E` is a ``float(_:)``, any other number is an
@@ -292,7 +294,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// Key -> position, kept only for larger objects (small objects are scanned).
     private var index: [ScalarKey: Int]? = nil
 
-    private static let indexThreshold = 16
+    private static let indexThreshold = 32
 
     /// Creates an empty object.
     public init() {}
@@ -363,6 +365,61 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         storage.sorted { codePointLess($0.key, $1.key) }
     }
 
+    /// An empty object with room for `capacity` entries.
+    init(reservingCapacity capacity: Int) {
+        storage.reserveCapacity(capacity)
+    }
+
+    /// True when the entries are in strictly increasing Unicode code point order of their keys.
+    var isSortedByCodePoint: Bool {
+        var index = 1
+        while index < storage.count {
+            if !codePointLess(storage[index - 1].key, storage[index].key) { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Builds an object from parsed entries in order; a repeated key keeps its last value at its first position.
+    ///
+    /// The reader calls this once per object, when the object closes, with ``keyHash(_:)`` of every key. A key
+    /// whose hash bit is new in a 128-bit mask cannot repeat an earlier key; only the others are compared.
+    /// Larger objects build the key index as they go.
+    init(parsedEntries: ArraySlice<Element>, keyHashes: ArraySlice<UInt32>) {
+        let count = parsedEntries.count
+        guard count > 1 else {
+            storage = Array(parsedEntries)
+            return
+        }
+        guard count <= Self.indexThreshold else {
+            for (key, value) in parsedEntries { self[key] = value }
+            return
+        }
+        var seen: (UInt64, UInt64) = (0, 0)
+        var repeated = false
+        let first = keyHashes.startIndex
+        scan: for offset in 0..<count {
+            let hash = keyHashes[first + offset]
+            let bit: UInt64 = 1 << UInt64(hash & 63)
+            let inHigh = hash & 64 != 0
+            if (inHigh ? seen.1 : seen.0) & bit != 0 {
+                for earlier in 0..<offset where keyHashes[first + earlier] == hash {
+                    let entries = parsedEntries.startIndex
+                    if scalarsEqual(parsedEntries[entries + earlier].key, parsedEntries[entries + offset].key) {
+                        repeated = true
+                        break scan
+                    }
+                }
+            }
+            if inHigh { seen.1 |= bit } else { seen.0 |= bit }
+        }
+        if repeated {
+            for (key, value) in parsedEntries { self[key] = value }
+        } else {
+            storage = Array(parsedEntries)
+        }
+    }
+
     /// Appends without a duplicate check; the reader uses it for keys it has already checked.
     mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
         storage.append((key, value))
@@ -429,17 +486,39 @@ struct ScalarKey: Hashable {
 /// True when two strings hold the same Unicode scalars (byte-equal UTF-8; never canonical equivalence).
 @inline(__always)
 func scalarsEqual(_ lhs: String, _ rhs: String) -> Bool {
-    guard lhs.utf8.count == rhs.utf8.count else { return false }
+    let count = lhs.utf8.count
+    guard count == rhs.utf8.count else { return false }
+    guard count > 0 else { return true }
     var lhs = lhs
     var rhs = rhs
-    return lhs.withUTF8 { left in rhs.withUTF8 { right in left.elementsEqual(right) } }
+    return lhs.withUTF8 { left in rhs.withUTF8 { right in memcmp(left.baseAddress!, right.baseAddress!, count) == 0 } }
+}
+
+/// FNV-1a of a string's UTF-8 bytes: a cheap, unseeded hash for spotting repeated keys in one object.
+@inline(__always)
+func keyHash(_ key: String) -> UInt32 {
+    var key = key
+    return key.withUTF8 { bytes in
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash
+    }
 }
 
 /// Orders two strings by Unicode code point (the same as comparing their UTF-8 bytes).
 func codePointLess(_ lhs: String, _ rhs: String) -> Bool {
     var lhs = lhs
     var rhs = rhs
-    return lhs.withUTF8 { left in rhs.withUTF8 { right in left.lexicographicallyPrecedes(right) } }
+    return lhs.withUTF8 { left in
+        rhs.withUTF8 { right in
+            let shared = min(left.count, right.count)
+            if shared > 0 {
+                let order = memcmp(left.baseAddress!, right.baseAddress!, shared)
+                if order != 0 { return order < 0 }
+            }
+            return left.count < right.count
+        }
+    }
 }
 
 extension JSONInteger: ExpressibleByIntegerLiteral {

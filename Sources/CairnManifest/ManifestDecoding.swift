@@ -138,7 +138,7 @@ struct ManifestDecoder {
     }
 
     mutating func run(_ value: JSONValue) throws -> Run {
-        let object = try model(value, "Run")
+        let object = try model(value, "Run", Self.runKeys)
         let legacy = version.hashesIdentifiers
         var run = Run(
             runID: try string(object["run_id"], "run_id", hashed: legacy) ?? newIdentifier(),
@@ -159,18 +159,26 @@ struct ManifestDecoder {
         return run
     }
 
-    static let stepKeys: Set<String> = [
+    static let runKeys = ModelKeys([
+        "run_id", "tenant_id", "project_id", "name", "status", "steps", "parent_run_id", "idempotency_key",
+        "created_at", "started_at", "completed_at", "metadata",
+    ])
+    static let stepKeys = ModelKeys([
         "step_id", "run_id", "provider", "model", "step_type", "model_version", "model_hash", "modality", "prompt",
         "negative_prompt", "prompt_visibility", "seed", "params", "status", "inputs", "assets", "provider_payload",
         "retries", "cost_usd", "error", "error_code", "started_at", "completed_at", "step_index", "metadata",
-    ]
+    ])
+    static let assetKeys = ModelKeys([
+        "asset_id", "url", "media_type", "sha256", "size_bytes", "width", "height", "duration", "video", "audio",
+        "tracks", "metadata",
+    ])
+    static let trackKeys = ModelKeys(["kind", "codec", "label"])
+    static let videoKeys = ModelKeys(["frame_rate", "codec", "bitrate", "color_space", "has_audio", "resolution"])
+    static let audioKeys = ModelKeys(["sample_rate", "channels", "codec", "bitrate", "word_timings"])
 
     mutating func step(_ value: JSONValue) throws -> Step {
-        let object = try model(value, "Step")
-        // Step keys are ASCII, and for ASCII strings String equality is byte equality.
-        for key in object.keys where !(key.utf8.allSatisfy { $0 < 0x80 } && Self.stepKeys.contains(key)) {
-            throw error("Extra inputs are not permitted", at: key)
-        }
+        let object = try model(value, "Step", Self.stepKeys)
+        if let key = object.unknownKeys.first { throw error("Extra inputs are not permitted", at: key) }
         let legacy = version.hashesIdentifiers
         guard let modelValue = object["model"] else { throw error("Field required", at: "model") }
         var step = Step(
@@ -212,7 +220,7 @@ struct ManifestDecoder {
     }
 
     mutating func asset(_ value: JSONValue) throws -> Asset {
-        let object = try model(value, "Asset")
+        let object = try model(value, "Asset", Self.assetKeys)
         let legacy = version.hashesIdentifiers
         guard let urlValue = object["url"] else { throw error("Field required", at: "url") }
         guard let mediaTypeValue = object["media_type"] else { throw error("Field required", at: "media_type") }
@@ -243,7 +251,7 @@ struct ManifestDecoder {
             path.removeLast()
         }
         asset.tracks = try list(object["tracks"], "tracks", optional: true) { decoder, value in
-            let track = try decoder.model(value, "Track")
+            let track = try decoder.model(value, "Track", Self.trackKeys)
             guard let kind = track["kind"] else { throw decoder.error("Field required", at: "kind") }
             return Track(
                 kind: try decoder.requiredString(kind, "kind", hashed: true),
@@ -255,7 +263,7 @@ struct ManifestDecoder {
     }
 
     mutating func video(_ value: JSONValue) throws -> VideoMetadata {
-        let object = try model(value, "VideoMetadata")
+        let object = try model(value, "VideoMetadata", Self.videoKeys)
         return VideoMetadata(
             frameRate: try number(object["frame_rate"], "frame_rate", optional: true),
             codec: try string(object["codec"], "codec", hashed: true, optional: true),
@@ -267,7 +275,7 @@ struct ManifestDecoder {
     }
 
     mutating func audio(_ value: JSONValue) throws -> AudioMetadata {
-        let object = try model(value, "AudioMetadata")
+        let object = try model(value, "AudioMetadata", Self.audioKeys)
         var audio = AudioMetadata(
             sampleRate: try integer(object["sample_rate"], "sample_rate", optional: true),
             channels: try integer(object["channels"], "channels", optional: true),
@@ -320,11 +328,11 @@ struct ManifestDecoder {
 
     // MARK: Field coercions (pydantic lax mode)
 
-    func model(_ value: JSONValue, _ name: String) throws -> JSONObject {
+    func model(_ value: JSONValue, _ name: String, _ keys: ModelKeys) throws -> ModelFields {
         guard case .object(let object) = value else {
             throw error("Input should be a valid dictionary or instance of \(name)")
         }
-        return object
+        return ModelFields(object, keys: keys)
     }
 
     mutating func list<T>(

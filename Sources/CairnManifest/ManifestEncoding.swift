@@ -29,6 +29,15 @@ extension Manifest {
     ///
     /// - Throws: ``ManifestError`` for an unknown schema version or an unencodable hashed string.
     public func hashPayload() throws -> JSONValue {
+        let version = try hashableVersion()
+        var payload = JSONObject(reservingCapacity: 2)
+        payload.appendUnchecked("run", .object(try run.jsonObject(mode: .hash(version))))
+        payload.appendUnchecked("schema_version", .string(schemaVersion))
+        return .object(payload)
+    }
+
+    /// The schema version whose hashing rules apply, after checking that the payload can be encoded.
+    private func hashableVersion() throws -> SchemaVersion {
         guard let version = schemaVersionValue else {
             throw ManifestError(
                 .unsupportedSchemaVersion,
@@ -43,19 +52,19 @@ extension Manifest {
                 "'utf-8' codec can't encode \(field.path): surrogates not allowed"
             )
         }
-        var payload = JSONObject()
-        payload.appendUnchecked("schema_version", .string(schemaVersion))
-        payload.appendUnchecked("run", .object(try run.jsonObject(mode: .hash(version))))
-        return .object(payload)
+        return version
     }
 
     /// The canonical text genblaze hashes (the pre-image of ``computeCanonicalHash()``), as UTF-8 bytes.
     ///
     /// - Throws: ``ManifestError``.
     public func hashPreimage() throws -> [UInt8] {
-        let payload = try hashPayload()
+        let version = try hashableVersion()
         do {
-            return try CanonicalJSON.encode(payload)
+            return try CanonicalSink.encode { sink in
+                try sink.field("run", object: { try run.emit(into: &$0, mode: .hash(version)) })
+                try sink.field("schema_version", .string(schemaVersion))
+            }
         } catch let error as CanonicalJSONError {
             throw ManifestError.wrapping(error)
         }
@@ -246,133 +255,252 @@ private func timestampValue(_ value: Timestamp?, _ field: String) throws -> JSON
     return .string(text)
 }
 
+// MARK: - Emitting model objects
+
+/// Where a model object's fields go, always in Unicode code point order of their keys.
+///
+/// One emitter per model type writes either a ``JSONObject`` tree (``ObjectSink``) or canonical JSON bytes
+/// directly (``CanonicalSink``, the hash pre-image), so both always hold the same fields.
+protocol ModelFieldSink {
+    /// A field with a plain JSON value.
+    mutating func field(_ key: String, _ value: JSONValue) throws
+    /// A field whose value is a model object written by `body`.
+    mutating func field(_ key: String, object body: (inout Self) throws -> Void) throws
+    /// A field whose value is an array of model objects, each written by `body`.
+    mutating func field<Items: Collection>(
+        _ key: String,
+        objects items: Items,
+        _ body: (Items.Element, inout Self) throws -> Void
+    ) throws
+}
+
+/// Builds a ``JSONObject``.
+struct ObjectSink: ModelFieldSink {
+    var object = JSONObject(reservingCapacity: 16)
+
+    mutating func field(_ key: String, _ value: JSONValue) {
+        object.appendUnchecked(key, value)
+    }
+
+    mutating func field(_ key: String, object body: (inout ObjectSink) throws -> Void) throws {
+        var child = ObjectSink()
+        try body(&child)
+        object.appendUnchecked(key, .object(child.object))
+    }
+
+    mutating func field<Items: Collection>(
+        _ key: String,
+        objects items: Items,
+        _ body: (Items.Element, inout ObjectSink) throws -> Void
+    ) throws {
+        var array: [JSONValue] = []
+        array.reserveCapacity(items.count)
+        for item in items {
+            var child = ObjectSink()
+            try body(item, &child)
+            array.append(.object(child.object))
+        }
+        object.appendUnchecked(key, .array(array))
+    }
+}
+
+/// Writes canonical JSON bytes of model objects as their fields arrive (they arrive sorted, so nothing is sorted).
+struct CanonicalSink: ModelFieldSink {
+    var writer = CanonicalWriter()
+    /// Nesting depth of the object being written (the root object is 0), for ``CanonicalJSON/maxDepth``.
+    private var depth = 0
+    private var needsComma = false
+
+    /// Writes a whole object whose fields `body` emits.
+    static func encode(_ body: (inout CanonicalSink) throws -> Void) throws -> [UInt8] {
+        var sink = CanonicalSink()
+        sink.writer.bytes.append(UInt8(ascii: "{"))
+        try body(&sink)
+        sink.writer.bytes.append(UInt8(ascii: "}"))
+        return sink.writer.bytes
+    }
+
+    private mutating func key(_ key: String) {
+        if needsComma { writer.bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+        writer.writeString(key)
+        writer.bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func nestedObject(_ body: (inout CanonicalSink) throws -> Void) throws {
+        depth += 1
+        if depth > CanonicalJSON.maxDepth { throw CanonicalWriter.tooDeep }
+        writer.bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+        try body(&self)
+        writer.bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+        depth -= 1
+    }
+
+    mutating func field(_ key: String, _ value: JSONValue) throws {
+        self.key(key)
+        try writer.write(value, depth: depth + 1)
+    }
+
+    mutating func field(_ key: String, object body: (inout CanonicalSink) throws -> Void) throws {
+        self.key(key)
+        try nestedObject(body)
+    }
+
+    mutating func field<Items: Collection>(
+        _ key: String,
+        objects items: Items,
+        _ body: (Items.Element, inout CanonicalSink) throws -> Void
+    ) throws {
+        self.key(key)
+        depth += 1
+        writer.bytes.append(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first { writer.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            try nestedObject { try body(item, &$0) }
+        }
+        writer.bytes.append(UInt8(ascii: "]"))
+        depth -= 1
+    }
+}
+
 extension Run {
     func jsonObject(mode: DumpMode) throws -> JSONObject {
-        var object = JSONObject()
-        if mode.keepsIdentifiers { object.appendUnchecked("run_id", .string(runID)) }
-        object.appendUnchecked("tenant_id", optional(tenantID))
-        object.appendUnchecked("project_id", optional(projectID))
-        object.appendUnchecked("name", optional(name))
-        object.appendUnchecked("steps", .array(try steps.map { .object(try $0.jsonObject(mode: mode)) }))
-        object.appendUnchecked("metadata", .object(metadata))
-        if mode.isFull {
-            object.appendUnchecked("status", .string(status.rawValue))
-            object.appendUnchecked("parent_run_id", optional(parentRunID))
-            object.appendUnchecked("idempotency_key", optional(idempotencyKey))
-            object.appendUnchecked("created_at", try timestampValue(createdAt, "run.created_at"))
-            object.appendUnchecked("started_at", try timestampValue(startedAt, "run.started_at"))
-            object.appendUnchecked("completed_at", try timestampValue(completedAt, "run.completed_at"))
+        var sink = ObjectSink()
+        try emit(into: &sink, mode: mode)
+        return sink.object
+    }
+
+    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+        let full = mode.isFull
+        if full {
+            try sink.field("completed_at", try timestampValue(completedAt, "run.completed_at"))
+            try sink.field("created_at", try timestampValue(createdAt, "run.created_at"))
+            try sink.field("idempotency_key", optional(idempotencyKey))
         }
-        return object
+        try sink.field("metadata", .object(metadata))
+        try sink.field("name", optional(name))
+        if full { try sink.field("parent_run_id", optional(parentRunID)) }
+        try sink.field("project_id", optional(projectID))
+        if mode.keepsIdentifiers { try sink.field("run_id", .string(runID)) }
+        if full {
+            try sink.field("started_at", try timestampValue(startedAt, "run.started_at"))
+            try sink.field("status", .string(status.rawValue))
+        }
+        try sink.field("steps", objects: steps) { step, sink in try step.emit(into: &sink, mode: mode) }
+        try sink.field("tenant_id", optional(tenantID))
     }
 }
 
 extension Step {
-    func jsonObject(mode: DumpMode) throws -> JSONObject {
-        var object = JSONObject()
-        if mode.keepsIdentifiers {
-            object.appendUnchecked("step_id", .string(stepID))
-            object.appendUnchecked("run_id", optional(runID))
+    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+        let full = mode.isFull
+        let identifiers = mode.keepsIdentifiers
+        try sink.field("assets", objects: assets) { asset, sink in try asset.emit(into: &sink, mode: mode) }
+        if full {
+            try sink.field("completed_at", try timestampValue(completedAt, "step.completed_at"))
+            try sink.field("cost_usd", optional(costUSD))
+            try sink.field("error", optional(error))
+            try sink.field("error_code", optional(errorCode?.rawValue))
         }
-        object.appendUnchecked("provider", optional(provider))
-        object.appendUnchecked("model", .string(model))
-        object.appendUnchecked("step_type", .string(stepType.rawValue))
-        object.appendUnchecked("model_version", optional(modelVersion))
-        object.appendUnchecked("model_hash", optional(modelHash))
-        object.appendUnchecked("modality", .string(modality.rawValue))
-        object.appendUnchecked("prompt", optional(prompt))
-        object.appendUnchecked("negative_prompt", optional(negativePrompt))
-        object.appendUnchecked("prompt_visibility", .string(promptVisibility.rawValue))
-        object.appendUnchecked("seed", optional(seed))
-        object.appendUnchecked("params", .object(params))
-        object.appendUnchecked("inputs", .array(try inputs.map { .object(try $0.jsonObject(mode: mode)) }))
-        object.appendUnchecked("assets", .array(try assets.map { .object(try $0.jsonObject(mode: mode)) }))
-        object.appendUnchecked("metadata", .object(metadata))
-        if mode.isFull {
-            object.appendUnchecked("status", .string(status.rawValue))
-            object.appendUnchecked("provider_payload", .object(providerPayload))
-            object.appendUnchecked("retries", .integer(retries))
-            object.appendUnchecked("cost_usd", optional(costUSD))
-            object.appendUnchecked("error", optional(error))
-            object.appendUnchecked("error_code", optional(errorCode?.rawValue))
-            object.appendUnchecked("started_at", try timestampValue(startedAt, "step.started_at"))
-            object.appendUnchecked("completed_at", try timestampValue(completedAt, "step.completed_at"))
-            object.appendUnchecked("step_index", optional(stepIndex))
+        try sink.field("inputs", objects: inputs) { asset, sink in try asset.emit(into: &sink, mode: mode) }
+        try sink.field("metadata", .object(metadata))
+        try sink.field("modality", .string(modality.rawValue))
+        try sink.field("model", .string(model))
+        try sink.field("model_hash", optional(modelHash))
+        try sink.field("model_version", optional(modelVersion))
+        try sink.field("negative_prompt", optional(negativePrompt))
+        try sink.field("params", .object(params))
+        try sink.field("prompt", optional(prompt))
+        try sink.field("prompt_visibility", .string(promptVisibility.rawValue))
+        try sink.field("provider", optional(provider))
+        if full {
+            try sink.field("provider_payload", .object(providerPayload))
+            try sink.field("retries", .integer(retries))
         }
-        return object
+        if identifiers { try sink.field("run_id", optional(runID)) }
+        try sink.field("seed", optional(seed))
+        if full {
+            try sink.field("started_at", try timestampValue(startedAt, "step.started_at"))
+            try sink.field("status", .string(status.rawValue))
+        }
+        if identifiers { try sink.field("step_id", .string(stepID)) }
+        if full { try sink.field("step_index", optional(stepIndex)) }
+        try sink.field("step_type", .string(stepType.rawValue))
     }
 }
 
 extension Asset {
-    func jsonObject(mode: DumpMode) throws -> JSONObject {
-        var object = JSONObject()
-        if mode.keepsIdentifiers {
-            object.appendUnchecked("asset_id", .string(assetID))
-            object.appendUnchecked("url", .string(url))
+    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+        let identifiers = mode.keepsIdentifiers
+        var marksURLOnly = false
+        if case .hash(let version) = mode, version.marksURLOnlyAssets, !isValidSHA256(sha256) { marksURLOnly = true }
+        if identifiers { try sink.field("asset_id", .string(assetID)) }
+        if marksURLOnly { try sink.field("asset_integrity", "url_only_unverified") }
+        if let audio {
+            try sink.field("audio", object: { try audio.emit(into: &$0) })
+        } else {
+            try sink.field("audio", .null)
         }
-        object.appendUnchecked("media_type", .string(mediaType))
-        object.appendUnchecked("sha256", optional(sha256))
-        object.appendUnchecked("size_bytes", optional(sizeBytes))
-        object.appendUnchecked("width", optional(width))
-        object.appendUnchecked("height", optional(height))
-        object.appendUnchecked("duration", optional(duration))
-        object.appendUnchecked("video", video.map { .object($0.jsonObject()) } ?? .null)
-        object.appendUnchecked("audio", audio.map { .object($0.jsonObject()) } ?? .null)
-        object.appendUnchecked("tracks", tracks.map { .array($0.map { .object($0.jsonObject()) }) } ?? .null)
-        object.appendUnchecked("metadata", .object(metadata))
-        if case .hash(let version) = mode, version.marksURLOnlyAssets, !isValidSHA256(sha256) {
-            object.appendUnchecked("asset_integrity", "url_only_unverified")
-            object.appendUnchecked("unverified_asset_url", .string(try AssetURL.canonical(url)))
+        try sink.field("duration", optional(duration))
+        try sink.field("height", optional(height))
+        try sink.field("media_type", .string(mediaType))
+        try sink.field("metadata", .object(metadata))
+        try sink.field("sha256", optional(sha256))
+        try sink.field("size_bytes", optional(sizeBytes))
+        if let tracks {
+            try sink.field("tracks", objects: tracks) { track, sink in try track.emit(into: &sink) }
+        } else {
+            try sink.field("tracks", .null)
         }
-        return object
+        if marksURLOnly { try sink.field("unverified_asset_url", .string(try AssetURL.canonical(url))) }
+        if identifiers { try sink.field("url", .string(url)) }
+        if let video {
+            try sink.field("video", object: { try video.emit(into: &$0) })
+        } else {
+            try sink.field("video", .null)
+        }
+        try sink.field("width", optional(width))
     }
 }
 
 extension VideoMetadata {
-    func jsonObject() -> JSONObject {
-        var object = JSONObject()
-        object.appendUnchecked("frame_rate", optional(frameRate))
-        object.appendUnchecked("codec", optional(codec))
-        object.appendUnchecked("bitrate", optional(bitrate))
-        object.appendUnchecked("color_space", optional(colorSpace))
-        object.appendUnchecked("has_audio", optional(hasAudio))
-        object.appendUnchecked("resolution", optional(resolution))
-        return object
+    func emit(into sink: inout some ModelFieldSink) throws {
+        try sink.field("bitrate", optional(bitrate))
+        try sink.field("codec", optional(codec))
+        try sink.field("color_space", optional(colorSpace))
+        try sink.field("frame_rate", optional(frameRate))
+        try sink.field("has_audio", optional(hasAudio))
+        try sink.field("resolution", optional(resolution))
     }
 }
 
 extension AudioMetadata {
-    func jsonObject() -> JSONObject {
-        var object = JSONObject()
-        object.appendUnchecked("sample_rate", optional(sampleRate))
-        object.appendUnchecked("channels", optional(channels))
-        object.appendUnchecked("codec", optional(codec))
-        object.appendUnchecked("bitrate", optional(bitrate))
-        object.appendUnchecked(
-            "word_timings",
-            wordTimings.map { timings in
-                .array(
-                    timings.map { timing in
-                        var entry = JSONObject()
-                        entry.appendUnchecked("word", .string(timing.word))
-                        entry.appendUnchecked("start", .float(timing.start))
-                        entry.appendUnchecked("end", .float(timing.end))
-                        entry.appendUnchecked("confidence", optional(timing.confidence))
-                        return .object(entry)
-                    }
-                )
-            } ?? .null
-        )
-        return object
+    func emit(into sink: inout some ModelFieldSink) throws {
+        try sink.field("bitrate", optional(bitrate))
+        try sink.field("channels", optional(channels))
+        try sink.field("codec", optional(codec))
+        try sink.field("sample_rate", optional(sampleRate))
+        if let wordTimings {
+            try sink.field("word_timings", objects: wordTimings) { timing, sink in
+                try sink.field("confidence", optional(timing.confidence))
+                try sink.field("end", .float(timing.end))
+                try sink.field("start", .float(timing.start))
+                try sink.field("word", .string(timing.word))
+            }
+        } else {
+            try sink.field("word_timings", .null)
+        }
     }
 }
 
 extension Track {
-    func jsonObject() -> JSONObject {
-        var object = JSONObject()
-        object.appendUnchecked("kind", .string(kind))
-        object.appendUnchecked("codec", optional(codec))
-        object.appendUnchecked("label", optional(label))
-        return object
+    func emit(into sink: inout some ModelFieldSink) throws {
+        try sink.field("codec", optional(codec))
+        try sink.field("kind", .string(kind))
+        try sink.field("label", optional(label))
     }
 }

@@ -48,6 +48,8 @@ struct GenblazeVectorTests {
         let preimage = try manifest.hashPreimage()
         let payload = try readBytes(genblazeVectorsRoot + "/payloads/\(expected.name).txt")
         #expect(preimage == payload, "pre-image differs")
+        // The streamed pre-image and the payload tree agree.
+        #expect(try CanonicalJSON.encode(manifest.hashPayload()) == preimage)
         let report = try manifest.verificationReport()
         #expect(report.recomputedHash == expected.canonicalHash)
         #expect(report.hashOK == expected.hashOK)

@@ -29,6 +29,28 @@ struct ManifestPropertyTests {
         throw TestFileError(path: "no valid manifest for seed \(seed)")
     }
 
+    @Test("New identifiers are random lowercase UUID version 4 text, as Python's str(uuid.uuid4())")
+    func newIdentifiers() {
+        var seen: Set<String> = []
+        for _ in 0..<1000 {
+            let text = newIdentifier()
+            let bytes = Array(text.utf8)
+            #expect(bytes.count == 36)
+            for (offset, byte) in bytes.enumerated() {
+                if [8, 13, 18, 23].contains(offset) {
+                    #expect(byte == UInt8(ascii: "-"))
+                } else {
+                    #expect((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66), "\(text)")
+                }
+            }
+            #expect(bytes[14] == UInt8(ascii: "4"), "version nibble in \(text)")
+            #expect("89ab".utf8.contains(bytes[19]), "variant nibble in \(text)")
+            #expect(UUID(uuidString: text) != nil)
+            seen.insert(text)
+        }
+        #expect(seen.count == 1000)
+    }
+
     @Test("Operational fields never change the hash", arguments: seeds)
     func operationalFieldsAreNotHashed(seed: UInt64) throws {
         let manifest = try randomManifest(seed: seed)
