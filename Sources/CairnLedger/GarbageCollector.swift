@@ -90,16 +90,34 @@ extension Ledger {
         var sweptBytes: Int64 = 0
         var young = 0
         let all = try store.list()
+        // Manifests name assets by SHA-256. In a store that names objects by another algorithm, an object those
+        // names reach is found by its SHA-256, computed here for each object that would otherwise be swept.
+        let sha256Roots = marked.filter { $0.algorithm == .sha256 }
         for digest in all where !marked.contains(digest) {
             let modified = try store.modificationDate(of: digest)
             guard now.timeIntervalSince(modified) >= grace else {
                 young += 1
                 continue
             }
-            let size = (try? store.size(of: digest)) ?? 0
-            if !dryRun { _ = try store.remove(digest) }
+            if digest.algorithm != .sha256 && !sha256Roots.isEmpty {
+                var hasher = ContentHasher(algorithm: .sha256)
+                do {
+                    try store.stream(digest) { hasher.update(bufferPointer: $0) }
+                } catch {
+                    throw LedgerError(
+                        .gcRefused,
+                        "object \(digest) cannot be read to check it against the manifests' sha256 names",
+                        underlying: error
+                    )
+                }
+                if sha256Roots.contains(hasher.finalize()) { continue }
+            }
             swept.append(digest)
-            sweptBytes += size
+        }
+        // Every check is done before the first removal, so a refusal above removes nothing.
+        for digest in swept {
+            sweptBytes += (try? store.size(of: digest)) ?? 0
+            if !dryRun { _ = try store.remove(digest) }
         }
         return GCReport(
             entriesScanned: scanned,

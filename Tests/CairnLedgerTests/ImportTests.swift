@@ -53,4 +53,22 @@ struct ImportTests {
         }
         #expect(try fixture.ledger.size() == before)
     }
+
+    @Test func gcInABlake2bStoreKeepsImportedAssetsThatManifestsNameBySHA256() throws {
+        let fixture = try LedgerFixture(algorithm: .blake2b256)
+        let assets = try TemporaryDirectory(prefix: "cairn-assets")
+        let bytes = Array("png bytes kept by a manifest".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: assets.appending("image.png")))
+        let imported = try fixture.ledger.importManifest(
+            bytes: try manifest(bytes: bytes).canonicalFileBytes(),
+            assetsDirectory: assets.path
+        )
+        let stored = try #require(imported.assetsStored.first)
+        #expect(stored.algorithm == .blake2b256)
+        let orphan = try fixture.store.put(Array("nobody names this".utf8)).digest
+        let report = try fixture.ledger.collectGarbage(grace: 0)
+        #expect(report.swept == [orphan])
+        #expect(try fixture.store.read(stored) == bytes)
+        #expect(try fixture.store.contains(imported.manifestDigest).isPresent)
+    }
 }

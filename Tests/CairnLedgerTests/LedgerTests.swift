@@ -13,9 +13,9 @@ struct LedgerFixture {
     let store: ObjectStore
     let ledger: Ledger
 
-    init() throws {
+    init(algorithm: DigestAlgorithm = .sha256) throws {
         directory = try TemporaryDirectory(prefix: "cairn-ledger")
-        store = try ObjectStore.create(at: directory.appending("store"), durability: .none)
+        store = try ObjectStore.create(at: directory.appending("store"), algorithm: algorithm, durability: .none)
         ledger = try Ledger.open(store: store)
     }
 
