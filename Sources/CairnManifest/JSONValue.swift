@@ -370,6 +370,12 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         storage.reserveCapacity(capacity)
     }
 
+    /// Calls `body` with each entry in order, without copying the entries out.
+    @inline(__always)
+    func forEachEntry(_ body: (String, JSONValue) throws -> Void) rethrows {
+        for index in storage.indices { try body(storage[index].key, storage[index].value) }
+    }
+
     /// True when the entries are in strictly increasing Unicode code point order of their keys.
     var isSortedByCodePoint: Bool {
         var index = 1

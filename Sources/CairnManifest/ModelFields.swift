@@ -1,3 +1,5 @@
+import Foundation
+
 /// The keys a model reads, found by a hash of their UTF-8 bytes (Unicode scalars, never canonical equivalence).
 struct ModelKeys: Sendable {
     let names: [String]
@@ -27,6 +29,26 @@ struct ModelKeys: Sendable {
             bucket = (bucket + 1) & 63
         }
     }
+
+    /// The slot of a key written in the source, hashed and compared straight from its static bytes.
+    @inline(__always)
+    func slot(of key: StaticString) -> Int? {
+        let start = key.utf8Start
+        let count = key.utf8CodeUnitCount
+        var hash: UInt32 = 2_166_136_261
+        for offset in 0..<count { hash = (hash ^ UInt32(start[offset])) &* 16_777_619 }
+        var bucket = Int(hash & 63)
+        while true {
+            let slot = buckets[bucket]
+            if slot < 0 { return nil }
+            var name = names[Int(slot)]
+            let equal = name.withUTF8 { bytes in
+                bytes.count == count && (count == 0 || memcmp(bytes.baseAddress!, start, count) == 0)
+            }
+            if equal { return Int(slot) }
+            bucket = (bucket + 1) & 63
+        }
+    }
 }
 
 /// One JSON object's values for a model's keys, gathered in a single pass over its entries.
@@ -39,7 +61,7 @@ struct ModelFields {
     init(_ object: JSONObject, keys: ModelKeys) {
         self.keys = keys
         values = [JSONValue?](repeating: nil, count: keys.names.count)
-        for (key, value) in object {
+        object.forEachEntry { key, value in
             if let slot = keys.slot(of: key) {
                 values[slot] = value
             } else {
@@ -49,7 +71,7 @@ struct ModelFields {
     }
 
     /// The value under `name`, one of the model's keys; nil when the object lacks it.
-    subscript(name: String) -> JSONValue? {
+    subscript(name: StaticString) -> JSONValue? {
         guard let slot = keys.slot(of: name) else {
             assertionFailure("\(name) is not one of the model's keys")
             return nil
