@@ -42,15 +42,50 @@ enum VerifyAssetSources {
             store = try storeOptions.openStore()
         }
         if store == nil && directory == nil { return nil }
-        return CombinedSource(store: store, directory: directory)
+        return CombinedSource(store: store, directory: directory, aliases: SHA256Aliases())
+    }
+
+    /// For a store that names objects by another algorithm: each object's SHA-256, computed once, on first use.
+    final class SHA256Aliases {
+        private var objectBySHA256: [String: Digest]? = nil
+
+        /// The store object whose bytes have SHA-256 `hex`, if any.
+        func object(withSHA256 hex: String, in store: ObjectStore) throws -> Digest? {
+            if let objectBySHA256 { return objectBySHA256[hex] }
+            var built: [String: Digest] = [:]
+            let objects: [Digest]
+            do { objects = try store.list() } catch { throw CLIError("\(error)", exitCode: 2) }
+            Terminal.error(
+                "cairn: the store names objects by \(store.configuration.algorithm.rawValue); hashing its "
+                    + "\(objects.count) objects with SHA-256 to find manifest assets"
+            )
+            for digest in objects {
+                var hasher = ContentHasher(algorithm: .sha256)
+                do {
+                    try store.stream(digest, verify: false) { hasher.update(bufferPointer: $0) }
+                } catch {
+                    throw CLIError("\(error)", exitCode: 2)
+                }
+                built[hasher.finalize().hex] = digest
+            }
+            objectBySHA256 = built
+            return built[hex]
+        }
     }
 
     /// Looks in the store first, then in the folder.
     struct CombinedSource: AssetByteSource {
         var store: ObjectStore?
         var directory: String?
+        let aliases: SHA256Aliases
 
         func sha256OfBytes(declaredSHA256 sha256: String, url: String) throws -> (sha256: String, location: String)? {
+            if let store, store.configuration.algorithm != .sha256, isValidSHA256(sha256),
+                let object = try aliases.object(withSHA256: sha256, in: store)
+            {
+                // The map was built from these very bytes; rehash them now, as for any other source.
+                return (try sha256OfFile(store.objectPath(for: object)), "store:" + object.description)
+            }
             if let store, let digest = try? Digest(parsing: "sha256:" + sha256) {
                 let presence: Presence
                 do { presence = try store.contains(digest) } catch { throw CLIError("\(error)", exitCode: 2) }

@@ -168,5 +168,19 @@ struct VerifyCommandTests {
         let stored = try runCairn(["verify", "--json", "--store", store, path])
         #expect(stored.status == 0, "\(stored.stdoutText)")
         #expect(stored.stdoutText.contains("store:sha256:\(hex)"))
+
+        // A store that names objects by BLAKE2b: found by the SHA-256 of its objects' bytes.
+        let blake = directory.appending("blake-store")
+        #expect(try runCairn(["init", "--store", blake, "--algorithm", "blake2b-256"]).status == 0)
+        let notYet = try runCairn(["verify", "--store", blake, path])
+        #expect(notYet.status == 1)
+        #expect(notYet.stderrText.contains("bytes missing"))
+        let blakePut = try runCairn(["put", "--store", blake, "-"], stdin: good)
+        #expect(blakePut.status == 0, "\(blakePut.stderrText)")
+        let byBlake = try runCairn(["verify", "--json", "--store", blake, path])
+        #expect(byBlake.status == 0, "\(byBlake.stdoutText) \(byBlake.stderrText)")
+        #expect(byBlake.stdoutText.contains("store:blake2b-256:"))
+        let blakeRecord = try JSONSerialization.jsonObject(with: byBlake.stdout) as? [String: Any]
+        #expect((blakeRecord?["assets"] as? [[String: Any]])?.first?["status"] as? String == "ok")
     }
 }
