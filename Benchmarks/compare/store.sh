@@ -4,7 +4,8 @@
 #      durability object vs `cp FILE x && sync x`;
 #   2. FILES x 4 KiB files: batch durability (`cairn put --stdin-paths`) vs `git hash-object -w --stdin-paths`
 #      (git does not fsync) and vs the filesystem's own ceiling in the same run (fsbench `create` of FILES files:
-#      `none` = create+write only, `syncfs` = the same plus one syncfs);
+#      `none` = create+write only, `syncfs` = the same plus one syncfs) and vs the batch protocol itself in plain C
+#      (batchprotocol.c: temp in tmp/, write, xattr, fchmod, syncfs, renameat2 into place, syncfs; no hashing);
 #      object durability vs fsbench's `durable` create rate (write, fsync, rename, fsync dir) on OBJECT_FILES files;
 #   3. fsck with 2 jobs vs 1 of a store of many objects (FILES x 4 KiB + 256 x 4 MiB), and, on a separate line, of
 #      FILES x 4 KiB + one SIZE_MIB object (bound by that one object's sequential hash);
@@ -34,6 +35,7 @@ else
     CAIRN="$SCRATCH/release/cairn"
 fi
 gcc -O2 -o "$WORK/fsbench" "$SHARED/tools/fsbench.c"
+gcc -O2 -o "$WORK/batchprotocol" Benchmarks/compare/batchprotocol.c
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # seconds COMMAND...: wall-clock seconds of one run, output discarded.
@@ -91,7 +93,7 @@ PY
 fi
 if want small; then
 echo "== $FILES x 4 KiB files, $RUNS runs ($(load))"
-batch=(); git=(); object=(); fsb=(); rawnone=(); rawsync=()
+batch=(); git=(); object=(); fsb=(); rawnone=(); rawsync=(); protocol=()
 ALL_LIST="$WORK/all-files.txt"
 OBJ_LIST="$WORK/object-files.txt"
 { ls -1 "$SMALL"/* || true; } >"$ALL_LIST"
@@ -105,6 +107,7 @@ for _ in $(seq "$RUNS"); do
     git+=("$(seconds sh -c "cd '$dir' && git hash-object -w --stdin-paths < '$ALL_LIST'")")
     dir=$(fresh); sync; rawnone+=("$(fsbench_seconds "$dir" "$FILES" none)")
     dir=$(fresh); sync; rawsync+=("$(fsbench_seconds "$dir" "$FILES" syncfs)")
+    dir=$(fresh); sync; protocol+=("$("$WORK/batchprotocol" "$dir" "$FILES")")
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability object >/dev/null
     object+=("$(seconds sh -c "'$CAIRN' put --store '$dir' --stdin-paths < '$OBJ_LIST'")")
     dir=$(fresh)
@@ -113,11 +116,13 @@ for _ in $(seq "$RUNS"); do
 done
 b=$(printf '%s\n' "${batch[@]}" | median); g=$(printf '%s\n' "${git[@]}" | median)
 rn=$(printf '%s\n' "${rawnone[@]}" | median); rs=$(printf '%s\n' "${rawsync[@]}" | median)
+bp=$(printf '%s\n' "${protocol[@]}" | median)
 ob=$(printf '%s\n' "${object[@]}" | median); f=$(printf '%s\n' "${fsb[@]}" | median)
 echo "cairn put --stdin-paths, durability batch: $(rate "$FILES" "$b") objects/s"
 echo "  vs git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s, ratio $(ratio "$g" "$b") (target >= 5x)"
 echo "  vs fsbench create none (create+write, no sync): $(rate "$FILES" "$rn") files/s, ratio $(ratio "$rn" "$b")"
 echo "  vs fsbench create syncfs (the same + one syncfs): $(rate "$FILES" "$rs") files/s, ratio $(ratio "$rs" "$b")"
+echo "  vs the batch protocol in C (batchprotocol.c): $(rate "$FILES" "$bp") objects/s, ratio $(ratio "$bp" "$b")"
 echo "  (5x git would be $(rate "$((FILES * 5))" "$g") objects/s)"
 echo "cairn put --stdin-paths, durability object: $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
 echo "($(load))"

@@ -35,10 +35,14 @@ struct PutCommand: ParsableCommand {
     )
     var stdinPaths = false
 
+    @Option(help: "Inputs stored at once in object and none durability (each still durable before its line).")
+    var jobs = 4
+
     @Argument(help: ArgumentHelp("Files to store; - reads standard input.", valueName: "file"), completion: .file())
     var files: [String] = []
 
     func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if stdinPaths {
             if !files.isEmpty { throw ValidationError("--stdin-paths takes no FILE arguments") }
             return
@@ -78,7 +82,7 @@ struct PutCommand: ParsableCommand {
             // A batch becomes visible all at once (and checks its inputs while staging them); otherwise every input
             // is checked first, then each line is printed as soon as its object (and every one before it) is stored.
             if mode != .batch { try store.checkInputs(sources) }
-            try store.putEach(sources, durability: mode) { index, result in
+            try store.putEach(sources, durability: mode, concurrency: jobs) { index, result in
                 let line = Line(
                     path: sources[index].displayName,
                     digest: result.digest.description,

@@ -93,6 +93,7 @@ struct StoreCLITests {
             (["put", "--stdin-paths"], ""),
             (["put", "--stdin-paths"], abc + "\n\n" + other + "\n"),
             (["put", "--stdin-paths"], abc + "\n" + missing + "\n"),
+            (["put", "--jobs", "0", abc], ""),
         ]
         for (arguments, input) in refusals {
             let refused = try fresh.run(arguments, stdin: Data(input.utf8))
