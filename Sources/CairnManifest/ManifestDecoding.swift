@@ -577,9 +577,11 @@ extension Timestamp {
         self.init(unixMicroseconds: Int64(micro))
     }
 
-    /// ISO 8601 text as pydantic accepts it: `YYYY-MM-DD`, optionally `T`/`t`/space and `HH:MM[:SS[.ffffff]]`, and
-    /// an optional `Z`/`z`/`±HH:MM`/`±HHMM`/`±HH` offset.
-    init?(isoText text: String) {
+    /// Parses ISO 8601 text as pydantic accepts it: `YYYY-MM-DD`, optionally `T`/`t`/space and
+    /// `HH:MM[:SS[.ffffff]]`, and an optional `Z`/`z`/`±HH:MM`/`±HHMM`/`±HH` offset (none: a naive time).
+    ///
+    /// Returns nil for anything else.
+    public init?(isoText text: String) {
         let bytes = Array(text.utf8)
         var index = 0
         func number(_ count: Int) -> Int? {

@@ -43,11 +43,16 @@ struct LedgerJournal: RunJournal {
     }
 
     func appendRun(_ result: RunResult) throws -> RecordedManifest {
-        let (value, hash) = try ManifestAssembly.manifest(for: result)
-        let bytes = try CanonicalJSON.encode(value)
+        let manifest = try ManifestAssembly.manifest(for: result)
+        let bytes = try manifest.canonicalFileBytes()
         let reference = try ledger.appendManifest(bytes: bytes)
         let digest = ContentHasher.digest(of: bytes, algorithm: ledger.store.configuration.algorithm)
-        return RecordedManifest(digest: digest, canonicalHash: hash, bytes: bytes, entryIndex: reference.index)
+        return RecordedManifest(
+            digest: digest,
+            canonicalHash: manifest.canonicalHash,
+            bytes: bytes,
+            entryIndex: reference.index
+        )
     }
 
     func outputs(ofRun runID: String) throws -> [Artifact]? {
