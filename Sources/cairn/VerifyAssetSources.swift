@@ -59,7 +59,10 @@ enum VerifyAssetSources {
                 "cairn: the store names objects by \(store.configuration.algorithm.rawValue); hashing its "
                     + "\(objects.count) objects with SHA-256 to find manifest assets"
             )
+            let progress = ProgressLine("hashing store objects", total: Int64(objects.count))
+            defer { progress.finish() }
             for digest in objects {
+                progress.advance()
                 var hasher = ContentHasher(algorithm: .sha256)
                 do {
                     try store.stream(digest, verify: false) { hasher.update(bufferPointer: $0) }
