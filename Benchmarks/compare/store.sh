@@ -137,16 +137,26 @@ for i in range(256):
     with open(f"{sys.argv[1]}/m{i:03d}", "wb") as f:
         f.write(os.urandom(4 << 20))
 PY
-# fsck_ratio LABEL STORE BYTES: medians of --jobs 1 and --jobs 2 over RUNS runs, and their ratio.
+# cpu_seconds COMMAND...: user + system CPU seconds of one run (after a sync), output discarded.
+cpu_seconds() {
+    sync
+    /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1 + $2}'
+}
+# fsck_ratio LABEL STORE BYTES: medians of --jobs 1 and --jobs 2 over RUNS runs, their ratio, and the CPU seconds
+# each used (equal CPU seconds with a ratio under 2x means the second core was busy with other work, not idle).
 fsck_ratio() {
-    local one=() two=() o1 o2 total
+    local one=() two=() cpu1=() cpu2=() o1 o2 c1 c2 total
     for _ in $(seq "$RUNS"); do
         one+=("$(seconds "$CAIRN" fsck --store "$2" --jobs 1)")
         two+=("$(seconds "$CAIRN" fsck --store "$2" --jobs 2)")
+        cpu1+=("$(cpu_seconds "$CAIRN" fsck --store "$2" --jobs 1)")
+        cpu2+=("$(cpu_seconds "$CAIRN" fsck --store "$2" --jobs 2)")
     done
     o1=$(printf '%s\n' "${one[@]}" | median); o2=$(printf '%s\n' "${two[@]}" | median)
+    c1=$(printf '%s\n' "${cpu1[@]}" | median); c2=$(printf '%s\n' "${cpu2[@]}" | median)
     total=$(python3 -c "print($3 / 1e6)")
     echo "$1: --jobs 2 $(rate "$total" "$o2") MB/s, --jobs 1 $(rate "$total" "$o1") MB/s, ratio $(ratio "$o1" "$o2")"
+    echo "  CPU seconds (user+sys): --jobs 1 $c1, --jobs 2 $c2; wall seconds: --jobs 1 $(printf %.3f "$o1"), --jobs 2 $(printf %.3f "$o2")"
 }
 dir=$(fresh); "$CAIRN" init --store "$dir" --durability none >/dev/null
 { ls -1 "$SMALL"/* "$MANY"/*; } | "$CAIRN" put --store "$dir" --stdin-paths >/dev/null
