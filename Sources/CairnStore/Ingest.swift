@@ -100,7 +100,10 @@ extension ObjectStore {
             if checkingInputs, sources.contains(where: { if case .descriptor = $0 { true } else { false } }) {
                 try checkInputs(sources)
             }
-            return try finish(try stageAll(sources, durability: durability), durability: durability)
+            return try finish(
+                try stageAll(sources, durability: durability, threads: Self.stagingThreads),
+                durability: durability
+            )
         }
         if checkingInputs { try checkInputs(sources) }
         var results: [PutResult] = []
@@ -117,7 +120,8 @@ extension ObjectStore {
     ///
     /// With `object` durability every reported object is durable (its data and its name fsynced) before `published`
     /// sees it, exactly as with one `put` per input; running several at once overlaps their fsyncs, whose device
-    /// latency dominates. With `batch` durability this is `putBatch(_:durability:)` followed by the calls.
+    /// latency dominates. With `batch` durability this is `putBatch(_:durability:)` (staging on at most
+    /// `concurrency` threads) followed by the calls.
     /// Other modes do not check the inputs first: call `checkInputs(_:)` for that.
     /// - Parameters:
     ///   - sources: The inputs, in order.
@@ -134,7 +138,12 @@ extension ObjectStore {
     ) throws {
         let durability = durability ?? configuration.durability
         if durability == .batch {
-            for (index, result) in try putBatch(sources, durability: durability).enumerated() {
+            if sources.contains(where: { if case .descriptor = $0 { true } else { false } }) {
+                try checkInputs(sources)
+            }
+            let threads = min(max(1, concurrency), Self.stagingThreads)
+            let staged = try stageAll(sources, durability: durability, threads: threads)
+            for (index, result) in try finish(staged, durability: durability).enumerated() {
                 try published(index, result)
             }
             return
@@ -173,10 +182,10 @@ extension ObjectStore {
     /// hashing, which two cores overlap.
     static let stagingThreads = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// Stages every source (a shared queue, `stagingThreads` threads), returning them in order. On failure every
+    /// Stages every source (a shared queue, at most `threads` threads), returning them in order. On failure every
     /// temp is removed and the error of the first failing source (in input order) is thrown.
-    func stageAll(_ sources: [PutSource], durability: Durability) throws -> [StagedObject] {
-        let threads = min(Self.stagingThreads, sources.count / 16 + 1)
+    func stageAll(_ sources: [PutSource], durability: Durability, threads: Int) throws -> [StagedObject] {
+        let threads = min(threads, sources.count / 16 + 1)
         let batch = StagingBatch(count: sources.count)
         let work: @Sendable (Int) -> Void = { _ in
             while let index = batch.take() {

@@ -35,7 +35,9 @@ struct PutCommand: ParsableCommand {
     )
     var stdinPaths = false
 
-    @Option(help: "Inputs stored at once in object and none durability (each still durable before its line).")
+    @Option(
+        help: "Inputs stored at once (object, none; each still durable before its line), or batch staging threads."
+    )
     var jobs = 4
 
     @Argument(help: ArgumentHelp("Files to store; - reads standard input.", valueName: "file"), completion: .file())
