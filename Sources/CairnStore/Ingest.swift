@@ -686,47 +686,50 @@ final class StagingBatch: @unchecked Sendable {
     }
 }
 
-/// Results of `putEach`, produced by worker threads in any order and consumed in input order.
+/// Results of `putEach`, produced by worker threads in any order and consumed in input order. Holds only the
+/// results not yet consumed (at most the inputs in flight, plus those done ahead of a slower one).
 final class InOrderResults: @unchecked Sendable {
-    // Invariant: `take()` hands each index to exactly one worker, which alone writes `results[index]` and then
-    // signals `ready[index]`; the consumer reads `results[index]` only after waiting on `ready[index]`.
-    // `state` guards the next index and the stop flag.
-    private let state = Mutex((next: 0, stopped: false))
-    private let results: UnsafeMutableBufferPointer<Result<PutResult, any Error>?>
-    private let ready: [DispatchSemaphore]
-
-    init(count: Int) {
-        results = .allocate(capacity: count)
-        results.initialize(repeating: nil)
-        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    // Invariant: `take()` hands each index to exactly one worker, which delivers its result once; every access to the
+    // next index, the stop flag and the finished results is under `state`. `delivered` is signalled once per delivery,
+    // so a consumer that found its index missing and then waits cannot miss the delivery it waits for.
+    private struct State {
+        var next = 0
+        var stopped = false
+        var finished: [Int: Result<PutResult, any Error>] = [:]
     }
 
-    deinit {
-        results.deinitialize()
-        results.deallocate()
-    }
+    private let count: Int
+    private let state = Mutex(State())
+    private let delivered = DispatchSemaphore(value: 0)
+
+    init(count: Int) { self.count = count }
 
     /// The next input to store, or `nil` when all are taken or the work stopped (after a failure).
     func take() -> Int? {
         state.withLock { state -> Int? in
-            guard !state.stopped, state.next < results.count else { return nil }
+            guard !state.stopped, state.next < count else { return nil }
             defer { state.next += 1 }
             return state.next
         }
     }
 
     func deliver(_ result: Result<PutResult, any Error>, at index: Int) {
-        if case .failure = result { stop() }
-        results[index] = result
-        ready[index].signal()
+        state.withLock { state in
+            if case .failure = result { state.stopped = true }
+            state.finished[index] = result
+        }
+        delivered.signal()
     }
 
     /// No input is taken after this; those in flight finish.
     func stop() { state.withLock { $0.stopped = true } }
 
-    /// Blocks until input `index` is done. Every index before the first failure is taken, so it is delivered.
+    /// Blocks until input `index` is done, and hands its result over. Every index before the first failure is
+    /// taken, so it is delivered.
     func wait(for index: Int) -> Result<PutResult, any Error> {
-        ready[index].wait()
-        return results[index]!
+        while true {
+            if let result = state.withLock({ $0.finished.removeValue(forKey: index) }) { return result }
+            delivered.wait()
+        }
     }
 }
