@@ -277,29 +277,23 @@ extension ObjectStore {
                 }
             }
         }
-        let listing = ShardListing(count: shards.count)
-        let threads = min(jobs, shards.count)
         let shardList = shards
-        let work: @Sendable (Int) -> Void = { _ in
-            while let index = listing.take() {
-                let shard = shardList[index]
-                do {
-                    var found: [ObjectEntry] = []
-                    try self.walk(directory: shard.path, algorithm: shard.algorithm, withSizes: true) {
-                        found.append($0)
-                    }
-                    listing.store(found, at: index)
-                } catch {
-                    listing.fail(error)
+        let lists: [[ObjectEntry]]
+        do {
+            lists = try concurrentMap(count: shards.count, threads: jobs) { index in
+                var found: [ObjectEntry] = []
+                try self.walk(directory: shardList[index].path, algorithm: shardList[index].algorithm, withSizes: true)
+                {
+                    found.append($0)
                 }
+                return found
             }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .io, message: "cannot list the store (\(error))", path: "")
         }
-        if threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
-        } else if threads == 1 {
-            work(0)
-        }
-        return try entries + listing.result()
+        return entries + lists.joined()
     }
 
     private func walk(
@@ -569,47 +563,5 @@ final class FsckRun: @unchecked Sendable {
                 repair: nil
             )
         }
-    }
-}
-
-/// The shard directories' listings, filled by several threads.
-final class ShardListing: @unchecked Sendable {
-    // Invariant: `take()` hands each index to exactly one thread, which alone writes `lists[index]`; `lists` is read
-    // only by `result()`, after every thread returned. `state` guards the next index and the first error.
-    private let state = Mutex((next: 0, error: StoreError?.none))
-    private let lists: UnsafeMutableBufferPointer<[ObjectEntry]>
-
-    init(count: Int) {
-        lists = .allocate(capacity: count)
-        lists.initialize(repeating: [])
-    }
-
-    deinit {
-        lists.deinitialize()
-        lists.deallocate()
-    }
-
-    /// The next shard to list, or `nil` when all are taken or one failed.
-    func take() -> Int? {
-        state.withLock { state -> Int? in
-            guard state.error == nil, state.next < lists.count else { return nil }
-            defer { state.next += 1 }
-            return state.next
-        }
-    }
-
-    func store(_ entries: [ObjectEntry], at index: Int) { lists[index] = entries }
-
-    /// Records a failure (the first one is thrown by `result()`).
-    func fail(_ error: any Error) {
-        let storeError =
-            error as? StoreError ?? StoreError(code: .io, message: "cannot list the store (\(error))", path: "")
-        state.withLock { if $0.error == nil { $0.error = storeError } }
-    }
-
-    /// Every listing, in shard order; throws the first failure.
-    func result() throws -> [ObjectEntry] {
-        if let error = state.withLock({ $0.error }) { throw error }
-        return Array(lists.joined())
     }
 }

@@ -186,22 +186,13 @@ extension ObjectStore {
     /// temp is removed and the error of the first failing source (in input order) is thrown.
     func stageAll(_ sources: [PutSource], durability: Durability, threads: Int) throws -> [StagedObject] {
         let threads = min(threads, sources.count / 16 + 1)
-        let batch = StagingBatch(count: sources.count)
-        let work: @Sendable (Int) -> Void = { _ in
-            while let index = batch.take() {
-                do {
-                    batch.store(try self.stage(sources[index], durability: durability), at: index)
-                } catch {
-                    batch.fail(error, at: index)
-                }
-            }
+        // Temps of objects staged before a failure are removed.
+        func removeTemps(_ staged: [StagedObject]) {
+            for object in staged where object.needsPublishing { unlink(object.temporaryPath) }
         }
-        if threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
-        } else {
-            work(0)
+        return try concurrentMap(count: sources.count, threads: threads, cleanup: removeTemps) { index in
+            try self.stage(sources[index], durability: durability)
         }
-        return try batch.result()
     }
 
     /// Checks every file source before anything is stored: it exists, can be opened for reading, and is not a
@@ -637,52 +628,6 @@ final class HashingRing: @unchecked Sendable {
             index = (index + 1) % Self.slotCount
         }
         finished.signal()
-    }
-}
-
-/// The staged objects of one batch, filled by several threads.
-final class StagingBatch: @unchecked Sendable {
-    // Invariant: `take()` hands each index to exactly one thread, which alone writes `staged[index]`; `staged` is
-    // read only by `result()`, after every thread returned. `state` guards the next index and the first failure.
-    private let state = Mutex((next: 0, failure: (index: Int, error: any Error)?.none))
-    private let staged: UnsafeMutableBufferPointer<StagedObject?>
-
-    init(count: Int) {
-        staged = .allocate(capacity: count)
-        staged.initialize(repeating: nil)
-    }
-
-    deinit {
-        staged.deinitialize()
-        staged.deallocate()
-    }
-
-    /// The next source to stage, or `nil` when all are taken or one failed.
-    func take() -> Int? {
-        state.withLock { state -> Int? in
-            guard state.failure == nil, state.next < staged.count else { return nil }
-            defer { state.next += 1 }
-            return state.next
-        }
-    }
-
-    func store(_ object: StagedObject, at index: Int) { staged[index] = object }
-
-    /// Records a failure; the one with the lowest index wins (sources are taken in order, so every source before
-    /// it was staged or failed too).
-    func fail(_ error: any Error, at index: Int) {
-        state.withLock { state in
-            if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
-        }
-    }
-
-    /// Every staged object in order; or, after a failure, removes every temp and throws the first error.
-    func result() throws -> [StagedObject] {
-        if let failure = state.withLock({ $0.failure }) {
-            for object in staged where object?.needsPublishing == true { unlink(object!.temporaryPath) }
-            throw failure.error
-        }
-        return staged.map { $0! }
     }
 }
 
