@@ -41,24 +41,17 @@ struct Cairn: AsyncParsableCommand {
         ]
     )
 
-    /// Parses the command line. `put`'s FILE operands bypass the argument parser, whose time grows with the square
-    /// of the number of values of one argument (10^4 files took seconds): only the first goes through it, for
-    /// validation, and the whole list is set afterwards.
+    /// The commands whose variadic operands bypass the argument parser (see ``OperandListCommand``).
+    static let operandListCommands: [any OperandListCommand.Type] = [
+        PutCommand.self, CatCommand.self, HasCommand.self, ImportCommand.self, VerifyCommand.self,
+    ]
+
+    /// Parses the command line; see ``OperandListCommand`` for the commands that take many operands.
     static func parseRoot(_ arguments: [String]) throws -> any ParsableCommand {
-        guard arguments.first == "put" else { return try parseAsRoot(arguments) }
-        let (options, operands) = PutCommand.separateOperands(arguments.dropFirst())
-        var command = try parseAsRoot(["put"] + options + (operands.isEmpty ? [] : ["--", operands[0]]))
-        if var put = command as? PutCommand, operands.count > 1 {
-            put.files = operands
-            do {
-                try put.validate()
-            } catch {
-                // Reported as the argument parser reports its own validation errors.
-                return try parseAsRoot(["put"] + options + ["--"] + operands)
-            }
-            command = put
-        }
-        return command
+        guard let name = arguments.first,
+            let type = operandListCommands.first(where: { $0.configuration.commandName == name })
+        else { return try parseAsRoot(arguments) }
+        return try type.parse(splittingOperands: arguments)
     }
 
     /// Runs the command, mapping every failure onto the documented exit codes:

@@ -53,35 +53,6 @@ struct PutCommand: ParsableCommand {
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) may be given only once") }
     }
 
-    /// The options that take a value (as the next argument when not written `--name=value`).
-    static let valueOptions: Set<String> = ["--store", "--durability", "--jobs"]
-
-    /// Splits `put`'s arguments into options (with their values) and FILE operands, in order: an operand is `-` or
-    /// anything not starting with `-`, and everything after `--`.
-    static func separateOperands(_ arguments: ArraySlice<String>) -> (options: [String], operands: [String]) {
-        var options: [String] = []
-        var operands: [String] = []
-        var index = arguments.startIndex
-        while index < arguments.endIndex {
-            let argument = arguments[index]
-            index += 1
-            if argument == "--" {
-                operands += arguments[index...]
-                break
-            }
-            guard argument.hasPrefix("-"), argument != "-" else {
-                operands.append(argument)
-                continue
-            }
-            options.append(argument)
-            if valueOptions.contains(argument), index < arguments.endIndex {
-                options.append(arguments[index])
-                index += 1
-            }
-        }
-        return (options, operands)
-    }
-
     /// The paths listed on standard input, one per line (a final newline is optional; empty lines are refused).
     func pathsFromStandardInput() throws -> [String] {
         let data = FileHandle.standardInput.readDataToEndOfFile()

@@ -102,15 +102,22 @@ struct StoreCLITests {
         #expect(try cli.run(["put", "--jobs"]).status == 2)
     }
 
-    @Test func putValueOptionsMatchItsHelp() throws {
-        let help = try runCairn(["put", "--help"]).stdoutText
-        let usage = try #require(help.split(separator: "\n").first { $0.hasPrefix("USAGE:") })
-        var withValues: Set<String> = []
-        let words = usage.split(separator: " ").map(String.init)
-        for (index, word) in words.enumerated() where word.hasPrefix("[--") && index + 1 < words.count {
-            if words[index + 1].hasPrefix("<") { withValues.insert(String(word.dropFirst())) }
-        }
-        #expect(withValues == ["--store", "--durability", "--jobs"])
+    @Test func hasTakesManyDigestsWithOptionsBetweenThem() throws {
+        let cli = try CLIStore()
+        let stored = try cli.run(["put", "-"], stdin: Data("abc".utf8))
+        #expect(stored.status == 0)
+        let absent = (0..<300).map { "sha256:" + String(repeating: "0", count: 60) + String(format: "%04x", $0) }
+        let digests = absent[..<150] + [Self.abcSHA256] + absent[150...]
+        let has = try runCairn(
+            ["has"] + digests[..<100] + ["--json", "--store", cli.storePath] + digests[100...],
+            environment: [:]
+        )
+        #expect(has.status == 1, "\(has.stderrText)")
+        let array = try JSONSerialization.jsonObject(with: has.stdout) as? [[String: Any]]
+        #expect(array?.map { $0["digest"] as? String } == digests.map { Optional($0) })
+        #expect(array?.filter { $0["present"] as? Bool == true }.count == 1)
+        // A bad digest anywhere in the list is still a usage error.
+        #expect(try cli.run(["has"] + absent[..<200] + ["sha256:zz"] + absent[200...]).status == 2)
     }
 
     @Test(arguments: ["object", "batch", "none"])
