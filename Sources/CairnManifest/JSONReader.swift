@@ -234,9 +234,7 @@ private struct Parser {
         }
         position += 1
         if lastString.escaped { return (key, keyHash(key)) }
-        var hash: UInt32 = 2_166_136_261
-        for index in lastString.start..<lastString.end { hash = (hash ^ UInt32(buffer[index])) &* 16_777_619 }
-        return (key, hash)
+        return (key, keyHash(bytes: UnsafeBufferPointer(rebasing: buffer[lastString.start..<lastString.end])))
     }
 
     mutating func matchLiteral(_ literal: StaticString) -> Bool {

@@ -500,15 +500,19 @@ func scalarsEqual(_ lhs: String, _ rhs: String) -> Bool {
     return lhs.withUTF8 { left in rhs.withUTF8 { right in memcmp(left.baseAddress!, right.baseAddress!, count) == 0 } }
 }
 
-/// FNV-1a of a string's UTF-8 bytes: a cheap, unseeded hash for spotting repeated keys in one object.
+/// FNV-1a of `bytes`: a cheap, unseeded hash for spotting repeated keys in one object and finding model keys.
+@inline(__always)
+func keyHash(bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    var hash: UInt32 = 2_166_136_261
+    for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+    return hash
+}
+
+/// ``keyHash(bytes:)`` of a string's UTF-8 bytes.
 @inline(__always)
 func keyHash(_ key: String) -> UInt32 {
     var key = key
-    return key.withUTF8 { bytes in
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return hash
-    }
+    return key.withUTF8 { keyHash(bytes: $0) }
 }
 
 /// Orders two strings by Unicode code point (the same as comparing their UTF-8 bytes).

@@ -35,9 +35,7 @@ struct ModelKeys: Sendable {
     func slot(of key: StaticString) -> Int? {
         let start = key.utf8Start
         let count = key.utf8CodeUnitCount
-        var hash: UInt32 = 2_166_136_261
-        for offset in 0..<count { hash = (hash ^ UInt32(start[offset])) &* 16_777_619 }
-        var bucket = Int(hash & 63)
+        var bucket = Int(keyHash(bytes: UnsafeBufferPointer(start: start, count: count)) & 63)
         while true {
             let slot = buckets[bucket]
             if slot < 0 { return nil }

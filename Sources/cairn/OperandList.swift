@@ -6,8 +6,8 @@ import Foundation
 /// `Cairn.parseRoot` hands those values past the argument parser, whose time grows with the square of their number
 /// (10^4 values took seconds): only the first goes through it, for validation, and the whole list is set after.
 protocol OperandListCommand: ParsableCommand {
-    /// The variadic argument's values.
-    var operands: [String] { get set }
+    /// The variadic argument.
+    static var operands: WritableKeyPath<Self, [String]> { get }
 }
 
 extension OperandListCommand {
@@ -57,7 +57,7 @@ extension OperandListCommand {
         let (options, operands) = separateOperands(arguments.dropFirst())
         let command = try Cairn.parseAsRoot([name] + options + (operands.isEmpty ? [] : ["--", operands[0]]))
         guard var typed = command as? Self, operands.count > 1 else { return command }
-        typed.operands = operands
+        typed[keyPath: Self.operands] = operands
         do {
             try typed.validate()
         } catch {
@@ -68,37 +68,12 @@ extension OperandListCommand {
     }
 }
 
-extension PutCommand: OperandListCommand {
-    var operands: [String] {
-        get { files }
-        set { files = newValue }
-    }
-}
-
-extension CatCommand: OperandListCommand {
-    var operands: [String] {
-        get { digests }
-        set { digests = newValue }
-    }
-}
-
-extension HasCommand: OperandListCommand {
-    var operands: [String] {
-        get { digests }
-        set { digests = newValue }
-    }
-}
-
+extension PutCommand: OperandListCommand { static var operands: WritableKeyPath<PutCommand, [String]> { \.files } }
+extension CatCommand: OperandListCommand { static var operands: WritableKeyPath<CatCommand, [String]> { \.digests } }
+extension HasCommand: OperandListCommand { static var operands: WritableKeyPath<HasCommand, [String]> { \.digests } }
 extension ImportCommand: OperandListCommand {
-    var operands: [String] {
-        get { manifests }
-        set { manifests = newValue }
-    }
+    static var operands: WritableKeyPath<ImportCommand, [String]> { \.manifests }
 }
-
 extension VerifyCommand: OperandListCommand {
-    var operands: [String] {
-        get { manifests }
-        set { manifests = newValue }
-    }
+    static var operands: WritableKeyPath<VerifyCommand, [String]> { \.manifests }
 }
