@@ -71,4 +71,25 @@ struct ImportTests {
         #expect(try fixture.store.read(stored) == bytes)
         #expect(try fixture.store.contains(imported.manifestDigest).isPresent)
     }
+
+    @Test func gcInABlake2bStoreRefusesAndRemovesNothingWhenACandidateCannotBeRead() throws {
+        let fixture = try LedgerFixture(algorithm: .blake2b256)
+        let assets = try TemporaryDirectory(prefix: "cairn-assets")
+        let bytes = Array("png bytes kept by a manifest".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: assets.appending("image.png")))
+        _ = try fixture.ledger.importManifest(
+            bytes: try manifest(bytes: bytes).canonicalFileBytes(),
+            assetsDirectory: assets.path
+        )
+        let orphan = try fixture.store.put(Array("nobody names this".utf8)).digest
+        let cut = try fixture.store.put(Array("an object cut short on disk".utf8)).digest
+        // Truncate the second orphan behind the store's back: its size no longer matches the recorded one.
+        let path = fixture.store.objectPath(for: cut)
+        #expect(chmod(path, 0o644) == 0)
+        #expect(truncate(path, 3) == 0)
+        let error = #expect(throws: LedgerError.self) { try fixture.ledger.collectGarbage(grace: 0) }
+        #expect(error?.code == .gcRefused)
+        #expect(error?.description.contains(cut.description) == true)
+        #expect(try fixture.store.contains(orphan).isPresent)
+    }
 }
