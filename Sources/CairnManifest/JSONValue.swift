@@ -535,3 +535,75 @@ extension JSONInteger: ExpressibleByIntegerLiteral {
     /// Creates an integer from a literal.
     public init(integerLiteral value: Int) { self.init(value) }
 }
+
+extension JSONValue {
+    /// JSON text that ``JSONReader`` reads back to an equal value: entries in order, floats as their shortest
+    /// round-trip digits (`NaN`, `Infinity`, `-Infinity` for the special values), strings as raw UTF-8 (an unpaired
+    /// surrogate string as `\u` escapes).
+    ///
+    /// - Parameter maxDepth: The deepest nesting written.
+    /// - Throws: ``JSONReadError`` with ``JSONReadError/Code/tooDeep`` when the value nests deeper than `maxDepth`.
+    func jsonText(maxDepth: Int = JSONReader.defaultMaxDepth) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try writeJSONText(into: &out, depth: 0, maxDepth: maxDepth)
+        return out
+    }
+
+    private func writeJSONText(into out: inout [UInt8], depth: Int, maxDepth: Int) throws {
+        func appendString(_ text: String) {
+            out.append(UInt8(ascii: "\""))
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
+                case 0..<0x20:
+                    out.append(contentsOf: Array(String(format: "\\u%04x", byte).utf8))
+                default:
+                    out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .integer(let integer): out.append(contentsOf: integer.decimalText.utf8)
+        case .float(let number):
+            if number.isNaN {
+                out.append(contentsOf: "NaN".utf8)
+            } else if number.isInfinite {
+                out.append(contentsOf: (number < 0 ? "-Infinity" : "Infinity").utf8)
+            } else {
+                out.append(contentsOf: number.description.utf8)
+            }
+        case .string(let text): appendString(text)
+        case .unpairedSurrogateString(let units):
+            out.append(UInt8(ascii: "\""))
+            for unit in units { out.append(contentsOf: Array(String(format: "\\u%04x", unit).utf8)) }
+            out.append(UInt8(ascii: "\""))
+        case .array(let elements):
+            guard depth < maxDepth else { throw JSONValue.tooDeep(maxDepth) }
+            out.append(UInt8(ascii: "["))
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { out.append(UInt8(ascii: ",")) }
+                try element.writeJSONText(into: &out, depth: depth + 1, maxDepth: maxDepth)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            guard depth < maxDepth else { throw JSONValue.tooDeep(maxDepth) }
+            out.append(UInt8(ascii: "{"))
+            for (offset, entry) in object.entries.enumerated() {
+                if offset > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(entry.key)
+                out.append(UInt8(ascii: ":"))
+                try entry.value.writeJSONText(into: &out, depth: depth + 1, maxDepth: maxDepth)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func tooDeep(_ maxDepth: Int) -> JSONReadError {
+        JSONReadError(code: .tooDeep, offset: 0, line: 1, column: 1, reason: "nesting deeper than \(maxDepth)")
+    }
+}

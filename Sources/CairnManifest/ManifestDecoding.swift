@@ -2,34 +2,55 @@ extension Manifest {
     /// Reads a manifest file's bytes with genblaze's rules (`json.loads` then `parse_manifest`).
     ///
     /// Defaults are filled, typed fields are coerced as pydantic's lax mode does, unknown keys are dropped (a step's
-    /// unknown key is an error), and the original `schema_version` is kept so the hash can be reproduced.
+    /// unknown key is an error), and the original `schema_version` is kept so the hash can be reproduced. The model
+    /// is built straight from the checked bytes: a field's text is copied out once, when its value is built.
     ///
     /// - Parameter bytes: The file's bytes (strict UTF-8 JSON, no byte order mark).
     /// - Returns: The manifest, with the stored (not recomputed) ``canonicalHash``.
     /// - Throws: ``ManifestError`` (its ``ManifestError/underlying`` is a ``JSONReadError`` for malformed JSON).
     public static func parse(_ bytes: some Collection<UInt8>) throws -> Manifest {
-        let value: JSONValue
-        do {
-            value = try JSONReader.parse(bytes)
-        } catch let error as JSONReadError {
-            throw ManifestError(.invalidJSON, kind: "JSONDecodeError", error.description, underlying: error)
-        }
-        return try Manifest(json: value)
+        try withTape(bytes) { tape in try Manifest(tape: tape) }
     }
 
     /// Builds a manifest from an already-parsed JSON value with genblaze's `parse_manifest` rules.
     ///
     /// - Throws: ``ManifestError``.
     public init(json value: JSONValue) throws {
-        guard case .object(let object) = value else {
+        let text: [UInt8]
+        do {
+            text = try value.jsonText()
+        } catch let error as JSONReadError {
+            throw ManifestError(.invalidJSON, kind: "JSONDecodeError", error.description, underlying: error)
+        }
+        self = try Manifest.parse(text)
+    }
+
+    /// Reads `bytes` into a tape (a `JSONDecodeError` becomes a ``ManifestError``) and calls `body` with it.
+    static func withTape<Result>(
+        _ bytes: some Collection<UInt8>,
+        _ body: (JSONTape) throws -> Result
+    ) throws
+        -> Result
+    {
+        do {
+            return try JSONTape.parse(bytes, body)
+        } catch let error as JSONReadError {
+            throw ManifestError(.invalidJSON, kind: "JSONDecodeError", error.description, underlying: error)
+        }
+    }
+
+    /// Builds a manifest from the root node of a tape with genblaze's `parse_manifest` rules.
+    init(tape: JSONTape) throws {
+        guard tape.kind(0) == .object else {
             throw ManifestError(
                 .notAnObject,
                 kind: "ManifestError",
-                "manifest must be a JSON object, got \(pythonTypeName(value)) — check that the file contains a "
-                    + "single manifest, not a list or scalar"
+                "manifest must be a JSON object, got \(pythonTypeName(tape.kind(0))) — check that the file contains "
+                    + "a single manifest, not a list or scalar"
             )
         }
-        if object["run"] == nil, object["manifest_uri"] != nil {
+        let object = ModelFields<ManifestKey>(tape, object: 0)
+        if object[.run] == nil, object[.manifestUri] != nil {
             throw ManifestError(
                 .pointerSidecar,
                 kind: "PointerSidecarError",
@@ -37,22 +58,22 @@ extension Manifest {
             )
         }
         var version = SchemaVersion.v1_0
-        if let raw = object["schema_version"], isTruthy(raw) {
-            guard case .string(let text) = raw, let known = SchemaVersion(rawValue: text) else {
+        if let raw = object[.schemaVersion], isTruthy(tape, raw) {
+            guard tape.kind(raw) == .string, let known = SchemaVersion(rawValue: tape.text(raw)) else {
                 throw ManifestError(
                     .unsupportedSchemaVersion,
                     kind: "UnsupportedSchemaVersionError",
-                    "Unsupported schema_version \(pythonRepr(raw)); this reader supports "
+                    "Unsupported schema_version \(pythonRepr(tape.value(raw))); this reader supports "
                         + SchemaVersion.allCases.map(\.rawValue).joined(separator: ", ")
                         + ". Upgrade genblaze-core before reading manifests emitted with newer schema versions."
                 )
             }
             version = known
         }
-        var decoder = ManifestDecoder(version: version)
+        var decoder = ManifestDecoder(version: version, tape: tape)
         self = try decoder.manifest(object)
         self.unencodableField = decoder.unencodableField
-        for step in run.steps where step.promptVisibility == .encrypted && (encryptionScheme ?? "").isEmpty {
+        if (encryptionScheme ?? "").isEmpty && run.steps.contains(where: { $0.promptVisibility == .encrypted }) {
             throw ManifestError(
                 .encryptionSchemeMissing,
                 kind: "ManifestError",
@@ -63,26 +84,24 @@ extension Manifest {
 }
 
 /// Python truthiness of a JSON value (for `data.get("schema_version") or "1.0"`).
-private func isTruthy(_ value: JSONValue) -> Bool {
-    switch value {
-    case .null: false
-    case .bool(let flag): flag
-    case .integer(let integer): integer.isNegative || integer.isPositive
-    case .float(let number): number != 0
-    case .string(let text): !text.isEmpty
-    case .unpairedSurrogateString(let units): !units.isEmpty
-    case .array(let elements): !elements.isEmpty
-    case .object(let object): !object.isEmpty
+private func isTruthy(_ tape: JSONTape, _ node: Int) -> Bool {
+    switch tape.kind(node) {
+    case .null, .isFalse: false
+    case .isTrue, .nan, .infinity, .negativeInfinity: true
+    case .integer: tape.body(node).contains { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }
+    case .float: tape.double(node) != 0
+    case .string: !tape.body(node).isEmpty
+    case .array, .object: tape.count(node) > 0
     }
 }
 
-private func pythonTypeName(_ value: JSONValue) -> String {
-    switch value {
+private func pythonTypeName(_ kind: JSONTape.Kind) -> String {
+    switch kind {
     case .null: "NoneType"
-    case .bool: "bool"
+    case .isTrue, .isFalse: "bool"
     case .integer: "int"
-    case .float: "float"
-    case .string, .unpairedSurrogateString: "str"
+    case .float, .nan, .infinity, .negativeInfinity: "float"
+    case .string: "str"
     case .array: "list"
     case .object: "dict"
     }
@@ -98,13 +117,19 @@ private func pythonRepr(_ value: JSONValue) -> String {
     }
 }
 
-/// Decodes JSON into the model with pydantic lax coercions, tracking the field path for messages.
+/// Decodes the nodes of a tape into the model with pydantic lax coercions, tracking the field path for messages.
+///
+/// Fields are node indices into ``tape``; nil means the key is absent.
 struct ManifestDecoder {
     let version: SchemaVersion
+    let tape: JSONTape
     var path: [String] = []
     var unencodableField: (path: String, hashed: Bool)?
 
-    init(version: SchemaVersion) { self.version = version }
+    init(version: SchemaVersion, tape: JSONTape) {
+        self.version = version
+        self.tape = tape
+    }
 
     func error(_ message: String, at key: String? = nil) -> ManifestError {
         .validation(key.map { path + [$0] } ?? path, message)
@@ -112,24 +137,24 @@ struct ManifestDecoder {
 
     // MARK: Models
 
-    mutating func manifest(_ object: JSONObject) throws -> Manifest {
-        guard let runValue = object["run"] else { throw error("Field required", at: "run") }
+    mutating func manifest(_ object: ModelFields<ManifestKey>) throws -> Manifest {
+        guard let runValue = object[.run] else { throw error("Field required", at: "run") }
         path.append("run")
         let run = try self.run(runValue)
         path.removeLast()
         return Manifest(
             schemaVersion: version.rawValue,
             run: run,
-            canonicalHash: try string(object["canonical_hash"], "canonical_hash", hashed: false) ?? "",
-            manifestURI: try string(object["manifest_uri"], "manifest_uri", hashed: false, optional: true),
+            canonicalHash: try string(object[.canonicalHash], "canonical_hash", hashed: false) ?? "",
+            manifestURI: try string(object[.manifestUri], "manifest_uri", hashed: false, optional: true),
             encryptionScheme: try string(
-                object["encryption_scheme"],
+                object[.encryptionScheme],
                 "encryption_scheme",
                 hashed: false,
                 optional: true
             ),
-            signature: try string(object["signature"], "signature", hashed: false, optional: true),
-            transferFailures: try list(object["transfer_failures"], "transfer_failures", optional: false) {
+            signature: try string(object[.signature], "signature", hashed: false, optional: true),
+            transferFailures: try list(object[.transferFailures], "transfer_failures", optional: false) {
                 decoder,
                 value in
                 try decoder.requiredString(value, nil, hashed: false)
@@ -137,79 +162,62 @@ struct ManifestDecoder {
         )
     }
 
-    mutating func run(_ value: JSONValue) throws -> Run {
-        let object = try model(value, "Run", Self.runKeys)
+    mutating func run(_ value: Int) throws -> Run {
+        let object = try model(value, "Run", RunKey.self)
         let legacy = version.hashesIdentifiers
         var run = Run(
-            runID: try string(object["run_id"], "run_id", hashed: legacy) ?? newIdentifier(),
-            tenantID: try string(object["tenant_id"], "tenant_id", hashed: true, optional: true),
-            projectID: try string(object["project_id"], "project_id", hashed: true, optional: true),
-            name: try string(object["name"], "name", hashed: true, optional: true),
-            status: try enumeration(object["status"], "status") ?? .pending,
+            runID: try string(object[.runId], "run_id", hashed: legacy) ?? newIdentifier(),
+            tenantID: try string(object[.tenantId], "tenant_id", hashed: true, optional: true),
+            projectID: try string(object[.projectId], "project_id", hashed: true, optional: true),
+            name: try string(object[.name], "name", hashed: true, optional: true),
+            status: try enumeration(object[.status], "status") ?? .pending,
             steps: [],
-            parentRunID: try string(object["parent_run_id"], "parent_run_id", hashed: false, optional: true),
-            idempotencyKey: try string(object["idempotency_key"], "idempotency_key", hashed: false, optional: true),
-            createdAt: try timestamp(object["created_at"], "created_at", optional: false) ?? .now(),
-            startedAt: try timestamp(object["started_at"], "started_at", optional: true),
-            completedAt: try timestamp(object["completed_at"], "completed_at", optional: true),
-            metadata: try dictionary(object["metadata"], "metadata") ?? [:]
+            parentRunID: try string(object[.parentRunId], "parent_run_id", hashed: false, optional: true),
+            idempotencyKey: try string(object[.idempotencyKey], "idempotency_key", hashed: false, optional: true),
+            createdAt: try timestamp(object[.createdAt], "created_at", optional: false) ?? .now(),
+            startedAt: try timestamp(object[.startedAt], "started_at", optional: true),
+            completedAt: try timestamp(object[.completedAt], "completed_at", optional: true),
+            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
         )
         run.steps =
-            try list(object["steps"], "steps", optional: false) { decoder, value in try decoder.step(value) } ?? []
+            try list(object[.steps], "steps", optional: false) { decoder, value in try decoder.step(value) } ?? []
         return run
     }
 
-    static let runKeys = ModelKeys([
-        "run_id", "tenant_id", "project_id", "name", "status", "steps", "parent_run_id", "idempotency_key",
-        "created_at", "started_at", "completed_at", "metadata",
-    ])
-    static let stepKeys = ModelKeys([
-        "step_id", "run_id", "provider", "model", "step_type", "model_version", "model_hash", "modality", "prompt",
-        "negative_prompt", "prompt_visibility", "seed", "params", "status", "inputs", "assets", "provider_payload",
-        "retries", "cost_usd", "error", "error_code", "started_at", "completed_at", "step_index", "metadata",
-    ])
-    static let assetKeys = ModelKeys([
-        "asset_id", "url", "media_type", "sha256", "size_bytes", "width", "height", "duration", "video", "audio",
-        "tracks", "metadata",
-    ])
-    static let trackKeys = ModelKeys(["kind", "codec", "label"])
-    static let videoKeys = ModelKeys(["frame_rate", "codec", "bitrate", "color_space", "has_audio", "resolution"])
-    static let audioKeys = ModelKeys(["sample_rate", "channels", "codec", "bitrate", "word_timings"])
-
-    mutating func step(_ value: JSONValue) throws -> Step {
-        let object = try model(value, "Step", Self.stepKeys)
-        if let key = object.unknownKeys.first { throw error("Extra inputs are not permitted", at: key) }
+    mutating func step(_ value: Int) throws -> Step {
+        let object = try model(value, "Step", StepKey.self)
+        if let key = object.firstUnknownKey { throw error("Extra inputs are not permitted", at: tape.text(key)) }
         let legacy = version.hashesIdentifiers
-        guard let modelValue = object["model"] else { throw error("Field required", at: "model") }
+        guard let modelValue = object[.model] else { throw error("Field required", at: "model") }
         var step = Step(
-            stepID: try string(object["step_id"], "step_id", hashed: legacy) ?? newIdentifier(),
-            runID: try string(object["run_id"], "run_id", hashed: legacy, optional: true),
-            provider: try string(object["provider"], "provider", hashed: true, optional: true),
+            stepID: try string(object[.stepId], "step_id", hashed: legacy) ?? newIdentifier(),
+            runID: try string(object[.runId], "run_id", hashed: legacy, optional: true),
+            provider: try string(object[.provider], "provider", hashed: true, optional: true),
             model: try requiredString(modelValue, "model", hashed: true),
-            stepType: try enumeration(object["step_type"], "step_type") ?? .generate,
-            modelVersion: try string(object["model_version"], "model_version", hashed: true, optional: true),
-            modelHash: try string(object["model_hash"], "model_hash", hashed: true, optional: true),
-            modality: try enumeration(object["modality"], "modality") ?? .image,
-            prompt: try string(object["prompt"], "prompt", hashed: true, optional: true),
-            negativePrompt: try string(object["negative_prompt"], "negative_prompt", hashed: true, optional: true),
-            promptVisibility: try enumeration(object["prompt_visibility"], "prompt_visibility") ?? .public,
-            seed: try integer(object["seed"], "seed", optional: true),
-            params: try dictionary(object["params"], "params") ?? [:],
-            status: try enumeration(object["status"], "status") ?? .pending,
-            providerPayload: try dictionary(object["provider_payload"], "provider_payload") ?? [:],
-            retries: try integer(object["retries"], "retries", optional: false) ?? 0,
-            costUSD: try number(object["cost_usd"], "cost_usd", optional: true),
-            error: try string(object["error"], "error", hashed: false, optional: true),
-            errorCode: try enumeration(object["error_code"], "error_code", optional: true),
-            startedAt: try timestamp(object["started_at"], "started_at", optional: true),
-            completedAt: try timestamp(object["completed_at"], "completed_at", optional: true),
-            stepIndex: try integer(object["step_index"], "step_index", optional: true),
-            metadata: try dictionary(object["metadata"], "metadata") ?? [:]
+            stepType: try enumeration(object[.stepType], "step_type") ?? .generate,
+            modelVersion: try string(object[.modelVersion], "model_version", hashed: true, optional: true),
+            modelHash: try string(object[.modelHash], "model_hash", hashed: true, optional: true),
+            modality: try enumeration(object[.modality], "modality") ?? .image,
+            prompt: try string(object[.prompt], "prompt", hashed: true, optional: true),
+            negativePrompt: try string(object[.negativePrompt], "negative_prompt", hashed: true, optional: true),
+            promptVisibility: try enumeration(object[.promptVisibility], "prompt_visibility") ?? .public,
+            seed: try integer(object[.seed], "seed", optional: true),
+            params: try dictionary(object[.params], "params") ?? [:],
+            status: try enumeration(object[.status], "status") ?? .pending,
+            providerPayload: try dictionary(object[.providerPayload], "provider_payload") ?? [:],
+            retries: try integer(object[.retries], "retries", optional: false) ?? 0,
+            costUSD: try number(object[.costUsd], "cost_usd", optional: true),
+            error: try string(object[.error], "error", hashed: false, optional: true),
+            errorCode: try enumeration(object[.errorCode], "error_code", optional: true),
+            startedAt: try timestamp(object[.startedAt], "started_at", optional: true),
+            completedAt: try timestamp(object[.completedAt], "completed_at", optional: true),
+            stepIndex: try integer(object[.stepIndex], "step_index", optional: true),
+            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
         )
         step.inputs =
-            try list(object["inputs"], "inputs", optional: false) { decoder, value in try decoder.asset(value) } ?? []
+            try list(object[.inputs], "inputs", optional: false) { decoder, value in try decoder.asset(value) } ?? []
         step.assets =
-            try list(object["assets"], "assets", optional: false) { decoder, value in try decoder.asset(value) } ?? []
+            try list(object[.assets], "assets", optional: false) { decoder, value in try decoder.asset(value) } ?? []
         if step.provider == nil && step.stepType != .ingest && step.stepType != .import {
             throw error(
                 "Value error, Step.provider is required when step_type='\(step.stepType.rawValue)'; only "
@@ -219,93 +227,94 @@ struct ManifestDecoder {
         return step
     }
 
-    mutating func asset(_ value: JSONValue) throws -> Asset {
-        let object = try model(value, "Asset", Self.assetKeys)
+    mutating func asset(_ value: Int) throws -> Asset {
+        let object = try model(value, "Asset", AssetKey.self)
         let legacy = version.hashesIdentifiers
-        guard let urlValue = object["url"] else { throw error("Field required", at: "url") }
-        guard let mediaTypeValue = object["media_type"] else { throw error("Field required", at: "media_type") }
+        guard let urlValue = object[.url] else { throw error("Field required", at: "url") }
+        guard let mediaTypeValue = object[.mediaType] else { throw error("Field required", at: "media_type") }
         let url = try requiredString(urlValue, "url", hashed: legacy || version.marksURLOnlyAssets)
-        let sizeBytes = try integer(object["size_bytes"], "size_bytes", optional: true)
+        let sizeBytes = try integer(object[.sizeBytes], "size_bytes", optional: true)
         if let sizeBytes, sizeBytes.isNegative {
             throw error("Input should be greater than or equal to 0", at: "size_bytes")
         }
         var asset = Asset(
-            assetID: try string(object["asset_id"], "asset_id", hashed: legacy) ?? newIdentifier(),
+            assetID: try string(object[.assetId], "asset_id", hashed: legacy) ?? newIdentifier(),
             url: url,
             mediaType: try requiredString(mediaTypeValue, "media_type", hashed: true),
-            sha256: try string(object["sha256"], "sha256", hashed: true, optional: true),
+            sha256: try string(object[.sha256], "sha256", hashed: true, optional: true),
             sizeBytes: sizeBytes,
-            width: try integer(object["width"], "width", optional: true),
-            height: try integer(object["height"], "height", optional: true),
-            duration: try number(object["duration"], "duration", optional: true),
-            metadata: try dictionary(object["metadata"], "metadata") ?? [:]
+            width: try integer(object[.width], "width", optional: true),
+            height: try integer(object[.height], "height", optional: true),
+            duration: try number(object[.duration], "duration", optional: true),
+            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
         )
-        if let videoValue = object["video"], !videoValue.isNull {
+        if let videoValue = object[.video], !tape.isNull(videoValue) {
             path.append("video")
             asset.video = try video(videoValue)
             path.removeLast()
         }
-        if let audioValue = object["audio"], !audioValue.isNull {
+        if let audioValue = object[.audio], !tape.isNull(audioValue) {
             path.append("audio")
             asset.audio = try audio(audioValue)
             path.removeLast()
         }
-        asset.tracks = try list(object["tracks"], "tracks", optional: true) { decoder, value in
-            let track = try decoder.model(value, "Track", Self.trackKeys)
-            guard let kind = track["kind"] else { throw decoder.error("Field required", at: "kind") }
+        asset.tracks = try list(object[.tracks], "tracks", optional: true) { decoder, value in
+            let track = try decoder.model(value, "Track", TrackKey.self)
+            guard let kind = track[.kind] else { throw decoder.error("Field required", at: "kind") }
             return Track(
                 kind: try decoder.requiredString(kind, "kind", hashed: true),
-                codec: try decoder.string(track["codec"], "codec", hashed: true, optional: true),
-                label: try decoder.string(track["label"], "label", hashed: true, optional: true)
+                codec: try decoder.string(track[.codec], "codec", hashed: true, optional: true),
+                label: try decoder.string(track[.label], "label", hashed: true, optional: true)
             )
         }
         return asset
     }
 
-    mutating func video(_ value: JSONValue) throws -> VideoMetadata {
-        let object = try model(value, "VideoMetadata", Self.videoKeys)
+    mutating func video(_ value: Int) throws -> VideoMetadata {
+        let object = try model(value, "VideoMetadata", VideoKey.self)
         return VideoMetadata(
-            frameRate: try number(object["frame_rate"], "frame_rate", optional: true),
-            codec: try string(object["codec"], "codec", hashed: true, optional: true),
-            bitrate: try integer(object["bitrate"], "bitrate", optional: true),
-            colorSpace: try string(object["color_space"], "color_space", hashed: true, optional: true),
-            hasAudio: try boolean(object["has_audio"], "has_audio"),
-            resolution: try string(object["resolution"], "resolution", hashed: true, optional: true)
+            frameRate: try number(object[.frameRate], "frame_rate", optional: true),
+            codec: try string(object[.codec], "codec", hashed: true, optional: true),
+            bitrate: try integer(object[.bitrate], "bitrate", optional: true),
+            colorSpace: try string(object[.colorSpace], "color_space", hashed: true, optional: true),
+            hasAudio: try boolean(object[.hasAudio], "has_audio"),
+            resolution: try string(object[.resolution], "resolution", hashed: true, optional: true)
         )
     }
 
-    mutating func audio(_ value: JSONValue) throws -> AudioMetadata {
-        let object = try model(value, "AudioMetadata", Self.audioKeys)
+    mutating func audio(_ value: Int) throws -> AudioMetadata {
+        let object = try model(value, "AudioMetadata", AudioKey.self)
         var audio = AudioMetadata(
-            sampleRate: try integer(object["sample_rate"], "sample_rate", optional: true),
-            channels: try integer(object["channels"], "channels", optional: true),
-            codec: try string(object["codec"], "codec", hashed: true, optional: true),
-            bitrate: try integer(object["bitrate"], "bitrate", optional: true)
+            sampleRate: try integer(object[.sampleRate], "sample_rate", optional: true),
+            channels: try integer(object[.channels], "channels", optional: true),
+            codec: try string(object[.codec], "codec", hashed: true, optional: true),
+            bitrate: try integer(object[.bitrate], "bitrate", optional: true)
         )
-        audio.wordTimings = try list(object["word_timings"], "word_timings", optional: true) { decoder, value in
+        audio.wordTimings = try list(object[.wordTimings], "word_timings", optional: true) { decoder, value in
             try decoder.wordTiming(value)
         }
         return audio
     }
 
-    mutating func wordTiming(_ value: JSONValue) throws -> WordTiming {
+    mutating func wordTiming(_ value: Int) throws -> WordTiming {
         // genblaze builds these with WordTiming(**item): strict bounds even on a tolerant load.
-        guard case .object(let object) = value else {
+        guard tape.kind(value) == .object else {
             throw ManifestError(
                 .validation,
                 kind: "TypeError",
                 "genblaze_core.models.asset.WordTiming() argument after ** must be a mapping, not "
-                    + pythonTypeName(value)
+                    + pythonTypeName(tape.kind(value))
             )
         }
-        guard let wordValue = object["word"] else { throw error("Field required", at: "word") }
-        guard let startValue = object["start"] else { throw error("Field required", at: "start") }
-        guard let endValue = object["end"] else { throw error("Field required", at: "end") }
+        let object = ModelFields<WordTimingKey>(tape, object: value)
+        guard let wordValue = object[.word] else { throw error("Field required", at: "word") }
+        guard let startValue = object[.start] else { throw error("Field required", at: "start") }
+        guard let endValue = object[.end] else { throw error("Field required", at: "end") }
         let word = try requiredString(wordValue, "word", hashed: true)
         guard let start = try number(startValue, "start", optional: false),
             let end = try number(endValue, "end", optional: false)
         else { throw error("Input should be a valid number") }
-        let confidence = try number(object["confidence"], "confidence", optional: true)
+        let confidence = try number(object[.confidence], "confidence", optional: true)
         for (name, number) in [("start", start), ("end", end)] {
             guard number.isFinite else { throw error("Input should be a finite number", at: name) }
             guard number >= 0 else { throw error("Input should be greater than or equal to 0", at: name) }
@@ -328,96 +337,107 @@ struct ManifestDecoder {
 
     // MARK: Field coercions (pydantic lax mode)
 
-    func model(_ value: JSONValue, _ name: String, _ keys: ModelKeys) throws -> ModelFields {
-        guard case .object(let object) = value else {
+    func model<Key: ModelKey>(_ value: Int, _ name: String, _ keys: Key.Type) throws -> ModelFields<Key> {
+        guard tape.kind(value) == .object else {
             throw error("Input should be a valid dictionary or instance of \(name)")
         }
-        return ModelFields(object, keys: keys)
+        return ModelFields(tape, object: value)
     }
 
     mutating func list<T>(
-        _ value: JSONValue?,
+        _ value: Int?,
         _ key: String,
         optional: Bool,
-        _ element: (inout ManifestDecoder, JSONValue) throws -> T
+        _ element: (inout ManifestDecoder, Int) throws -> T
     ) throws -> [T]? {
         guard let value else { return nil }
-        if value.isNull {
+        if tape.isNull(value) {
             if optional { return nil }
             throw error("Input should be a valid list", at: key)
         }
-        guard case .array(let elements) = value else { throw error("Input should be a valid list", at: key) }
+        guard tape.kind(value) == .array else { throw error("Input should be a valid list", at: key) }
         path.append(key)
         defer { path.removeLast() }
         var result: [T] = []
-        result.reserveCapacity(elements.count)
-        for (index, item) in elements.enumerated() {
+        result.reserveCapacity(tape.count(value))
+        var child = value + 1
+        var index = 0
+        while index < tape.count(value) {
             path.append(String(index))
-            result.append(try element(&self, item))
+            result.append(try element(&self, child))
             path.removeLast()
+            child = tape.next(after: child)
+            index += 1
         }
         return result
     }
 
-    func dictionary(_ value: JSONValue?, _ key: String) throws -> JSONObject? {
+    func dictionary(_ value: Int?, _ key: String) throws -> JSONObject? {
         guard let value else { return nil }
-        guard case .object(let object) = value else { throw error("Input should be a valid dictionary", at: key) }
-        return object
+        guard tape.kind(value) == .object else { throw error("Input should be a valid dictionary", at: key) }
+        return tape.object(value)
     }
 
     /// A string field; `nil` when absent (the caller applies the default) or null and optional.
     mutating func string(
-        _ value: JSONValue?,
+        _ value: Int?,
         _ key: String,
         hashed: Bool,
         optional: Bool = false
     ) throws -> String? {
         guard let value else { return nil }
-        if value.isNull {
+        if tape.isNull(value) {
             if optional { return nil }
             throw error("Input should be a valid string", at: key)
         }
         return try requiredString(value, key, hashed: hashed)
     }
 
-    mutating func requiredString(_ value: JSONValue, _ key: String?, hashed: Bool) throws -> String {
-        switch value {
-        case .string(let text):
-            return text
+    mutating func requiredString(_ value: Int, _ key: String?, hashed: Bool) throws -> String {
+        guard tape.kind(value) == .string else { throw error("Input should be a valid string", at: key) }
+        switch tape.stringValue(value) {
         case .unpairedSurrogateString(let units):
             if unencodableField == nil || (hashed && unencodableField?.hashed == false) {
                 unencodableField = ((key.map { path + [$0] } ?? path).joined(separator: "."), hashed)
             }
             return String(decoding: units, as: UTF16.self)
-        default:
-            throw error("Input should be a valid string", at: key)
+        case let decoded:
+            return decoded.stringValue ?? ""
         }
     }
 
+    /// The text of a string node, or nil for any other kind.
+    func text(_ value: Int) -> String? {
+        tape.kind(value) == .string ? tape.text(value) : nil
+    }
+
     func enumeration<E: RawRepresentable>(
-        _ value: JSONValue?,
+        _ value: Int?,
         _ key: String,
         optional: Bool = false
     ) throws -> E? where E.RawValue == String {
         guard let value else { return nil }
-        if optional && value.isNull { return nil }
-        if case .string(let text) = value, let result = E(rawValue: text) { return result }
+        if optional && tape.isNull(value) { return nil }
+        if let text = text(value), let result = E(rawValue: text) { return result }
         throw error("Input should be a valid enumeration member", at: key)
     }
 
-    func boolean(_ value: JSONValue?, _ key: String) throws -> Bool? {
+    func boolean(_ value: Int?, _ key: String) throws -> Bool? {
         guard let value else { return nil }
-        switch value {
+        switch tape.kind(value) {
         case .null: return nil
-        case .bool(let flag): return flag
-        case .integer(let integer):
+        case .isTrue: return true
+        case .isFalse: return false
+        case .integer:
+            let integer = tape.integer(value)
             if integer.int == 0 { return false }
             if integer.int == 1 { return true }
-        case .float(let number):
+        case .float:
+            let number = tape.double(value)
             if number == 0 { return false }
             if number == 1 { return true }
-        case .string(let text):
-            switch text.lowercased() {
+        case .string:
+            switch tape.text(value).lowercased() {
             case "0", "off", "f", "false", "n", "no": return false
             case "1", "on", "t", "true", "y", "yes": return true
             default: break
@@ -427,16 +447,19 @@ struct ManifestDecoder {
         throw error("Input should be a valid boolean", at: key)
     }
 
-    func integer(_ value: JSONValue?, _ key: String, optional: Bool) throws -> JSONInteger? {
+    func integer(_ value: Int?, _ key: String, optional: Bool) throws -> JSONInteger? {
         guard let value else { return nil }
-        switch value {
+        switch tape.kind(value) {
         case .null:
             if optional { return nil }
-        case .integer(let integer):
-            return integer
-        case .bool(let flag):
-            return JSONInteger(flag ? 1 : 0)
-        case .float(let number):
+        case .integer:
+            return tape.integer(value)
+        case .isTrue:
+            return JSONInteger(1)
+        case .isFalse:
+            return JSONInteger(0)
+        case .float, .nan, .infinity, .negativeInfinity:
+            let number = tape.double(value)
             guard number.isFinite else { throw error("Input should be a finite number", at: key) }
             guard number.rounded(.towardZero) == number else {
                 throw error("Input should be a valid integer, got a number with a fractional part", at: key)
@@ -445,8 +468,8 @@ struct ManifestDecoder {
                 throw error("Unable to parse input string as an integer, exceeded maximum size", at: key)
             }
             return JSONInteger(Int(number))
-        case .string(let text):
-            if let integer = laxIntegerText(text) { return integer }
+        case .string:
+            if let integer = laxIntegerText(tape.text(value)) { return integer }
             throw error("Input should be a valid integer, unable to parse string as an integer", at: key)
         default:
             break
@@ -454,19 +477,19 @@ struct ManifestDecoder {
         throw error("Input should be a valid integer", at: key)
     }
 
-    func number(_ value: JSONValue?, _ key: String, optional: Bool) throws -> Double? {
+    func number(_ value: Int?, _ key: String, optional: Bool) throws -> Double? {
         guard let value else { return nil }
-        switch value {
+        switch tape.kind(value) {
         case .null:
             if optional { return nil }
-        case .integer(let integer):
-            return integer.doubleValue
-        case .float(let number):
-            return number
-        case .bool(let flag):
-            return flag ? 1 : 0
-        case .string(let text):
-            if let number = laxNumberText(text) { return number }
+        case .integer, .float, .nan, .infinity, .negativeInfinity:
+            return tape.double(value)
+        case .isTrue:
+            return 1
+        case .isFalse:
+            return 0
+        case .string:
+            if let number = laxNumberText(tape.text(value)) { return number }
             throw error("Input should be a valid number, unable to parse string as a number", at: key)
         default:
             break
@@ -474,16 +497,16 @@ struct ManifestDecoder {
         throw error("Input should be a valid number", at: key)
     }
 
-    func timestamp(_ value: JSONValue?, _ key: String, optional: Bool) throws -> Timestamp? {
+    func timestamp(_ value: Int?, _ key: String, optional: Bool) throws -> Timestamp? {
         guard let value else { return nil }
-        switch value {
+        switch tape.kind(value) {
         case .null:
             if optional { return nil }
-        case .integer(let integer):
-            if let result = Timestamp(unixNumber: integer.doubleValue) { return result }
-        case .float(let number):
-            if let result = Timestamp(unixNumber: number) { return result }
-        case .string(let text):
+        case .integer, .float, .nan, .infinity, .negativeInfinity:
+            if let result = Timestamp(unixNumber: tape.double(value)) { return result }
+        case .string:
+            if !tape.nodes[value].escaped, let result = Timestamp(isoBytes: tape.body(value)) { return result }
+            let text = tape.text(value)
             if let result = Timestamp(isoText: text) { return result }
             if let number = Double(text), let result = Timestamp(unixNumber: number) { return result }
         default:
@@ -582,7 +605,13 @@ extension Timestamp {
     ///
     /// Returns nil for anything else.
     public init?(isoText text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let value = text.withUTF8({ Timestamp(isoBytes: $0) }) else { return nil }
+        self = value
+    }
+
+    /// ``init(isoText:)`` over the text's UTF-8 bytes.
+    init?(isoBytes bytes: UnsafeBufferPointer<UInt8>) {
         var index = 0
         func number(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }
@@ -674,4 +703,68 @@ private func daysInMonth(_ year: Int, _ month: Int) -> Int {
     case 4, 6, 9, 11: 30
     default: 31
     }
+}
+
+/// The keys genblaze's `Manifest` model reads, in slot order.
+enum ManifestKey: Int, ModelKey {
+    case schemaVersion, run, canonicalHash, manifestUri, encryptionScheme, signature, transferFailures
+    static let table = ModelKeys([
+        "schema_version", "run", "canonical_hash", "manifest_uri", "encryption_scheme", "signature",
+        "transfer_failures",
+    ])
+}
+
+/// The keys genblaze's `Run` model reads, in slot order.
+enum RunKey: Int, ModelKey {
+    case runId, tenantId, projectId, name, status, steps, parentRunId, idempotencyKey, createdAt, startedAt,
+        completedAt, metadata
+    static let table = ModelKeys([
+        "run_id", "tenant_id", "project_id", "name", "status", "steps", "parent_run_id", "idempotency_key",
+        "created_at", "started_at", "completed_at", "metadata",
+    ])
+}
+
+/// The keys genblaze's `Step` model reads, in slot order.
+enum StepKey: Int, ModelKey {
+    case stepId, runId, provider, model, stepType, modelVersion, modelHash, modality, prompt, negativePrompt,
+        promptVisibility, seed, params, status, inputs, assets, providerPayload, retries, costUsd, error, errorCode,
+        startedAt, completedAt, stepIndex, metadata
+    static let table = ModelKeys([
+        "step_id", "run_id", "provider", "model", "step_type", "model_version", "model_hash", "modality", "prompt",
+        "negative_prompt", "prompt_visibility", "seed", "params", "status", "inputs", "assets", "provider_payload",
+        "retries", "cost_usd", "error", "error_code", "started_at", "completed_at", "step_index", "metadata",
+    ])
+}
+
+/// The keys genblaze's `Asset` model reads, in slot order.
+enum AssetKey: Int, ModelKey {
+    case assetId, url, mediaType, sha256, sizeBytes, width, height, duration, video, audio, tracks, metadata
+    static let table = ModelKeys([
+        "asset_id", "url", "media_type", "sha256", "size_bytes", "width", "height", "duration", "video", "audio",
+        "tracks", "metadata",
+    ])
+}
+
+/// The keys genblaze's `Track` model reads, in slot order.
+enum TrackKey: Int, ModelKey {
+    case kind, codec, label
+    static let table = ModelKeys(["kind", "codec", "label"])
+}
+
+/// The keys genblaze's `VideoMetadata` model reads, in slot order.
+enum VideoKey: Int, ModelKey {
+    case frameRate, codec, bitrate, colorSpace, hasAudio, resolution
+    static let table = ModelKeys(["frame_rate", "codec", "bitrate", "color_space", "has_audio", "resolution"])
+}
+
+/// The keys genblaze's `AudioMetadata` model reads, in slot order.
+enum AudioKey: Int, ModelKey {
+    case sampleRate, channels, codec, bitrate, wordTimings
+    static let table = ModelKeys(["sample_rate", "channels", "codec", "bitrate", "word_timings"])
+}
+
+/// The keys genblaze's `WordTiming` model reads, in slot order.
+enum WordTimingKey: Int, ModelKey {
+    case word, start, end, confidence
+    static let table = ModelKeys(["word", "start", "end", "confidence"])
 }

@@ -128,7 +128,20 @@ public enum SchemaVersion: String, Sendable, Hashable, CaseIterable, Codable, Co
 
     /// Orders versions numerically.
     public static func < (lhs: SchemaVersion, rhs: SchemaVersion) -> Bool {
-        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+        lhs.ordinal < rhs.ordinal
+    }
+
+    /// Position in release order.
+    private var ordinal: Int {
+        switch self {
+        case .v1_0: 0
+        case .v1_1: 1
+        case .v1_2: 2
+        case .v1_3: 3
+        case .v1_4: 4
+        case .v1_5: 5
+        case .v1_6: 6
+        }
     }
 }
 

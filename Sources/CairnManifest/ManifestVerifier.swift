@@ -67,17 +67,18 @@ public struct ManifestVerdict: Sendable {
         let manifest: Manifest
         let report: VerificationReport
         do {
-            let json: JSONValue
-            do {
-                json = try JSONReader.parse(bytes)
-            } catch let error as JSONReadError {
-                throw ManifestError(.invalidJSON, kind: "JSONDecodeError", error.description, underlying: error)
+            manifest = try Manifest.withTape(bytes) { tape in
+                // Named in the verdict even when the manifest is refused.
+                if tape.kind(0) == .object {
+                    if let version = tape.member(of: 0, "schema_version"), tape.kind(version) == .string {
+                        verdict.schemaVersion = tape.text(version)
+                    }
+                    if let stored = tape.member(of: 0, "canonical_hash"), tape.kind(stored) == .string {
+                        verdict.storedHash = tape.text(stored)
+                    }
+                }
+                return try Manifest(tape: tape)
             }
-            if case .object(let object) = json {
-                if case .string(let version) = object["schema_version"] { verdict.schemaVersion = version }
-                if case .string(let stored) = object["canonical_hash"] { verdict.storedHash = stored }
-            }
-            manifest = try Manifest(json: json)
             verdict.schemaVersion = manifest.schemaVersion
             verdict.storedHash = manifest.canonicalHash
             report = try manifest.verificationReport()

@@ -2,15 +2,17 @@ import Foundation
 
 /// The keys a model reads, found by a hash of their UTF-8 bytes (Unicode scalars, never canonical equivalence).
 struct ModelKeys: Sendable {
-    let names: [String]
+    let names: [StaticString]
     /// Open addressing over 64 buckets: a slot into `names`, or -1 for an empty bucket.
     private let buckets: [Int8]
 
-    init(_ names: [String]) {
+    init(_ names: [StaticString]) {
         precondition(names.count <= 32, "a model reads at most 32 keys")
         var buckets = [Int8](repeating: -1, count: 64)
         for (slot, name) in names.enumerated() {
-            var bucket = Int(keyHash(name) & 63)
+            var bucket = Int(
+                keyHash(bytes: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) & 63
+            )
             while buckets[bucket] >= 0 { bucket = (bucket + 1) & 63 }
             buckets[bucket] = Int8(slot)
         }
@@ -18,62 +20,68 @@ struct ModelKeys: Sendable {
         self.buckets = buckets
     }
 
-    /// The slot of `key`, or nil when the model does not read it.
+    /// The slot of the key whose UTF-8 bytes are `key`, or nil when the model does not read it.
     @inline(__always)
-    func slot(of key: String) -> Int? {
-        var bucket = Int(keyHash(key) & 63)
+    func slot(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        var bucket = Int(keyHash(bytes: key) & 63)
         while true {
             let slot = buckets[bucket]
             if slot < 0 { return nil }
-            if scalarsEqual(names[Int(slot)], key) { return Int(slot) }
+            let name = names[Int(slot)]
+            let count = name.utf8CodeUnitCount
+            if key.count == count && (count == 0 || memcmp(key.baseAddress!, name.utf8Start, count) == 0) {
+                return Int(slot)
+            }
             bucket = (bucket + 1) & 63
         }
     }
 
-    /// The slot of a key written in the source, hashed and compared straight from its static bytes.
+    /// The slot of `key`, or nil when the model does not read it.
+    func slot(of key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { slot(of: $0) }
+    }
+
+    /// The slot of a key written in the source.
     @inline(__always)
     func slot(of key: StaticString) -> Int? {
-        let start = key.utf8Start
-        let count = key.utf8CodeUnitCount
-        var bucket = Int(keyHash(bytes: UnsafeBufferPointer(start: start, count: count)) & 63)
-        while true {
-            let slot = buckets[bucket]
-            if slot < 0 { return nil }
-            var name = names[Int(slot)]
-            let equal = name.withUTF8 { bytes in
-                bytes.count == count && (count == 0 || memcmp(bytes.baseAddress!, start, count) == 0)
-            }
-            if equal { return Int(slot) }
-            bucket = (bucket + 1) & 63
-        }
+        slot(of: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
     }
 }
 
-/// One JSON object's values for a model's keys, gathered in a single pass over its entries.
-struct ModelFields {
-    let keys: ModelKeys
-    private var values: [JSONValue?]
-    /// Keys the model does not read, in entry order.
-    private(set) var unknownKeys: [String] = []
+/// The keys one model reads: each case is a slot, and ``table`` names the JSON key of each case, in case order.
+protocol ModelKey: CaseIterable, RawRepresentable where RawValue == Int {
+    static var table: ModelKeys { get }
+}
 
-    init(_ object: JSONObject, keys: ModelKeys) {
-        self.keys = keys
-        values = [JSONValue?](repeating: nil, count: keys.names.count)
-        object.forEachEntry { key, value in
-            if let slot = keys.slot(of: key) {
-                values[slot] = value
-            } else {
-                unknownKeys.append(key)
+/// One JSON object's value nodes for a model's keys, gathered in a single pass over its entries on a tape (the last
+/// entry of a repeated key wins, as in `json.loads`).
+struct ModelFields<Key: ModelKey> {
+    /// The value node of each slot, or -1.
+    private var values = InlineArray<32, Int>(repeating: -1)
+    /// The key node of the first entry whose key the model does not read.
+    private(set) var firstUnknownKey: Int?
+
+    init(_ tape: JSONTape, object: Int) {
+        let keys = Key.table
+        var child = object + 1
+        let end = tape.nodes[object].end
+        while child < end {
+            let key = child
+            let slot = tape.nodes[key].escaped ? keys.slot(of: tape.text(key)) : keys.slot(of: tape.body(key))
+            if let slot {
+                values[slot] = key + 1
+            } else if firstUnknownKey == nil {
+                firstUnknownKey = key
             }
+            child = tape.next(after: key + 1)
         }
     }
 
-    /// The value under `name`, one of the model's keys; nil when the object lacks it.
-    subscript(name: StaticString) -> JSONValue? {
-        guard let slot = keys.slot(of: name) else {
-            assertionFailure("\(name) is not one of the model's keys")
-            return nil
-        }
-        return values[slot]
+    /// The value node under `key`; nil when the object lacks it.
+    @inline(__always)
+    subscript(key: Key) -> Int? {
+        let node = values[key.rawValue]
+        return node < 0 ? nil : node
     }
 }

@@ -95,4 +95,65 @@ struct JSONReaderTests {
         #expect(error?.line == 2)
         #expect(error?.column == 8)
     }
+
+    @Test("Strings: every special byte at every offset around the eight-byte scan")
+    func stringScanAtEveryOffset() throws {
+        let specials: [(raw: String, decoded: String)] = [
+            (#"\""#, "\""), (#"\\"#, "\\"), (#"\n"#, "\n"), (#"\/"#, "/"), (#"\u00e9"#, "\u{E9}"),
+            (#"\ud83d\ude00"#, "\u{1F600}"), ("\u{E9}", "\u{E9}"), ("\u{1F600}", "\u{1F600}"),
+            ("\u{2028}", "\u{2028}"), ("\u{7F}", "\u{7F}"),
+        ]
+        let refused: [(raw: [UInt8], code: JSONReadError.Code)] = [
+            ([0x01], .controlCharacterInString), ([0x1F], .controlCharacterInString), ([0xFF], .invalidUTF8),
+            ([0xC3, 0x28], .invalidUTF8), ([0xED, 0xA0, 0x80], .invalidUTF8), ([0xF4, 0x90, 0x80, 0x80], .invalidUTF8),
+            ([0xE0, 0x80, 0x80], .invalidUTF8), (Array(#"\x"#.utf8), .invalidEscape),
+            (Array(#"\u12g"#.utf8), .invalidEscape),
+        ]
+        for prefix in 0..<20 {
+            for suffix in [0, 1, 7, 8, 9, 17] {
+                let before = String(repeating: "a", count: prefix)
+                let after = String(repeating: "b", count: suffix)
+                for special in specials {
+                    let text = "\"" + before + special.raw + after + "\""
+                    #expect(try parse(text) == .string(before + special.decoded + after), "\(text)")
+                }
+                for bad in refused {
+                    let bytes = [0x22] + Array(before.utf8) + bad.raw + Array(after.utf8) + [0x22]
+                    #expect(readError(bytes)?.code == bad.code, "\(bytes)")
+                }
+                #expect(readError([0x22] + Array((before + after).utf8))?.code == .unterminatedString)
+            }
+        }
+    }
+
+    @Test("jsonText reads back to an equal value")
+    func jsonTextRoundTrip() throws {
+        func hasNaNPayload(_ value: JSONValue) -> Bool {
+            switch value {
+            case .float(let number): number.isNaN && number.bitPattern != Double.nan.bitPattern
+            case .array(let elements): elements.contains(where: hasNaNPayload)
+            case .object(let object): object.contains { hasNaNPayload($0.value) }
+            default: false
+            }
+        }
+        var generator = RandomManifests(seed: 7)
+        var checked = 0
+        for _ in 0..<3000 {
+            let value = generator.any(depth: 0)
+            // A NaN's payload has no JSON spelling; `NaN` reads back as the default NaN.
+            guard !hasNaNPayload(value) else { continue }
+            #expect(try JSONReader.parse(value.jsonText()) == value)
+            checked += 1
+        }
+        #expect(checked > 2500)
+        let edges: [JSONValue] = [
+            .unpairedSurrogateString([0xD800, 0x41, 0xDBFF, 0xDFFF]), .float(-0.0), .float(.nan), .float(-.infinity),
+            .float(5e-324), .float(1e16), .integer(JSONInteger(decimalText: "-123456789012345678901234567890")!),
+            ["\u{0}\"\\": [[], [:]]],
+        ]
+        for value in edges { #expect(try JSONReader.parse(value.jsonText()) == value, "\(value)") }
+        var deep: JSONValue = .null
+        for _ in 0..<(JSONReader.defaultMaxDepth + 1) { deep = .array([deep]) }
+        #expect(throws: JSONReadError.self) { try deep.jsonText() }
+    }
 }
