@@ -167,6 +167,15 @@ struct JSONTape {
         }
     }
 
+    /// A node without children: a scalar, or an empty array or object.
+    private func leaf(_ node: Int) -> JSONValue {
+        switch nodes[node].kind {
+        case .array: .array([])
+        case .object: .object(JSONObject())
+        default: scalar(node)
+        }
+    }
+
     /// The object at an object node (nothing is allocated for an empty one).
     func object(_ node: Int) -> JSONObject {
         if nodes[node].start == 0 { return JSONObject() }
@@ -178,17 +187,26 @@ struct JSONTape {
     /// nodes backwards), so any depth the reader accepted is safe.
     func value(_ root: Int) -> JSONValue {
         let end = next(after: root)
-        if end == root + 1 {
-            switch nodes[root].kind {
-            case .array: return .array([])
-            case .object: return .object(JSONObject())
-            default: return scalar(root)
+        if end == root + 1 { return leaf(root) }
+        let flatCount = nodes[root].start
+        if nodes[root].kind == .object && end == root + 1 + 2 * flatCount {
+            // Every value is a scalar (the usual `params` or `metadata`): build the entries in place.
+            var entries: [JSONObject.Element] = []
+            var hashes: [UInt32] = []
+            entries.reserveCapacity(flatCount)
+            hashes.reserveCapacity(flatCount)
+            forEachEntry(of: root) { key, value in
+                entries.append((text(key), leaf(value)))
+                hashes.append(nodes[key].escaped ? keyHash(entries[entries.count - 1].key) : keyHash(bytes: body(key)))
             }
+            return .object(JSONObject(parsedEntries: entries[...], keyHashes: hashes[...]))
         }
         var values: [JSONValue] = []
         var keys: [(key: String, hash: UInt32)] = []
         var entries: [JSONObject.Element] = []
         var hashes: [UInt32] = []
+        values.reserveCapacity(end - root)
+        keys.reserveCapacity((end - root) / 2)
         var node = end - 1
         while node >= root {
             let entry = nodes[node]

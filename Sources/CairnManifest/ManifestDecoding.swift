@@ -395,6 +395,7 @@ struct ManifestDecoder {
 
     mutating func requiredString(_ value: Int, _ key: String?, hashed: Bool) throws -> String {
         guard tape.kind(value) == .string else { throw error("Input should be a valid string", at: key) }
+        if !tape.nodes[value].escaped { return String(decoding: tape.body(value), as: UTF8.self) }
         switch tape.stringValue(value) {
         case .unpairedSurrogateString(let units):
             if unencodableField == nil || (hashed && unencodableField?.hashed == false) {
@@ -637,8 +638,10 @@ extension Timestamp {
             self.init(year: year, month: month, day: day, utcOffsetSeconds: nil)
             return
         }
-        guard [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " "), UInt8(ascii: "_")].contains(bytes[index])
-        else { return nil }
+        switch bytes[index] {
+        case UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " "), UInt8(ascii: "_"): break
+        default: return nil
+        }
         index += 1
         guard let hour = number(2), expect(UInt8(ascii: ":")), let minute = number(2), hour < 24, minute < 60 else {
             return nil

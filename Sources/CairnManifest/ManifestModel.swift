@@ -655,19 +655,23 @@ public struct Manifest: Sendable, Hashable {
 public func newIdentifier() -> String {
     // Random bytes from the system generator (getrandom), formatted as Python's `str(uuid.uuid4())`.
     var generator = SystemRandomNumberGenerator()
-    var high: UInt64 = generator.next()
-    var low: UInt64 = generator.next()
-    high = (high & ~0xF000) | 0x4000  // version 4
-    low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-    var position = 0
-    for (word, count) in [(high, 16), (low, 16)] {
-        for nibble in 0..<count {
-            if position == 8 || position == 13 || position == 18 || position == 23 { position += 1 }
-            text[position] = digits[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
-            position += 1
+    let high = (generator.next() & ~0xF000) | 0x4000  // version 4
+    let low = (generator.next() & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
+    let digits: StaticString = "0123456789abcdef"
+    return String(unsafeUninitializedCapacity: 36) { text in
+        var position = 0
+        func write(_ word: UInt64) {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    text[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                text[position] = digits.utf8Start[Int((word >> UInt64(shift)) & 0xF)]
+                position += 1
+            }
         }
+        write(high)
+        write(low)
+        return 36
     }
-    return String(decoding: text, as: UTF8.self)
 }
