@@ -73,7 +73,9 @@ extension Manifest {
         var decoder = ManifestDecoder(version: version, tape: tape)
         self = try decoder.manifest(object)
         self.unencodableField = decoder.unencodableField
-        if (encryptionScheme ?? "").isEmpty && run.steps.contains(where: { $0.promptVisibility == .encrypted }) {
+        if (encryptionScheme ?? "").isEmpty
+            && run.steps.indices.contains(where: { run.steps[$0].promptVisibility == .encrypted })
+        {
             throw ManifestError(
                 .encryptionSchemeMissing,
                 kind: "ManifestError",
@@ -129,6 +131,7 @@ struct ManifestDecoder {
     init(version: SchemaVersion, tape: JSONTape) {
         self.version = version
         self.tape = tape
+        path.reserveCapacity(8)
     }
 
     func error(_ message: String, at key: String? = nil) -> ManifestError {
@@ -165,23 +168,33 @@ struct ManifestDecoder {
     mutating func run(_ value: Int) throws -> Run {
         let object = try model(value, "Run", RunKey.self)
         let legacy = version.hashesIdentifiers
-        var run = Run(
-            runID: try string(object[.runId], "run_id", hashed: legacy) ?? newIdentifier(),
-            tenantID: try string(object[.tenantId], "tenant_id", hashed: true, optional: true),
-            projectID: try string(object[.projectId], "project_id", hashed: true, optional: true),
-            name: try string(object[.name], "name", hashed: true, optional: true),
-            status: try enumeration(object[.status], "status") ?? .pending,
-            steps: [],
-            parentRunID: try string(object[.parentRunId], "parent_run_id", hashed: false, optional: true),
-            idempotencyKey: try string(object[.idempotencyKey], "idempotency_key", hashed: false, optional: true),
-            createdAt: try timestamp(object[.createdAt], "created_at", optional: false) ?? .now(),
-            startedAt: try timestamp(object[.startedAt], "started_at", optional: true),
-            completedAt: try timestamp(object[.completedAt], "completed_at", optional: true),
-            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
-        )
-        run.steps =
+        let runID = try string(object[.runId], "run_id", hashed: legacy) ?? newIdentifier()
+        let tenantID = try string(object[.tenantId], "tenant_id", hashed: true, optional: true)
+        let projectID = try string(object[.projectId], "project_id", hashed: true, optional: true)
+        let name = try string(object[.name], "name", hashed: true, optional: true)
+        let status = try enumeration(object[.status], "status") ?? RunStatus.pending
+        let parentRunID = try string(object[.parentRunId], "parent_run_id", hashed: false, optional: true)
+        let idempotencyKey = try string(object[.idempotencyKey], "idempotency_key", hashed: false, optional: true)
+        let createdAt = try timestamp(object[.createdAt], "created_at", optional: false) ?? .now()
+        let startedAt = try timestamp(object[.startedAt], "started_at", optional: true)
+        let completedAt = try timestamp(object[.completedAt], "completed_at", optional: true)
+        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
+        let steps =
             try list(object[.steps], "steps", optional: false) { decoder, value in try decoder.step(value) } ?? []
-        return run
+        return Run(
+            runID: runID,
+            tenantID: tenantID,
+            projectID: projectID,
+            name: name,
+            status: status,
+            steps: steps,
+            parentRunID: parentRunID,
+            idempotencyKey: idempotencyKey,
+            createdAt: createdAt,
+            startedAt: startedAt,
+            completedAt: completedAt,
+            metadata: metadata
+        )
     }
 
     mutating func step(_ value: Int) throws -> Step {
@@ -189,42 +202,68 @@ struct ManifestDecoder {
         if let key = object.firstUnknownKey { throw error("Extra inputs are not permitted", at: tape.text(key)) }
         let legacy = version.hashesIdentifiers
         guard let modelValue = object[.model] else { throw error("Field required", at: "model") }
-        var step = Step(
-            stepID: try string(object[.stepId], "step_id", hashed: legacy) ?? newIdentifier(),
-            runID: try string(object[.runId], "run_id", hashed: legacy, optional: true),
-            provider: try string(object[.provider], "provider", hashed: true, optional: true),
-            model: try requiredString(modelValue, "model", hashed: true),
-            stepType: try enumeration(object[.stepType], "step_type") ?? .generate,
-            modelVersion: try string(object[.modelVersion], "model_version", hashed: true, optional: true),
-            modelHash: try string(object[.modelHash], "model_hash", hashed: true, optional: true),
-            modality: try enumeration(object[.modality], "modality") ?? .image,
-            prompt: try string(object[.prompt], "prompt", hashed: true, optional: true),
-            negativePrompt: try string(object[.negativePrompt], "negative_prompt", hashed: true, optional: true),
-            promptVisibility: try enumeration(object[.promptVisibility], "prompt_visibility") ?? .public,
-            seed: try integer(object[.seed], "seed", optional: true),
-            params: try dictionary(object[.params], "params") ?? [:],
-            status: try enumeration(object[.status], "status") ?? .pending,
-            providerPayload: try dictionary(object[.providerPayload], "provider_payload") ?? [:],
-            retries: try integer(object[.retries], "retries", optional: false) ?? 0,
-            costUSD: try number(object[.costUsd], "cost_usd", optional: true),
-            error: try string(object[.error], "error", hashed: false, optional: true),
-            errorCode: try enumeration(object[.errorCode], "error_code", optional: true),
-            startedAt: try timestamp(object[.startedAt], "started_at", optional: true),
-            completedAt: try timestamp(object[.completedAt], "completed_at", optional: true),
-            stepIndex: try integer(object[.stepIndex], "step_index", optional: true),
-            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
-        )
-        step.inputs =
+        // Fields are read in genblaze's order (the first bad one is reported), and the step is built once.
+        let stepID = try string(object[.stepId], "step_id", hashed: legacy) ?? newIdentifier()
+        let runID = try string(object[.runId], "run_id", hashed: legacy, optional: true)
+        let provider = try string(object[.provider], "provider", hashed: true, optional: true)
+        let model = try requiredString(modelValue, "model", hashed: true)
+        let stepType = try enumeration(object[.stepType], "step_type") ?? StepType.generate
+        let modelVersion = try string(object[.modelVersion], "model_version", hashed: true, optional: true)
+        let modelHash = try string(object[.modelHash], "model_hash", hashed: true, optional: true)
+        let modality = try enumeration(object[.modality], "modality") ?? Modality.image
+        let prompt = try string(object[.prompt], "prompt", hashed: true, optional: true)
+        let negativePrompt = try string(object[.negativePrompt], "negative_prompt", hashed: true, optional: true)
+        let promptVisibility =
+            try enumeration(object[.promptVisibility], "prompt_visibility") ?? PromptVisibility.public
+        let seed = try integer(object[.seed], "seed", optional: true)
+        let params = try dictionary(object[.params], "params") ?? [:]
+        let status = try enumeration(object[.status], "status") ?? StepStatus.pending
+        let providerPayload = try dictionary(object[.providerPayload], "provider_payload") ?? [:]
+        let retries = try integer(object[.retries], "retries", optional: false) ?? 0
+        let costUSD = try number(object[.costUsd], "cost_usd", optional: true)
+        let errorText = try string(object[.error], "error", hashed: false, optional: true)
+        let errorCode: ProviderErrorCode? = try enumeration(object[.errorCode], "error_code", optional: true)
+        let startedAt = try timestamp(object[.startedAt], "started_at", optional: true)
+        let completedAt = try timestamp(object[.completedAt], "completed_at", optional: true)
+        let stepIndex = try integer(object[.stepIndex], "step_index", optional: true)
+        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
+        let inputs =
             try list(object[.inputs], "inputs", optional: false) { decoder, value in try decoder.asset(value) } ?? []
-        step.assets =
+        let assets =
             try list(object[.assets], "assets", optional: false) { decoder, value in try decoder.asset(value) } ?? []
-        if step.provider == nil && step.stepType != .ingest && step.stepType != .import {
+        if provider == nil && stepType != .ingest && stepType != .import {
             throw error(
-                "Value error, Step.provider is required when step_type='\(step.stepType.rawValue)'; only "
+                "Value error, Step.provider is required when step_type='\(stepType.rawValue)'; only "
                     + "['import', 'ingest'] step types may have provider=None."
             )
         }
-        return step
+        return Step(
+            stepID: stepID,
+            runID: runID,
+            provider: provider,
+            model: model,
+            stepType: stepType,
+            modelVersion: modelVersion,
+            modelHash: modelHash,
+            modality: modality,
+            prompt: prompt,
+            negativePrompt: negativePrompt,
+            promptVisibility: promptVisibility,
+            seed: seed,
+            params: params,
+            status: status,
+            inputs: inputs,
+            assets: assets,
+            providerPayload: providerPayload,
+            retries: retries,
+            costUSD: costUSD,
+            error: errorText,
+            errorCode: errorCode,
+            startedAt: startedAt,
+            completedAt: completedAt,
+            stepIndex: stepIndex,
+            metadata: metadata
+        )
     }
 
     mutating func asset(_ value: Int) throws -> Asset {
@@ -237,28 +276,27 @@ struct ManifestDecoder {
         if let sizeBytes, sizeBytes.isNegative {
             throw error("Input should be greater than or equal to 0", at: "size_bytes")
         }
-        var asset = Asset(
-            assetID: try string(object[.assetId], "asset_id", hashed: legacy) ?? newIdentifier(),
-            url: url,
-            mediaType: try requiredString(mediaTypeValue, "media_type", hashed: true),
-            sha256: try string(object[.sha256], "sha256", hashed: true, optional: true),
-            sizeBytes: sizeBytes,
-            width: try integer(object[.width], "width", optional: true),
-            height: try integer(object[.height], "height", optional: true),
-            duration: try number(object[.duration], "duration", optional: true),
-            metadata: try dictionary(object[.metadata], "metadata") ?? [:]
-        )
+        // Fields are read in genblaze's order (the first bad one is reported), and the asset is built once.
+        let assetID = try string(object[.assetId], "asset_id", hashed: legacy) ?? newIdentifier()
+        let mediaType = try requiredString(mediaTypeValue, "media_type", hashed: true)
+        let sha256 = try string(object[.sha256], "sha256", hashed: true, optional: true)
+        let width = try integer(object[.width], "width", optional: true)
+        let height = try integer(object[.height], "height", optional: true)
+        let duration = try number(object[.duration], "duration", optional: true)
+        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
+        var video: VideoMetadata? = nil
         if let videoValue = object[.video], !tape.isNull(videoValue) {
             path.append("video")
-            asset.video = try video(videoValue)
+            video = try self.video(videoValue)
             path.removeLast()
         }
+        var audio: AudioMetadata? = nil
         if let audioValue = object[.audio], !tape.isNull(audioValue) {
             path.append("audio")
-            asset.audio = try audio(audioValue)
+            audio = try self.audio(audioValue)
             path.removeLast()
         }
-        asset.tracks = try list(object[.tracks], "tracks", optional: true) { decoder, value in
+        let tracks = try list(object[.tracks], "tracks", optional: true) { decoder, value in
             let track = try decoder.model(value, "Track", TrackKey.self)
             guard let kind = track[.kind] else { throw decoder.error("Field required", at: "kind") }
             return Track(
@@ -267,7 +305,20 @@ struct ManifestDecoder {
                 label: try decoder.string(track[.label], "label", hashed: true, optional: true)
             )
         }
-        return asset
+        return Asset(
+            assetID: assetID,
+            url: url,
+            mediaType: mediaType,
+            sha256: sha256,
+            sizeBytes: sizeBytes,
+            width: width,
+            height: height,
+            duration: duration,
+            video: video,
+            audio: audio,
+            tracks: tracks,
+            metadata: metadata
+        )
     }
 
     mutating func video(_ value: Int) throws -> VideoMetadata {
