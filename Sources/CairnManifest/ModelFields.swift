@@ -1,6 +1,6 @@
 import Foundation
 
-/// The keys a model reads, found by a hash of their UTF-8 bytes (Unicode scalars, never canonical equivalence).
+/// The keys a model reads, found by their UTF-8 bytes (Unicode scalars, never canonical equivalence).
 struct ModelKeys: Sendable {
     let names: [StaticString]
     /// Open addressing over 64 buckets: a slot into `names`, or -1 for an empty bucket.
@@ -10,9 +10,7 @@ struct ModelKeys: Sendable {
         precondition(names.count <= 32, "a model reads at most 32 keys")
         var buckets = [Int8](repeating: -1, count: 64)
         for (slot, name) in names.enumerated() {
-            var bucket = Int(
-                keyHash(bytes: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) & 63
-            )
+            var bucket = Self.bucket(of: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             while buckets[bucket] >= 0 { bucket = (bucket + 1) & 63 }
             buckets[bucket] = Int8(slot)
         }
@@ -23,17 +21,30 @@ struct ModelKeys: Sendable {
     /// The slot of the key whose UTF-8 bytes are `key`, or nil when the model does not read it.
     @inline(__always)
     func slot(of key: UnsafeBufferPointer<UInt8>) -> Int? {
-        var bucket = Int(keyHash(bytes: key) & 63)
+        var bucket = Self.bucket(of: key)
         while true {
             let slot = buckets[bucket]
             if slot < 0 { return nil }
             let name = names[Int(slot)]
-            let count = name.utf8CodeUnitCount
-            if key.count == count && (count == 0 || memcmp(key.baseAddress!, name.utf8Start, count) == 0) {
-                return Int(slot)
+            if key.count == name.utf8CodeUnitCount {
+                var index = 0
+                while index < key.count && key[index] == name.utf8Start[index] { index += 1 }
+                if index == key.count { return Int(slot) }
             }
             bucket = (bucket + 1) & 63
         }
+    }
+
+    /// The first bucket to probe for a key: a mix of its length and three of its bytes (model keys are short and
+    /// differ there; probing settles the rest).
+    @inline(__always)
+    private static func bucket(of key: UnsafeBufferPointer<UInt8>) -> Int {
+        let count = key.count
+        guard count > 0 else { return 0 }
+        var mixed = UInt32(truncatingIfNeeded: count) &* 0x9E37_79B1
+        mixed ^= UInt32(key[0]) | UInt32(key[count / 2]) << 8 | UInt32(key[count - 1]) << 16
+        mixed = (mixed ^ (mixed >> 15)) &* 0x2C1B_3C6D
+        return Int(mixed >> 26)
     }
 
     /// The slot of `key`, or nil when the model does not read it.
