@@ -115,10 +115,11 @@ struct JSONTape {
 
     /// The text of a string node whose escapes (if any) decode without an unpaired surrogate.
     func text(_ node: Int) -> String {
+        if !nodes[node].escaped { return String(decoding: body(node), as: UTF8.self) }
         switch stringValue(node) {
-        case .string(let text): text
-        case .unpairedSurrogateString(let units): String(decoding: units, as: UTF16.self)
-        default: ""
+        case .string(let text): return text
+        case .unpairedSurrogateString(let units): return String(decoding: units, as: UTF16.self)
+        default: return ""
         }
     }
 
@@ -199,46 +200,65 @@ struct JSONTape {
                 entries.append((text(key), leaf(value)))
                 hashes.append(nodes[key].escaped ? keyHash(entries[entries.count - 1].key) : keyHash(bytes: body(key)))
             }
-            return .object(JSONObject(parsedEntries: entries[...], keyHashes: hashes[...]))
+            return .object(JSONObject(parsedEntries: entries, keyHashes: hashes))
         }
-        var values: [JSONValue] = []
-        var keys: [(key: String, hash: UInt32)] = []
-        var entries: [JSONObject.Element] = []
-        var hashes: [UInt32] = []
-        values.reserveCapacity(end - root)
-        keys.reserveCapacity((end - root) / 2)
+        // Finished values and keys wait on two stacks until their container is built; they are moved (never
+        // copied) into it, so each value is built and retained once.
+        let values = UnsafeMutablePointer<JSONValue>.allocate(capacity: end - root)
+        let keys = UnsafeMutablePointer<(key: String, hash: UInt32)>.allocate(capacity: (end - root) / 2 + 1)
+        defer {
+            values.deallocate()
+            keys.deallocate()
+        }
+        var valueCount = 0
+        var keyCount = 0
         var node = end - 1
         while node >= root {
             let entry = nodes[node]
             switch entry.kind {
             case .array:
                 let count = entry.start
-                var elements: [JSONValue] = []
-                elements.reserveCapacity(count)
-                for offset in 0..<count { elements.append(values[values.count - 1 - offset]) }
-                values.removeLast(count)
-                values.append(.array(elements))
+                let top = valueCount
+                let elements = [JSONValue](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for offset in 0..<count {
+                        (buffer.baseAddress! + offset).initialize(to: (values + top - 1 - offset).move())
+                    }
+                    initialized = count
+                }
+                valueCount -= count
+                (values + valueCount).initialize(to: .array(elements))
+                valueCount += 1
             case .object:
                 let count = entry.start
-                entries.removeAll(keepingCapacity: true)
-                hashes.removeAll(keepingCapacity: true)
-                for offset in 0..<count {
-                    let key = keys[keys.count - 1 - offset]
-                    entries.append((key.key, values[values.count - 1 - offset]))
-                    hashes.append(key.hash)
+                let valueTop = valueCount
+                let keyTop = keyCount
+                var hashes: [UInt32] = []
+                hashes.reserveCapacity(count)
+                let entries = [JSONObject.Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for offset in 0..<count {
+                        let key = (keys + keyTop - 1 - offset).move()
+                        hashes.append(key.hash)
+                        (buffer.baseAddress! + offset).initialize(
+                            to: (key.key, (values + valueTop - 1 - offset).move())
+                        )
+                    }
+                    initialized = count
                 }
-                keys.removeLast(count)
-                values.removeLast(count)
-                values.append(.object(JSONObject(parsedEntries: entries[...], keyHashes: hashes[...])))
+                valueCount -= count
+                keyCount -= count
+                (values + valueCount).initialize(to: .object(JSONObject(parsedEntries: entries, keyHashes: hashes)))
+                valueCount += 1
             case .string where entry.isKey:
                 let key = text(node)
-                keys.append((key, entry.escaped ? keyHash(key) : keyHash(bytes: body(node))))
+                (keys + keyCount).initialize(to: (key, entry.escaped ? keyHash(key) : keyHash(bytes: body(node))))
+                keyCount += 1
             default:
-                values.append(scalar(node))
+                (values + valueCount).initialize(to: scalar(node))
+                valueCount += 1
             }
             node -= 1
         }
-        return values[0]
+        return values.move()
     }
 
     /// Decodes a string body with escapes (already checked by the parser).

@@ -391,10 +391,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The reader calls this once per object, when the object closes, with ``keyHash(_:)`` of every key. A key
     /// whose hash bit is new in a 128-bit mask cannot repeat an earlier key; only the others are compared.
     /// Larger objects build the key index as they go.
-    init(parsedEntries: ArraySlice<Element>, keyHashes: ArraySlice<UInt32>) {
+    init(parsedEntries: [Element], keyHashes: [UInt32]) {
         let count = parsedEntries.count
         guard count > 1 else {
-            storage = Array(parsedEntries)
+            storage = parsedEntries
             return
         }
         guard count <= Self.indexThreshold else {
@@ -403,15 +403,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
         var seen: (UInt64, UInt64) = (0, 0)
         var repeated = false
-        let first = keyHashes.startIndex
         scan: for offset in 0..<count {
-            let hash = keyHashes[first + offset]
+            let hash = keyHashes[offset]
             let bit: UInt64 = 1 << UInt64(hash & 63)
             let inHigh = hash & 64 != 0
             if (inHigh ? seen.1 : seen.0) & bit != 0 {
-                for earlier in 0..<offset where keyHashes[first + earlier] == hash {
-                    let entries = parsedEntries.startIndex
-                    if scalarsEqual(parsedEntries[entries + earlier].key, parsedEntries[entries + offset].key) {
+                for earlier in 0..<offset where keyHashes[earlier] == hash {
+                    if scalarsEqual(parsedEntries[earlier].key, parsedEntries[offset].key) {
                         repeated = true
                         break scan
                     }
@@ -422,7 +420,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         if repeated {
             for (key, value) in parsedEntries { self[key] = value }
         } else {
-            storage = Array(parsedEntries)
+            storage = parsedEntries
         }
     }
 
