@@ -37,7 +37,7 @@ public enum CanonicalJSON {
     ///
     /// - Throws: ``CanonicalJSONError`` for nesting deeper than ``maxDepth`` or an unpaired surrogate.
     public static func encode(_ value: JSONValue) throws -> [UInt8] {
-        var writer = CanonicalWriter()
+        var writer = CanonicalWriter(capacity: 256)
         try writer.write(value, depth: 0)
         return writer.bytes
     }
@@ -53,20 +53,30 @@ public enum CanonicalJSON {
     ///
     /// - Throws: ``CanonicalJSONError``.
     public static func sha256Hex(_ value: JSONValue) throws -> String {
-        sha256Hex(ofBytes: try encode(value))
+        var writer = CanonicalWriter(capacity: 256)
+        try writer.write(value, depth: 0)
+        return writer.withBytes(sha256Hex(ofBuffer:))
     }
 
     /// Lowercase hex SHA-256 of `bytes`.
     static func sha256Hex(ofBytes bytes: [UInt8]) -> String {
-        let digest = SHA256.hash(data: bytes)
-        let table: [UInt8] = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(table[Int(byte >> 4)])
-            hex.append(table[Int(byte & 0x0F)])
+        bytes.withUnsafeBytes(sha256Hex(ofBuffer:))
+    }
+
+    /// Lowercase hex SHA-256 of the bytes in `buffer`.
+    static func sha256Hex(ofBuffer buffer: UnsafeRawBufferPointer) -> String {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: buffer)
+        let digest = hasher.finalize()
+        return String(unsafeUninitializedCapacity: 64) { hex in
+            digest.withUnsafeBytes { bytes in
+                for (index, byte) in bytes.enumerated() {
+                    hex[2 * index] = TextScan.hexDigit(byte >> 4)
+                    hex[2 * index + 1] = TextScan.hexDigit(byte & 0x0F)
+                }
+            }
+            return 64
         }
-        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Python's `round(value, 10)`: half to even at the 10th decimal on the exact binary value, sign kept.
@@ -97,10 +107,19 @@ public enum CanonicalJSON {
     }
 }
 
-struct CanonicalWriter {
-    var bytes: [UInt8] = []
+/// A growable byte buffer that writes canonical JSON: raw memory, so that appending a byte is a bounds check and a
+/// store (no array uniqueness checks, no retain/release), released when the writer goes away.
+struct CanonicalWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
 
-    init() { bytes.reserveCapacity(1024) }
+    init(capacity: Int = 2048) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
 
     static let tooDeep = CanonicalJSONError(
         code: .tooDeep,
@@ -108,98 +127,377 @@ struct CanonicalWriter {
             + "value is nested too deeply to hash safely"
     )
 
+    /// The bytes written so far, copied into an array.
+    var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Calls `body` with the bytes written so far, without copying them.
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    // MARK: Raw appends
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if capacity - count < extra { grow(toHold: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(toHold needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ first: UInt8, _ second: UInt8) {
+        reserve(2)
+        base[count] = first
+        base[count + 1] = second
+        count += 2
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafePointer<UInt8>, count length: Int) {
+        reserve(length)
+        (base + count).update(from: bytes, count: length)
+        count += length
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let start = bytes.baseAddress else { return }
+        append(start, count: bytes.count)
+    }
+
+    /// Appends the bytes of a literal (ASCII text such as `null`).
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(text.utf8Start, count: text.utf8CodeUnitCount)
+    }
+
+    /// Appends `"key":` for a key written in the source; such keys are plain ASCII and need no escaping.
+    @inline(__always)
+    mutating func appendKey(_ key: StaticString) {
+        let length = key.utf8CodeUnitCount
+        assert(
+            UnsafeBufferPointer(start: key.utf8Start, count: length).allSatisfy {
+                $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C
+            },
+            "model keys are printable ASCII without quotes or backslashes"
+        )
+        reserve(length + 3)
+        base[count] = UInt8(ascii: "\"")
+        (base + count + 1).update(from: key.utf8Start, count: length)
+        base[count + length + 1] = UInt8(ascii: "\"")
+        base[count + length + 2] = UInt8(ascii: ":")
+        count += length + 3
+    }
+
+    /// Appends `number` in decimal, straight into the buffer.
+    mutating func appendDecimal(_ number: Int) {
+        reserve(20)
+        if number < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        var magnitude = number.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        var position = count + digits
+        repeat {
+            position -= 1
+            base[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        count += digits
+    }
+
+    // MARK: Values
+
     mutating func write(_ value: JSONValue, depth: Int) throws {
         if depth > CanonicalJSON.maxDepth { throw Self.tooDeep }
         switch value {
         case .null:
-            appendASCII("null")
+            append("null")
         case .bool(let flag):
-            appendASCII(flag ? "true" : "false")
+            if flag { append("true") } else { append("false") }
         case .integer(let integer):
-            switch integer.storage {
-            case .small(let number): appendDecimal(number)
-            case .big(let text): appendASCII(text)
-            }
+            write(integer)
         case .float(let number):
-            appendASCII(CanonicalJSON.floatText(number))
+            write(number)
         case .string(let text):
-            writeString(CanonicalJSON.nfc(text))
+            writeValue(text)
         case .unpairedSurrogateString:
             throw CanonicalJSONError(
                 code: .unencodableString,
                 reason: "'utf-8' codec can't encode a string: surrogates not allowed"
             )
         case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
+            append(UInt8(ascii: "["))
             var first = true
             for element in elements {
-                if !first { bytes.append(UInt8(ascii: ",")) }
+                if !first { append(UInt8(ascii: ",")) }
                 first = false
                 try write(element, depth: depth + 1)
             }
-            bytes.append(UInt8(ascii: "]"))
+            append(UInt8(ascii: "]"))
         case .object(let object):
-            bytes.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, element) in object.isSortedByCodePoint ? object.entries : object.entriesSortedByCodePoint {
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                writeString(key)
-                bytes.append(UInt8(ascii: ":"))
-                try write(element, depth: depth + 1)
+            try write(object, depth: depth)
+        }
+    }
+
+    /// Writes `object`, which sits at `depth` (already checked), with its entries in code point order of keys.
+    ///
+    /// Entries are written in their stored order while each key is checked, on the bytes just written, to follow
+    /// the previous one; an out-of-order key (or one that needed escaping) rewinds and writes the sorted entries.
+    mutating func write(_ object: JSONObject, depth: Int) throws {
+        if object.isEmpty {
+            append(UInt8(ascii: "{"), UInt8(ascii: "}"))
+            return
+        }
+        let start = count
+        append(UInt8(ascii: "{"))
+        var inOrder = true
+        var previousKey = -1
+        var previousLength = 0
+        try object.forEachEntry { key, element in
+            guard inOrder else { return }
+            if previousKey >= 0 { append(UInt8(ascii: ",")) }
+            let keyStart = count + 1
+            let length = writeKey(key)
+            if length < 0 {
+                inOrder = false
+                return
             }
-            bytes.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// Appends `number` in decimal without building a string.
-    mutating func appendDecimal(_ number: Int) {
-        if number < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = number.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var count = 0
-            repeat {
-                digits[19 - count] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
-        }
-    }
-
-    mutating func appendASCII(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
-    }
-
-    /// Writes a quoted string with Python `json.dumps(ensure_ascii=False)` escaping.
-    mutating func writeString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            var runStart = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-                runStart = index + 1
-                switch byte {
-                case 0x22: appendASCII("\\\"")
-                case 0x5C: appendASCII("\\\\")
-                case 0x08: appendASCII("\\b")
-                case 0x0C: appendASCII("\\f")
-                case 0x0A: appendASCII("\\n")
-                case 0x0D: appendASCII("\\r")
-                case 0x09: appendASCII("\\t")
-                default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: Array("\\u00".utf8))
-                    bytes.append(hex[Int(byte >> 4)])
-                    bytes.append(hex[Int(byte & 0x0F)])
+            if previousKey >= 0 {
+                let shared = min(length, previousLength)
+                let order = shared == 0 ? 0 : memcmp(base + previousKey, base + keyStart, shared)
+                if order > 0 || (order == 0 && previousLength >= length) {
+                    inOrder = false
+                    return
                 }
             }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+            previousKey = keyStart
+            previousLength = length
+            try write(element, depth: depth + 1)
         }
-        bytes.append(UInt8(ascii: "\""))
+        if !inOrder {
+            count = start
+            try writeSorted(object, depth: depth)
+            return
+        }
+        append(UInt8(ascii: "}"))
+    }
+
+    @inline(never)
+    private mutating func writeSorted(_ object: JSONObject, depth: Int) throws {
+        append(UInt8(ascii: "{"))
+        var first = true
+        for (key, element) in object.entriesSortedByCodePoint {
+            if !first { append(UInt8(ascii: ",")) }
+            first = false
+            writeKey(key)
+            try write(element, depth: depth + 1)
+        }
+        append(UInt8(ascii: "}"))
+    }
+
+    /// Writes an integer in exact decimal.
+    @inline(__always)
+    mutating func write(_ integer: JSONInteger) {
+        switch integer.storage {
+        case .small(let number): appendDecimal(number)
+        case .big(let text): writeRaw(text)
+        }
+    }
+
+    /// Writes a float: `null` for NaN and ±infinity, else Python's `repr` of `round(value, 10)`.
+    @inline(__always)
+    mutating func write(_ number: Double) {
+        guard number.isFinite else {
+            append("null")
+            return
+        }
+        reserve(FloatFormatting.maxReprLength)
+        count += FloatFormatting.writePythonRepr(FloatFormatting.roundToTenDecimals(number), to: base + count)
+    }
+
+    /// Writes the UTF-8 bytes of `text` unquoted and unescaped (ASCII such as a big integer's digits).
+    private mutating func writeRaw(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            var text = text
+            text.withUTF8 { append($0) }
+        }
+    }
+
+    /// Writes an object key and its colon: quoted and escaped, never normalized.
+    ///
+    /// - Returns: the number of key bytes written between the quotes when the key needed no escaping (they are the
+    ///   key's UTF-8 bytes), else -1.
+    @discardableResult
+    mutating func writeKey(_ text: String) -> Int {
+        let length =
+            text.utf8.withContiguousStorageIfAvailable { writeQuoted($0) }
+            ?? {
+                var text = text
+                return text.withUTF8 { writeQuoted($0) }
+            }()
+        append(UInt8(ascii: ":"))
+        return length
+    }
+
+    /// Writes a string value: NFC-normalized (only when a byte at or above 0xCC, a scalar from U+0300, occurs),
+    /// quoted and escaped.
+    mutating func writeValue(_ text: String) {
+        let written = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            guard !TextScan.mayNeedNFC(utf8) else { return false }
+            writeQuoted(utf8)
+            return true
+        }
+        switch written {
+        case true?:
+            return
+        case false?:
+            writeNormalized(text)
+        case nil:
+            var text = text
+            let done = text.withUTF8 { utf8 in
+                guard !TextScan.mayNeedNFC(utf8) else { return false }
+                writeQuoted(utf8)
+                return true
+            }
+            if !done { writeNormalized(text) }
+        }
+    }
+
+    @inline(never)
+    private mutating func writeNormalized(_ text: String) {
+        var normalized = text.precomposedStringWithCanonicalMapping
+        _ = normalized.withUTF8 { writeQuoted($0) }
+    }
+
+    /// Writes `utf8` quoted, with Python `json.dumps(ensure_ascii=False)` escaping.
+    ///
+    /// - Returns: `utf8.count` when nothing needed escaping, else -1.
+    @discardableResult
+    private mutating func writeQuoted(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        guard TextScan.needsEscape(utf8) else {
+            let length = utf8.count
+            reserve(length + 2)
+            base[count] = UInt8(ascii: "\"")
+            if length > 0 { (base + count + 1).update(from: utf8.baseAddress!, count: length) }
+            base[count + length + 1] = UInt8(ascii: "\"")
+            count += length + 2
+            return length
+        }
+        writeEscaped(utf8)
+        return -1
+    }
+
+    @inline(never)
+    private mutating func writeEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            if runStart < index { append(UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+            runStart = index + 1
+            switch byte {
+            case 0x22: append(UInt8(ascii: "\\"), UInt8(ascii: "\""))
+            case 0x5C: append(UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+            case 0x08: append(UInt8(ascii: "\\"), UInt8(ascii: "b"))
+            case 0x0C: append(UInt8(ascii: "\\"), UInt8(ascii: "f"))
+            case 0x0A: append(UInt8(ascii: "\\"), UInt8(ascii: "n"))
+            case 0x0D: append(UInt8(ascii: "\\"), UInt8(ascii: "r"))
+            case 0x09: append(UInt8(ascii: "\\"), UInt8(ascii: "t"))
+            default:
+                append("\\u00")
+                append(TextScan.hexDigit(byte >> 4), TextScan.hexDigit(byte & 0x0F))
+            }
+        }
+        if runStart < utf8.count { append(UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        append(UInt8(ascii: "\""))
+    }
+}
+
+/// Byte scans over UTF-8 text, eight bytes at a time.
+enum TextScan {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// High bit set in every byte lane of `word` that may be zero (exact for the lowest such lane; a lane above a
+    /// zero lane may be flagged too, which only sends the caller to its exact path).
+    @inline(__always)
+    private static func zeroLanes(_ word: UInt64) -> UInt64 {
+        (word &- ones) & ~word & highs
+    }
+
+    /// True when a byte of `utf8` is `"`, `\` or below 0x20 (exact).
+    @inline(__always)
+    static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = utf8.count
+        guard let start = utf8.baseAddress else { return false }
+        var index = 0
+        let raw = UnsafeRawPointer(start)
+        while index + 8 <= count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Lanes below 0x20: word - 0x20 borrows; lanes that are `"` or `\`: XOR makes them zero. Lanes with the
+            // high bit set are never below 0x20, `"` or `\`, so masking with ~word keeps the test free of them.
+            let below = (word &- 0x2020_2020_2020_2020) & ~word & highs
+            let quote = zeroLanes(word ^ 0x2222_2222_2222_2222)
+            let backslash = zeroLanes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            if below | quote | backslash != 0 { return true }
+            index += 8
+        }
+        while index < count {
+            let byte = start[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// True when a byte of `utf8` is at or above 0xCC (the text holds a scalar from U+0300 on, so NFC may change
+    /// it); false guarantees the text is already NFC.
+    @inline(__always)
+    static func mayNeedNFC(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = utf8.count
+        guard let start = utf8.baseAddress else { return false }
+        var index = 0
+        let raw = UnsafeRawPointer(start)
+        while index + 8 <= count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if word & highs != 0 { break }
+            index += 8
+        }
+        while index < count {
+            if start[index] >= 0xCC { return true }
+            index += 1
+        }
+        return false
+    }
+
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
     }
 }
 
@@ -219,6 +517,11 @@ enum FloatFormatting {
         // An integer value is already exact at 10 decimals.
         if normalizedExponent >= 0 { return value }
         let shift = -normalizedExponent
+        if let rounded = roundedScaledFast(significand: significand, shift: shift) {
+            // Both operands are exact, so one IEEE division rounds correctly.
+            let result = rounded == 0 ? 0 : Double(rounded) / 10_000_000_000
+            return value.sign == .minus ? -result : result
+        }
         // scaled = significand * 10^10 / 2^shift, rounded half to even.
         let product = UInt128(significand) * 10_000_000_000
         let rounded: UInt128
@@ -246,54 +549,143 @@ enum FloatFormatting {
         return value.sign == .minus ? -result : result
     }
 
+    /// `significand * 10^10 / 2^shift` rounded half to even, in 64-bit words, when the result is below 2^53 (so
+    /// that it converts to a double exactly); nil otherwise (the caller then takes the 128-bit path).
+    @inline(__always)
+    private static func roundedScaledFast(significand: UInt64, shift: Int) -> UInt64? {
+        // significand < 2^53 and 10^10 < 2^34, so the product (high:low) is below 2^87.
+        let (high, low) = significand.multipliedFullWidth(by: 10_000_000_000)
+        if shift >= 128 { return 0 }
+        // Bit `index` of the product, and whether any bit below `index` is set.
+        func bit(_ index: Int) -> Bool {
+            index >= 64 ? (high >> UInt64(index - 64)) & 1 == 1 : (low >> UInt64(index)) & 1 == 1
+        }
+        func anyBelow(_ index: Int) -> Bool {
+            if index <= 0 { return false }
+            if index >= 64 { return low != 0 || (index > 64 && high & ((1 << UInt64(index - 64)) &- 1) != 0) }
+            return low & ((1 << UInt64(index)) &- 1) != 0
+        }
+        let quotient: UInt64
+        if shift >= 64 {
+            quotient = high >> UInt64(shift - 64)
+        } else {
+            // shift is at least 1 here (integers returned earlier).
+            guard high >> UInt64(shift) == 0 else { return nil }
+            quotient = (high << UInt64(64 - shift)) | (low >> UInt64(shift))
+        }
+        let roundUp = bit(shift - 1) && (anyBelow(shift - 1) || quotient & 1 == 1)
+        let rounded = roundUp ? quotient + 1 : quotient
+        return rounded < (1 << 53) ? rounded : nil
+    }
+
+    /// The longest text ``writePythonRepr(_:to:)`` writes (`-2.2250738585072014e-308` is 24 bytes).
+    static let maxReprLength = 32
+
     /// Python's `repr` of a finite double: shortest round-trip digits, fixed notation for exponents -4 to 15.
     static func pythonRepr(_ value: Double) -> String {
-        if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
-        // Swift's description gives the shortest round-trip digits; reformat them Python's way.
-        let text = value.magnitude.description
-        var digits: [UInt8] = []
-        var pointPosition: Int? = nil
-        var exponent = 0
-        var utf8 = Array(text.utf8)[...]
-        if let eIndex = utf8.firstIndex(of: UInt8(ascii: "e")) {
-            exponent = Int(String(decoding: utf8[(eIndex + 1)...], as: UTF8.self)) ?? 0
-            utf8 = utf8[..<eIndex]
+        String(unsafeUninitializedCapacity: maxReprLength) { buffer in
+            writePythonRepr(value, to: buffer.baseAddress!)
         }
-        for byte in utf8 {
-            if byte == UInt8(ascii: ".") {
-                pointPosition = digits.count
-            } else {
-                digits.append(byte)
+    }
+
+    /// Writes Python's `repr` of the finite double `value` at `out` (room for ``maxReprLength`` bytes) and returns
+    /// the number of bytes written.
+    static func writePythonRepr(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var length = 0
+        if value.sign == .minus {
+            out[0] = UInt8(ascii: "-")
+            length = 1
+        }
+        if value == 0 {
+            out[length] = UInt8(ascii: "0")
+            out[length + 1] = UInt8(ascii: ".")
+            out[length + 2] = UInt8(ascii: "0")
+            return length + 3
+        }
+        // Swift's description gives the shortest round-trip digits (at most 17); reformat them Python's way. The
+        // description of a double is at most 24 bytes, so it stays a small string (no allocation) unless it is long.
+        var text = value.magnitude.description
+        return text.withUTF8 { utf8 in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+                var digitCount = 0
+                var pointPosition = -1
+                var exponent = 0
+                var index = 0
+                while index < utf8.count {
+                    let byte = utf8[index]
+                    if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                        index += 1
+                        var negative = false
+                        if index < utf8.count, utf8[index] == UInt8(ascii: "-") || utf8[index] == UInt8(ascii: "+") {
+                            negative = utf8[index] == UInt8(ascii: "-")
+                            index += 1
+                        }
+                        while index < utf8.count {
+                            exponent = exponent * 10 + Int(utf8[index] &- UInt8(ascii: "0"))
+                            index += 1
+                        }
+                        if negative { exponent = -exponent }
+                        break
+                    }
+                    if byte == UInt8(ascii: ".") {
+                        pointPosition = digitCount
+                    } else if digitCount < 32 {
+                        digits[digitCount] = byte
+                        digitCount += 1
+                    }
+                    index += 1
+                }
+                // Decimal point after `pointPosition` digits, times 10^exponent.
+                var decimalPoint = (pointPosition >= 0 ? pointPosition : digitCount) + exponent
+                // Strip leading zeros.
+                var first = 0
+                while digitCount - first > 1 && digits[first] == UInt8(ascii: "0") {
+                    first += 1
+                    decimalPoint -= 1
+                }
+                // Strip trailing zeros.
+                while digitCount - first > 1 && digits[digitCount - 1] == UInt8(ascii: "0") { digitCount -= 1 }
+                let significant = UnsafeBufferPointer(rebasing: digits[first..<digitCount])
+                let scientificExponent = decimalPoint - 1
+
+                func put(_ byte: UInt8) {
+                    out[length] = byte
+                    length += 1
+                }
+                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    for byte in bytes { put(byte) }
+                }
+                if scientificExponent >= -4 && scientificExponent < 16 {
+                    if decimalPoint <= 0 {
+                        put(UInt8(ascii: "0"))
+                        put(UInt8(ascii: "."))
+                        for _ in 0..<(-decimalPoint) { put(UInt8(ascii: "0")) }
+                        put(significant)
+                    } else if decimalPoint >= significant.count {
+                        put(significant)
+                        for _ in 0..<(decimalPoint - significant.count) { put(UInt8(ascii: "0")) }
+                        put(UInt8(ascii: "."))
+                        put(UInt8(ascii: "0"))
+                    } else {
+                        put(UnsafeBufferPointer(rebasing: significant[..<decimalPoint]))
+                        put(UInt8(ascii: "."))
+                        put(UnsafeBufferPointer(rebasing: significant[decimalPoint...]))
+                    }
+                } else {
+                    put(significant[0])
+                    if significant.count > 1 {
+                        put(UInt8(ascii: "."))
+                        put(UnsafeBufferPointer(rebasing: significant[1...]))
+                    }
+                    put(UInt8(ascii: "e"))
+                    put(scientificExponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                    let magnitude = abs(scientificExponent)
+                    if magnitude >= 100 { put(UInt8(ascii: "0") &+ UInt8(magnitude / 100)) }
+                    put(UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10))
+                    put(UInt8(ascii: "0") &+ UInt8(magnitude % 10))
+                }
+                return length
             }
         }
-        // Decimal point after `pointPosition` digits, times 10^exponent.
-        var decimalPoint = (pointPosition ?? digits.count) + exponent
-        // Strip leading zeros.
-        while digits.count > 1 && digits.first == UInt8(ascii: "0") {
-            digits.removeFirst()
-            decimalPoint -= 1
-        }
-        // Strip trailing zeros.
-        while digits.count > 1 && digits.last == UInt8(ascii: "0") { digits.removeLast() }
-        let scientificExponent = decimalPoint - 1
-        var out = value.sign == .minus ? "-" : ""
-        if scientificExponent >= -4 && scientificExponent < 16 {
-            if decimalPoint <= 0 {
-                out += "0." + String(repeating: "0", count: -decimalPoint) + String(decoding: digits, as: UTF8.self)
-            } else if decimalPoint >= digits.count {
-                out += String(decoding: digits, as: UTF8.self)
-                out += String(repeating: "0", count: decimalPoint - digits.count) + ".0"
-            } else {
-                out += String(decoding: digits[..<decimalPoint], as: UTF8.self) + "."
-                out += String(decoding: digits[decimalPoint...], as: UTF8.self)
-            }
-        } else {
-            out += String(UnicodeScalar(digits[0]))
-            if digits.count > 1 { out += "." + String(decoding: digits[1...], as: UTF8.self) }
-            out += scientificExponent < 0 ? "e-" : "e+"
-            let magnitude = abs(scientificExponent)
-            out += magnitude < 10 ? "0\(magnitude)" : "\(magnitude)"
-        }
-        return out
     }
 }

@@ -23,7 +23,27 @@ public struct VerificationReport: Sendable, Hashable {
 
 extension Manifest {
     /// The parsed schema version, or nil when ``schemaVersion`` is not one genblaze knows.
-    public var schemaVersionValue: SchemaVersion? { SchemaVersion(rawValue: schemaVersion) }
+    public var schemaVersionValue: SchemaVersion? {
+        // Every known version is "1.<digit>": match the bytes rather than look the raw value up.
+        var utf8 = schemaVersion.utf8.makeIterator()
+        var version: SchemaVersion? = nil
+        if utf8.next() == UInt8(ascii: "1"), utf8.next() == UInt8(ascii: "."), let digit = utf8.next(),
+            utf8.next() == nil
+        {
+            switch digit {
+            case UInt8(ascii: "0"): version = .v1_0
+            case UInt8(ascii: "1"): version = .v1_1
+            case UInt8(ascii: "2"): version = .v1_2
+            case UInt8(ascii: "3"): version = .v1_3
+            case UInt8(ascii: "4"): version = .v1_4
+            case UInt8(ascii: "5"): version = .v1_5
+            case UInt8(ascii: "6"): version = .v1_6
+            default: version = nil
+            }
+        }
+        assert(version == SchemaVersion(rawValue: schemaVersion), "schema version bytes and raw values disagree")
+        return version
+    }
 
     /// The exact JSON value genblaze hashes: `{"schema_version", "run"}` with operational fields stripped per version.
     ///
@@ -59,22 +79,30 @@ extension Manifest {
     ///
     /// - Throws: ``ManifestError``.
     public func hashPreimage() throws -> [UInt8] {
-        let version = try hashableVersion()
-        do {
-            return try CanonicalSink.encode { sink in
-                try sink.field("run", object: { try run.emit(into: &$0, mode: .hash(version)) })
-                try sink.field("schema_version", .string(schemaVersion))
-            }
-        } catch let error as CanonicalJSONError {
-            throw ManifestError.wrapping(error)
-        }
+        try withHashPreimage { [UInt8]($0) }
     }
 
     /// Recomputes the canonical hash: lowercase hex SHA-256 of ``hashPreimage()``.
     ///
     /// - Throws: ``ManifestError``.
     public func computeCanonicalHash() throws -> String {
-        CanonicalJSON.sha256Hex(ofBytes: try hashPreimage())
+        try withHashPreimage(CanonicalJSON.sha256Hex(ofBuffer:))
+    }
+
+    /// Writes the hash pre-image straight from the model and calls `body` with its bytes.
+    private func withHashPreimage<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
+        let version = try hashableVersion()
+        do {
+            var sink = CanonicalSink()
+            try sink.beginObjectField("run")
+            try run.emit(into: &sink, mode: .hash(version))
+            sink.endObjectField()
+            sink.field("schema_version", string: schemaVersion)
+            sink.finish()
+            return try sink.writer.withBytes(body)
+        } catch let error as CanonicalJSONError {
+            throw ManifestError.wrapping(error)
+        }
     }
 
     /// genblaze's `verify_hash()`: the stored hash equals the recomputed one.
@@ -218,33 +246,30 @@ func isMediaTypeShaped(_ value: String) -> Bool {
     return subtype.dropFirst().allSatisfy { isWord($0) || $0 == "." || $0 == "+" || $0 == "-" }
 }
 
-/// Which fields a dump keeps.
-enum DumpMode {
+/// Which fields a dump keeps, decided once per dump rather than once per model object.
+struct DumpMode {
+    /// Every field (genblaze's `model_dump`), not a hash payload.
+    let isFull: Bool
+    /// Run, step and asset ids and asset urls are kept (full dumps, and hash payloads of 1.0 to 1.3).
+    let keepsIdentifiers: Bool
+    /// Assets without a valid sha256 are marked with their canonical url (hash payloads of 1.6).
+    let marksURLOnlyAssets: Bool
+
     /// Every field (genblaze's `model_dump`).
-    case full
+    static let full = DumpMode(isFull: true, keepsIdentifiers: true, marksURLOnlyAssets: false)
+
     /// The hash payload of a schema version.
-    case hash(SchemaVersion)
-
-    var keepsIdentifiers: Bool {
-        switch self {
-        case .full: true
-        case .hash(let version): version.hashesIdentifiers
-        }
-    }
-
-    var isFull: Bool {
-        if case .full = self { return true }
-        return false
+    static func hash(_ version: SchemaVersion) -> DumpMode {
+        DumpMode(
+            isFull: false,
+            keepsIdentifiers: version.hashesIdentifiers,
+            marksURLOnlyAssets: version.marksURLOnlyAssets
+        )
     }
 }
 
-private func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-private func optional(_ value: JSONInteger?) -> JSONValue { value.map(JSONValue.integer) ?? .null }
-private func optional(_ value: Double?) -> JSONValue { value.map(JSONValue.float) ?? .null }
-private func optional(_ value: Bool?) -> JSONValue { value.map(JSONValue.bool) ?? .null }
-
-private func timestampValue(_ value: Timestamp?, _ field: String) throws -> JSONValue {
-    guard let value else { return .null }
+private func timestampText(_ value: Timestamp?, _ field: String) throws -> String? {
+    guard let value else { return nil }
     guard let text = value.isoText else {
         throw ManifestError(
             .naiveTimestamp,
@@ -252,7 +277,7 @@ private func timestampValue(_ value: Timestamp?, _ field: String) throws -> JSON
             "normalize: naive datetime \(value.naiveISOText) in \(field) — attach a UTC offset"
         )
     }
-    return .string(text)
+    return text
 }
 
 // MARK: - Emitting model objects
@@ -260,247 +285,340 @@ private func timestampValue(_ value: Timestamp?, _ field: String) throws -> JSON
 /// Where a model object's fields go, always in Unicode code point order of their keys.
 ///
 /// One emitter per model type writes either a ``JSONObject`` tree (``ObjectSink``) or canonical JSON bytes
-/// directly (``CanonicalSink``, the hash pre-image), so both always hold the same fields.
-protocol ModelFieldSink {
+/// directly (``CanonicalSink``, the hash pre-image), so both always hold the same fields. Keys are literals in the
+/// source (printable ASCII, nothing to escape); a nil value is JSON `null`. The typed methods let the canonical
+/// sink write a field without wrapping it in a ``JSONValue`` first.
+protocol ModelFieldSink: ~Copyable {
     /// A field with a plain JSON value.
-    mutating func field(_ key: String, _ value: JSONValue) throws
-    /// A field whose value is a model object written by `body`.
-    mutating func field(_ key: String, object body: (inout Self) throws -> Void) throws
-    /// A field whose value is an array of model objects, each written by `body`.
-    mutating func field<Items: Collection>(
-        _ key: String,
-        objects items: Items,
-        _ body: (Items.Element, inout Self) throws -> Void
-    ) throws
+    mutating func field(_ key: StaticString, _ value: JSONValue) throws
+    /// A field holding a string, or `null`.
+    mutating func field(_ key: StaticString, string value: String?) throws
+    /// A field holding an integer, or `null`.
+    mutating func field(_ key: StaticString, integer value: JSONInteger?) throws
+    /// A field holding a float, or `null`.
+    mutating func field(_ key: StaticString, float value: Double?) throws
+    /// A field holding a boolean, or `null`.
+    mutating func field(_ key: StaticString, bool value: Bool?) throws
+    /// A field holding a free-form JSON object.
+    mutating func field(_ key: StaticString, object value: JSONObject) throws
+    /// A field holding a model object, or `null`.
+    mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) throws
+    /// A field holding an array of model objects, or `null`.
+    mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) throws
 }
 
-/// Builds a ``JSONObject``.
+/// A model type whose fields a ``ModelFieldSink`` receives.
+protocol ModelObject {
+    /// Emits the fields `mode` keeps, in code point order of their keys.
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws
+}
+
+/// Builds a ``JSONObject`` (full dumps; not a hot path, so keys become strings and values ``JSONValue``s).
 struct ObjectSink: ModelFieldSink {
     var object = JSONObject(reservingCapacity: 16)
 
-    mutating func field(_ key: String, _ value: JSONValue) {
-        object.appendUnchecked(key, value)
+    mutating func field(_ key: StaticString, _ value: JSONValue) {
+        object.appendUnchecked(key.description, value)
     }
 
-    mutating func field(_ key: String, object body: (inout ObjectSink) throws -> Void) throws {
+    mutating func field(_ key: StaticString, string value: String?) {
+        field(key, value.map(JSONValue.string) ?? .null)
+    }
+
+    mutating func field(_ key: StaticString, integer value: JSONInteger?) {
+        field(key, value.map(JSONValue.integer) ?? .null)
+    }
+
+    mutating func field(_ key: StaticString, float value: Double?) {
+        field(key, value.map(JSONValue.float) ?? .null)
+    }
+
+    mutating func field(_ key: StaticString, bool value: Bool?) {
+        field(key, value.map(JSONValue.bool) ?? .null)
+    }
+
+    mutating func field(_ key: StaticString, object value: JSONObject) {
+        field(key, .object(value))
+    }
+
+    mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) throws {
+        guard let value else {
+            field(key, .null)
+            return
+        }
         var child = ObjectSink()
-        try body(&child)
-        object.appendUnchecked(key, .object(child.object))
+        try value.emit(into: &child, mode: mode)
+        field(key, .object(child.object))
     }
 
-    mutating func field<Items: Collection>(
-        _ key: String,
-        objects items: Items,
-        _ body: (Items.Element, inout ObjectSink) throws -> Void
-    ) throws {
+    mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) throws {
+        guard let items else {
+            field(key, .null)
+            return
+        }
         var array: [JSONValue] = []
         array.reserveCapacity(items.count)
         for item in items {
             var child = ObjectSink()
-            try body(item, &child)
+            try item.emit(into: &child, mode: mode)
             array.append(.object(child.object))
         }
-        object.appendUnchecked(key, .array(array))
+        field(key, .array(array))
     }
 }
 
 /// Writes canonical JSON bytes of model objects as their fields arrive (they arrive sorted, so nothing is sorted).
-struct CanonicalSink: ModelFieldSink {
-    var writer = CanonicalWriter()
+///
+/// Model objects nest at most a few levels, so a scalar field can never reach ``CanonicalJSON/maxDepth``; only
+/// free-form values (``JSONValue``, ``JSONObject``) are checked.
+struct CanonicalSink: ModelFieldSink, ~Copyable {
+    var writer: CanonicalWriter
     /// Nesting depth of the object being written (the root object is 0), for ``CanonicalJSON/maxDepth``.
     private var depth = 0
     private var needsComma = false
 
+    /// Starts a root object whose fields the caller emits; ``finish()`` closes it.
+    init(capacity: Int = 2048) {
+        writer = CanonicalWriter(capacity: capacity)
+        writer.append(UInt8(ascii: "{"))
+    }
+
+    /// Closes the root object.
+    mutating func finish() {
+        writer.append(UInt8(ascii: "}"))
+    }
+
     /// Writes a whole object whose fields `body` emits.
     static func encode(_ body: (inout CanonicalSink) throws -> Void) throws -> [UInt8] {
         var sink = CanonicalSink()
-        sink.writer.bytes.append(UInt8(ascii: "{"))
         try body(&sink)
-        sink.writer.bytes.append(UInt8(ascii: "}"))
+        sink.finish()
         return sink.writer.bytes
     }
 
-    private mutating func key(_ key: String) {
-        if needsComma { writer.bytes.append(UInt8(ascii: ",")) }
+    @inline(__always)
+    private mutating func key(_ key: StaticString) {
+        if needsComma { writer.append(UInt8(ascii: ",")) }
         needsComma = true
-        writer.writeString(key)
-        writer.bytes.append(UInt8(ascii: ":"))
+        writer.appendKey(key)
     }
 
-    private mutating func nestedObject(_ body: (inout CanonicalSink) throws -> Void) throws {
+    /// Opens a nested model object; its fields follow, then ``endObject()``.
+    private mutating func beginObject() throws {
         depth += 1
         if depth > CanonicalJSON.maxDepth { throw CanonicalWriter.tooDeep }
-        writer.bytes.append(UInt8(ascii: "{"))
+        writer.append(UInt8(ascii: "{"))
         needsComma = false
-        try body(&self)
-        writer.bytes.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func endObject() {
+        writer.append(UInt8(ascii: "}"))
         needsComma = true
         depth -= 1
     }
 
-    mutating func field(_ key: String, _ value: JSONValue) throws {
+    /// Opens a field whose value is a model object; its fields follow, then ``endObject()``.
+    mutating func beginObjectField(_ key: StaticString) throws {
+        self.key(key)
+        try beginObject()
+    }
+
+    /// Closes the object a ``beginObjectField(_:)`` opened.
+    mutating func endObjectField() {
+        endObject()
+    }
+
+    mutating func field(_ key: StaticString, _ value: JSONValue) throws {
         self.key(key)
         try writer.write(value, depth: depth + 1)
     }
 
-    mutating func field(_ key: String, object body: (inout CanonicalSink) throws -> Void) throws {
+    mutating func field(_ key: StaticString, string value: String?) {
         self.key(key)
-        try nestedObject(body)
+        if let value { writer.writeValue(value) } else { writer.append("null") }
     }
 
-    mutating func field<Items: Collection>(
-        _ key: String,
-        objects items: Items,
-        _ body: (Items.Element, inout CanonicalSink) throws -> Void
-    ) throws {
+    mutating func field(_ key: StaticString, integer value: JSONInteger?) {
         self.key(key)
-        depth += 1
-        writer.bytes.append(UInt8(ascii: "["))
-        var first = true
-        for item in items {
-            if !first { writer.bytes.append(UInt8(ascii: ",")) }
-            first = false
-            try nestedObject { try body(item, &$0) }
+        if let value { writer.write(value) } else { writer.append("null") }
+    }
+
+    mutating func field(_ key: StaticString, float value: Double?) {
+        self.key(key)
+        if let value { writer.write(value) } else { writer.append("null") }
+    }
+
+    mutating func field(_ key: StaticString, bool value: Bool?) {
+        self.key(key)
+        switch value {
+        case true?: writer.append("true")
+        case false?: writer.append("false")
+        case nil: writer.append("null")
         }
-        writer.bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func field(_ key: StaticString, object value: JSONObject) throws {
+        self.key(key)
+        if depth + 1 > CanonicalJSON.maxDepth { throw CanonicalWriter.tooDeep }
+        try writer.write(value, depth: depth + 1)
+    }
+
+    mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) throws {
+        guard let value else {
+            self.key(key)
+            writer.append("null")
+            return
+        }
+        try beginObjectField(key)
+        try value.emit(into: &self, mode: mode)
+        endObject()
+    }
+
+    mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) throws {
+        self.key(key)
+        guard let items else {
+            writer.append("null")
+            return
+        }
+        if items.isEmpty {
+            writer.append(UInt8(ascii: "["), UInt8(ascii: "]"))
+            return
+        }
+        depth += 1
+        writer.append(UInt8(ascii: "["))
+        // Each element is emitted in place (`items[index]`), never copied out of the array.
+        for index in items.indices {
+            if index > 0 { writer.append(UInt8(ascii: ",")) }
+            try beginObject()
+            try items[index].emit(into: &self, mode: mode)
+            endObject()
+        }
+        writer.append(UInt8(ascii: "]"))
         depth -= 1
     }
 }
 
-extension Run {
+extension Run: ModelObject {
     func jsonObject(mode: DumpMode) throws -> JSONObject {
         var sink = ObjectSink()
         try emit(into: &sink, mode: mode)
         return sink.object
     }
 
-    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
         let full = mode.isFull
         if full {
-            try sink.field("completed_at", try timestampValue(completedAt, "run.completed_at"))
-            try sink.field("created_at", try timestampValue(createdAt, "run.created_at"))
-            try sink.field("idempotency_key", optional(idempotencyKey))
+            try sink.field("completed_at", string: try timestampText(completedAt, "run.completed_at"))
+            try sink.field("created_at", string: try timestampText(createdAt, "run.created_at"))
+            try sink.field("idempotency_key", string: idempotencyKey)
         }
-        try sink.field("metadata", .object(metadata))
-        try sink.field("name", optional(name))
-        if full { try sink.field("parent_run_id", optional(parentRunID)) }
-        try sink.field("project_id", optional(projectID))
-        if mode.keepsIdentifiers { try sink.field("run_id", .string(runID)) }
+        try sink.field("metadata", object: metadata)
+        try sink.field("name", string: name)
+        if full { try sink.field("parent_run_id", string: parentRunID) }
+        try sink.field("project_id", string: projectID)
+        if mode.keepsIdentifiers { try sink.field("run_id", string: runID) }
         if full {
-            try sink.field("started_at", try timestampValue(startedAt, "run.started_at"))
-            try sink.field("status", .string(status.rawValue))
+            try sink.field("started_at", string: try timestampText(startedAt, "run.started_at"))
+            try sink.field("status", string: status.rawValue)
         }
-        try sink.field("steps", objects: steps) { step, sink in try step.emit(into: &sink, mode: mode) }
-        try sink.field("tenant_id", optional(tenantID))
+        try sink.field("steps", objects: steps, mode: mode)
+        try sink.field("tenant_id", string: tenantID)
     }
 }
 
-extension Step {
-    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+extension Step: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
         let full = mode.isFull
         let identifiers = mode.keepsIdentifiers
-        try sink.field("assets", objects: assets) { asset, sink in try asset.emit(into: &sink, mode: mode) }
+        try sink.field("assets", objects: assets, mode: mode)
         if full {
-            try sink.field("completed_at", try timestampValue(completedAt, "step.completed_at"))
-            try sink.field("cost_usd", optional(costUSD))
-            try sink.field("error", optional(error))
-            try sink.field("error_code", optional(errorCode?.rawValue))
+            try sink.field("completed_at", string: try timestampText(completedAt, "step.completed_at"))
+            try sink.field("cost_usd", float: costUSD)
+            try sink.field("error", string: error)
+            try sink.field("error_code", string: errorCode?.rawValue)
         }
-        try sink.field("inputs", objects: inputs) { asset, sink in try asset.emit(into: &sink, mode: mode) }
-        try sink.field("metadata", .object(metadata))
-        try sink.field("modality", .string(modality.rawValue))
-        try sink.field("model", .string(model))
-        try sink.field("model_hash", optional(modelHash))
-        try sink.field("model_version", optional(modelVersion))
-        try sink.field("negative_prompt", optional(negativePrompt))
-        try sink.field("params", .object(params))
-        try sink.field("prompt", optional(prompt))
-        try sink.field("prompt_visibility", .string(promptVisibility.rawValue))
-        try sink.field("provider", optional(provider))
+        try sink.field("inputs", objects: inputs, mode: mode)
+        try sink.field("metadata", object: metadata)
+        try sink.field("modality", string: modality.rawValue)
+        try sink.field("model", string: model)
+        try sink.field("model_hash", string: modelHash)
+        try sink.field("model_version", string: modelVersion)
+        try sink.field("negative_prompt", string: negativePrompt)
+        try sink.field("params", object: params)
+        try sink.field("prompt", string: prompt)
+        try sink.field("prompt_visibility", string: promptVisibility.rawValue)
+        try sink.field("provider", string: provider)
         if full {
-            try sink.field("provider_payload", .object(providerPayload))
-            try sink.field("retries", .integer(retries))
+            try sink.field("provider_payload", object: providerPayload)
+            try sink.field("retries", integer: retries)
         }
-        if identifiers { try sink.field("run_id", optional(runID)) }
-        try sink.field("seed", optional(seed))
+        if identifiers { try sink.field("run_id", string: runID) }
+        try sink.field("seed", integer: seed)
         if full {
-            try sink.field("started_at", try timestampValue(startedAt, "step.started_at"))
-            try sink.field("status", .string(status.rawValue))
+            try sink.field("started_at", string: try timestampText(startedAt, "step.started_at"))
+            try sink.field("status", string: status.rawValue)
         }
-        if identifiers { try sink.field("step_id", .string(stepID)) }
-        if full { try sink.field("step_index", optional(stepIndex)) }
-        try sink.field("step_type", .string(stepType.rawValue))
+        if identifiers { try sink.field("step_id", string: stepID) }
+        if full { try sink.field("step_index", integer: stepIndex) }
+        try sink.field("step_type", string: stepType.rawValue)
     }
 }
 
-extension Asset {
-    func emit(into sink: inout some ModelFieldSink, mode: DumpMode) throws {
+extension Asset: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
         let identifiers = mode.keepsIdentifiers
-        var marksURLOnly = false
-        if case .hash(let version) = mode, version.marksURLOnlyAssets, !isValidSHA256(sha256) { marksURLOnly = true }
-        if identifiers { try sink.field("asset_id", .string(assetID)) }
-        if marksURLOnly { try sink.field("asset_integrity", "url_only_unverified") }
-        if let audio {
-            try sink.field("audio", object: { try audio.emit(into: &$0) })
-        } else {
-            try sink.field("audio", .null)
-        }
-        try sink.field("duration", optional(duration))
-        try sink.field("height", optional(height))
-        try sink.field("media_type", .string(mediaType))
-        try sink.field("metadata", .object(metadata))
-        try sink.field("sha256", optional(sha256))
-        try sink.field("size_bytes", optional(sizeBytes))
-        if let tracks {
-            try sink.field("tracks", objects: tracks) { track, sink in try track.emit(into: &sink) }
-        } else {
-            try sink.field("tracks", .null)
-        }
-        if marksURLOnly { try sink.field("unverified_asset_url", .string(try AssetURL.canonical(url))) }
-        if identifiers { try sink.field("url", .string(url)) }
-        if let video {
-            try sink.field("video", object: { try video.emit(into: &$0) })
-        } else {
-            try sink.field("video", .null)
-        }
-        try sink.field("width", optional(width))
+        let marksURLOnly = mode.marksURLOnlyAssets && !isValidSHA256(sha256)
+        if identifiers { try sink.field("asset_id", string: assetID) }
+        if marksURLOnly { try sink.field("asset_integrity", string: "url_only_unverified") }
+        try sink.field("audio", object: audio, mode: mode)
+        try sink.field("duration", float: duration)
+        try sink.field("height", integer: height)
+        try sink.field("media_type", string: mediaType)
+        try sink.field("metadata", object: metadata)
+        try sink.field("sha256", string: sha256)
+        try sink.field("size_bytes", integer: sizeBytes)
+        try sink.field("tracks", objects: tracks, mode: mode)
+        if marksURLOnly { try sink.field("unverified_asset_url", string: try AssetURL.canonical(url)) }
+        if identifiers { try sink.field("url", string: url) }
+        try sink.field("video", object: video, mode: mode)
+        try sink.field("width", integer: width)
     }
 }
 
-extension VideoMetadata {
-    func emit(into sink: inout some ModelFieldSink) throws {
-        try sink.field("bitrate", optional(bitrate))
-        try sink.field("codec", optional(codec))
-        try sink.field("color_space", optional(colorSpace))
-        try sink.field("frame_rate", optional(frameRate))
-        try sink.field("has_audio", optional(hasAudio))
-        try sink.field("resolution", optional(resolution))
+extension VideoMetadata: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        try sink.field("bitrate", integer: bitrate)
+        try sink.field("codec", string: codec)
+        try sink.field("color_space", string: colorSpace)
+        try sink.field("frame_rate", float: frameRate)
+        try sink.field("has_audio", bool: hasAudio)
+        try sink.field("resolution", string: resolution)
     }
 }
 
-extension AudioMetadata {
-    func emit(into sink: inout some ModelFieldSink) throws {
-        try sink.field("bitrate", optional(bitrate))
-        try sink.field("channels", optional(channels))
-        try sink.field("codec", optional(codec))
-        try sink.field("sample_rate", optional(sampleRate))
-        if let wordTimings {
-            try sink.field("word_timings", objects: wordTimings) { timing, sink in
-                try sink.field("confidence", optional(timing.confidence))
-                try sink.field("end", .float(timing.end))
-                try sink.field("start", .float(timing.start))
-                try sink.field("word", .string(timing.word))
-            }
-        } else {
-            try sink.field("word_timings", .null)
-        }
+extension AudioMetadata: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        try sink.field("bitrate", integer: bitrate)
+        try sink.field("channels", integer: channels)
+        try sink.field("codec", string: codec)
+        try sink.field("sample_rate", integer: sampleRate)
+        try sink.field("word_timings", objects: wordTimings, mode: mode)
     }
 }
 
-extension Track {
-    func emit(into sink: inout some ModelFieldSink) throws {
-        try sink.field("codec", optional(codec))
-        try sink.field("kind", .string(kind))
-        try sink.field("label", optional(label))
+extension WordTiming: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        try sink.field("confidence", float: confidence)
+        try sink.field("end", float: end)
+        try sink.field("start", float: start)
+        try sink.field("word", string: word)
+    }
+}
+
+extension Track: ModelObject {
+    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        try sink.field("codec", string: codec)
+        try sink.field("kind", string: kind)
+        try sink.field("label", string: label)
     }
 }

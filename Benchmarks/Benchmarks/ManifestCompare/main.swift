@@ -3,6 +3,8 @@
 //                                            prints {"hashes_per_second", "files", "iterations"}
 //   ManifestCompare write-large STEPS OUT    writes a Cairn manifest with STEPS steps (schema 1.5) to OUT
 //   ManifestCompare reader SECONDS FILE      JSONReader.parse on FILE for SECONDS; prints {"megabytes_per_second"}
+//   ManifestCompare preimage SECONDS FILE... parses each file once, then computeCanonicalHash() over them, round
+//                                            robin, for SECONDS; prints {"preimages_per_second", "megabytes_per_second"}
 import CairnManifest
 import Foundation
 
@@ -16,7 +18,9 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 3 else { fail("usage: hashes SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE") }
+guard arguments.count >= 3 else {
+    fail("usage: hashes SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE | preimage SECONDS FILE...")
+}
 
 switch arguments[1] {
 case "hashes":
@@ -80,6 +84,33 @@ case "reader":
     let total = elapsed(since: start)
     print(
         "{\"megabytes_per_second\": \(Double(bytes.count * iterations) / total / 1e6), \"iterations\": \(iterations)}"
+    )
+case "preimage":
+    guard let seconds = Double(arguments[2]) else { fail("bad SECONDS") }
+    let manifests = arguments.dropFirst(3).map { path -> Manifest in
+        guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+        guard let manifest = try? Manifest.parse([UInt8](data)) else { fail("cannot parse \(path)") }
+        return manifest
+    }
+    guard !manifests.isEmpty else { fail("no files") }
+    // Pre-image bytes per round, to report throughput; files whose hash cannot be computed are skipped.
+    let hashable = manifests.filter { (try? $0.hashPreimage()) != nil }
+    guard !hashable.isEmpty else { fail("no file has a computable hash") }
+    let roundBytes = hashable.reduce(0) { $0 + ((try? $1.hashPreimage().count) ?? 0) }
+    var iterations = 0
+    var rounds = 0
+    var checksum = 0
+    let start = DispatchTime.now()
+    while elapsed(since: start) < seconds {
+        for index in hashable.indices {
+            checksum &+= Int(try hashable[index].computeCanonicalHash().utf8.first ?? 0)
+            iterations += 1
+        }
+        rounds += 1
+    }
+    let total = elapsed(since: start)
+    print(
+        "{\"preimages_per_second\": \(Double(iterations) / total), \"megabytes_per_second\": \(Double(roundBytes * rounds) / total / 1e6), \"files\": \(hashable.count), \"iterations\": \(iterations), \"checksum\": \(checksum)}"
     )
 default:
     fail("unknown mode \(arguments[1])")
