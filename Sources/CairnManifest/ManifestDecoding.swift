@@ -41,6 +41,14 @@ extension Manifest {
 
     /// Builds a manifest from the root node of a tape with genblaze's `parse_manifest` rules.
     init(tape: JSONTape) throws {
+        // Model fields hold node indices in 32 bits; that is about 2 GB of JSON text, far beyond any manifest.
+        guard tape.nodes.count < Int(Int32.max) else {
+            throw ManifestError(
+                .validation,
+                kind: "ManifestError",
+                "manifest has \(tape.nodes.count) JSON values, more than this reader accepts (\(Int32.max - 1))"
+            )
+        }
         guard tape.kind(0) == .object else {
             throw ManifestError(
                 .notAnObject,
@@ -665,7 +673,7 @@ extension Timestamp {
     /// ``init(isoText:)`` over the text's UTF-8 bytes.
     init?(isoBytes bytes: UnsafeBufferPointer<UInt8>) {
         var index = 0
-        func number(_ count: Int) -> Int? {
+        @inline(__always) func number(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }
             var value = 0
             for offset in 0..<count {
@@ -676,7 +684,7 @@ extension Timestamp {
             index += count
             return value
         }
-        func expect(_ byte: UInt8) -> Bool {
+        @inline(__always) func expect(_ byte: UInt8) -> Bool {
             guard index < bytes.count, bytes[index] == byte else { return false }
             index += 1
             return true

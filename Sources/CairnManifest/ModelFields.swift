@@ -26,13 +26,27 @@ struct ModelKeys: Sendable {
             let slot = buckets[bucket]
             if slot < 0 { return nil }
             let name = names[Int(slot)]
-            if key.count == name.utf8CodeUnitCount {
-                var index = 0
-                while index < key.count && key[index] == name.utf8Start[index] { index += 1 }
-                if index == key.count { return Int(slot) }
+            if key.count == name.utf8CodeUnitCount && bytesEqual(key.baseAddress!, name.utf8Start, key.count) {
+                return Int(slot)
             }
             bucket = (bucket + 1) & 63
         }
+    }
+
+    /// Whether `count` bytes at `lhs` and `rhs` are equal, eight at a time.
+    @inline(__always)
+    private func bytesEqual(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        var index = 0
+        while index + 8 <= count {
+            let left = UnsafeRawPointer(lhs + index).loadUnaligned(as: UInt64.self)
+            guard left == UnsafeRawPointer(rhs + index).loadUnaligned(as: UInt64.self) else { return false }
+            index += 8
+        }
+        while index < count {
+            guard lhs[index] == rhs[index] else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// The first bucket to probe for a key: a mix of its length and three of its bytes (model keys are short and
@@ -69,7 +83,7 @@ protocol ModelKey: CaseIterable, RawRepresentable where RawValue == Int {
 /// entry of a repeated key wins, as in `json.loads`).
 struct ModelFields<Key: ModelKey> {
     /// The value node of each slot, or -1.
-    private var values = InlineArray<32, Int>(repeating: -1)
+    private var values = InlineArray<32, Int32>(repeating: -1)
     /// The key node of the first entry whose key the model does not read.
     private(set) var firstUnknownKey: Int?
 
@@ -81,7 +95,7 @@ struct ModelFields<Key: ModelKey> {
             let key = child
             let slot = tape.nodes[key].escaped ? keys.slot(of: tape.text(key)) : keys.slot(of: tape.body(key))
             if let slot {
-                values[slot] = key + 1
+                values[slot] = Int32(truncatingIfNeeded: key + 1)
             } else if firstUnknownKey == nil {
                 firstUnknownKey = key
             }
@@ -93,6 +107,6 @@ struct ModelFields<Key: ModelKey> {
     @inline(__always)
     subscript(key: Key) -> Int? {
         let node = values[key.rawValue]
-        return node < 0 ? nil : node
+        return node < 0 ? nil : Int(node)
     }
 }
