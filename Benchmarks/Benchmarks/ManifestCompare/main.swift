@@ -112,6 +112,38 @@ case "preimage":
     print(
         "{\"preimages_per_second\": \(Double(iterations) / total), \"megabytes_per_second\": \(Double(roundBytes * rounds) / total / 1e6), \"files\": \(hashable.count), \"iterations\": \(iterations), \"checksum\": \(checksum)}"
     )
+case "asseturl":
+    // ManifestCompare asseturl SECONDS: AssetURL.canonical over ten typical asset URLs, round robin;
+    // prints {"nanoseconds_per_url"}.
+    guard let seconds = Double(arguments[2]) else { fail("bad SECONDS") }
+    let urls = [
+        "https://dev.example.test/o.png",
+        "https://Dev.Example.TEST/o2.png?Expires=9&x=1#f",
+        "https://dev.example.test/in.png?X-Amz-Signature=q&id=5",
+        "https://bucket.s3.us-east-1.amazonaws.com/outputs/run-42/image_0001.png?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            + "&X-Amz-Credential=AKIAEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z"
+            + "&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=abcdef0123456789",
+        "https://acct.blob.core.windows.net/container/video.mp4?sv=2022-11-02&ss=b&srt=o&sp=r"
+            + "&se=2026-01-01T00:00:00Z&st=2025-12-31T00:00:00Z&spr=https&sig=abc%2Bdef%3D",
+        "https://storage.googleapis.com/bucket/audio.wav?GoogleAccessId=svc%40proj.iam.gserviceaccount.com"
+            + "&Expires=1700000000&Signature=abc%2B%2F%3D",
+        "https://d111111abcdef8.cloudfront.net/images/cat.jpg?Expires=1700000000&Signature=abc~def"
+            + "&Key-Pair-Id=K2JCJMDEHXQW5F",
+        "file:///tmp/outputs/image.png",
+        "https://cdn.example.com:8443/v1/assets/7f3a/render.webp?width=1024&height=768&format=webp",
+        "https://replicate.delivery/pbxt/abc123/out-0.png",
+    ]
+    var iterations = 0
+    var checksum = 0
+    let start = DispatchTime.now()
+    while elapsed(since: start) < seconds {
+        for url in urls { checksum &+= try AssetURL.canonical(url).utf8.count }
+        iterations += urls.count
+    }
+    let total = elapsed(since: start)
+    print(
+        "{\"nanoseconds_per_url\": \(total / Double(iterations) * 1e9), \"iterations\": \(iterations), \"checksum\": \(checksum)}"
+    )
 default:
     fail("unknown mode \(arguments[1])")
 }
