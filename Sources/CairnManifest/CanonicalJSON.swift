@@ -363,28 +363,29 @@ struct CanonicalWriter: ~Copyable {
         return length
     }
 
-    /// Writes a string value: NFC-normalized (only when a byte at or above 0xCC, a scalar from U+0300, occurs),
-    /// quoted and escaped.
+    /// Writes a string value: NFC-normalized, quoted and escaped. Normalization runs only when the text holds a
+    /// scalar from U+0300 on outside ``TextScan/nfcInertRanges`` (text NFC provably leaves alone).
     mutating func writeValue(_ text: String) {
-        let written = text.utf8.withContiguousStorageIfAvailable { utf8 in
-            guard !TextScan.mayNeedNFC(utf8) else { return false }
-            writeQuoted(utf8)
-            return true
+        let written =
+            text.utf8.withContiguousStorageIfAvailable { writeValueBytes($0) }
+            ?? {
+                var text = text
+                return text.withUTF8 { writeValueBytes($0) }
+            }()
+        if !written { writeNormalized(text) }
+    }
+
+    /// Writes the string value in `utf8` when NFC cannot change it; returns false (writing nothing) otherwise.
+    @inline(__always)
+    private mutating func writeValueBytes(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let found = stageQuoted(utf8)
+        if found & TextScan.foundNFCCandidate != 0 && !TextScan.isNFCInert(utf8) { return false }
+        if found & TextScan.foundEscape != 0 {
+            writeEscaped(utf8)
+        } else {
+            commitQuoted(utf8.count)
         }
-        switch written {
-        case true?:
-            return
-        case false?:
-            writeNormalized(text)
-        case nil:
-            var text = text
-            let done = text.withUTF8 { utf8 in
-                guard !TextScan.mayNeedNFC(utf8) else { return false }
-                writeQuoted(utf8)
-                return true
-            }
-            if !done { writeNormalized(text) }
-        }
+        return true
     }
 
     @inline(never)
@@ -398,17 +399,61 @@ struct CanonicalWriter: ~Copyable {
     /// - Returns: `utf8.count` when nothing needed escaping, else -1.
     @discardableResult
     private mutating func writeQuoted(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
-        guard TextScan.needsEscape(utf8) else {
-            let length = utf8.count
-            reserve(length + 2)
-            base[count] = UInt8(ascii: "\"")
-            if length > 0 { (base + count + 1).update(from: utf8.baseAddress!, count: length) }
-            base[count + length + 1] = UInt8(ascii: "\"")
-            count += length + 2
-            return length
+        if stageQuoted(utf8) & TextScan.foundEscape != 0 {
+            writeEscaped(utf8)
+            return -1
         }
-        writeEscaped(utf8)
-        return -1
+        commitQuoted(utf8.count)
+        return utf8.count
+    }
+
+    /// Copies `"` and the bytes of `utf8` past the end of the written bytes, eight at a time, testing them as they
+    /// pass; ``commitQuoted(_:)`` then keeps the copy, or another write simply overwrites it.
+    ///
+    /// - Returns: ``TextScan/foundEscape`` and ``TextScan/foundNFCCandidate`` bits for what the bytes hold.
+    @inline(__always)
+    private mutating func stageQuoted(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        let length = utf8.count
+        reserve(length + 2)
+        base[count] = UInt8(ascii: "\"")
+        guard let start = utf8.baseAddress, length > 0 else { return 0 }
+        let target = base + count + 1
+        if length < 8 {
+            var found: UInt8 = 0
+            for index in 0..<length {
+                let byte = start[index]
+                found |= TextScan.classify(byte)
+                target[index] = byte
+            }
+            return found
+        }
+        let source = UnsafeRawPointer(start)
+        let destination = UnsafeMutableRawPointer(target)
+        var escape: UInt64 = 0
+        var candidate: UInt64 = 0
+        var index = 0
+        while index + 8 <= length {
+            let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            escape |= TextScan.escapeLanes(word)
+            candidate |= TextScan.nfcCandidateLanes(word)
+            destination.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        if index < length {
+            // The last eight bytes, overlapping bytes already copied.
+            let word = source.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+            escape |= TextScan.escapeLanes(word)
+            candidate |= TextScan.nfcCandidateLanes(word)
+            destination.storeBytes(of: word, toByteOffset: length - 8, as: UInt64.self)
+        }
+        return (escape != 0 ? TextScan.foundEscape : 0) | (candidate != 0 ? TextScan.foundNFCCandidate : 0)
+    }
+
+    /// Keeps a string of `length` bytes that ``stageQuoted(_:)`` copied, and closes its quotes.
+    @inline(__always)
+    private mutating func commitQuoted(_ length: Int) {
+        base[count + length + 1] = UInt8(ascii: "\"")
+        count += length + 2
     }
 
     @inline(never)
@@ -443,56 +488,96 @@ enum TextScan {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
 
-    /// High bit set in every byte lane of `word` that may be zero (exact for the lowest such lane; a lane above a
-    /// zero lane may be flagged too, which only sends the caller to its exact path).
+    /// A byte that JSON text must escape (`"`, `\` or below 0x20) was found.
+    static let foundEscape: UInt8 = 1
+    /// A byte at or above 0xCC was found: the text holds a scalar from U+0300 on, which NFC may change.
+    static let foundNFCCandidate: UInt8 = 2
+
+    /// ``foundEscape`` and ``foundNFCCandidate`` bits for one byte.
+    @inline(__always)
+    static func classify(_ byte: UInt8) -> UInt8 {
+        (byte < 0x20 || byte == 0x22 || byte == 0x5C ? foundEscape : 0) | (byte >= 0xCC ? foundNFCCandidate : 0)
+    }
+
+    /// High bit set in every byte lane of `word` that may be zero: exact for the lowest such lane, while a lane
+    /// above a zero lane may be flagged too (a borrow), so the result is nonzero exactly when some lane is zero.
     @inline(__always)
     private static func zeroLanes(_ word: UInt64) -> UInt64 {
         (word &- ones) & ~word & highs
     }
 
-    /// True when a byte of `utf8` is `"`, `\` or below 0x20 (exact).
+    /// Nonzero exactly when a byte lane of `word` is `"`, `\` or below 0x20.
     @inline(__always)
-    static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        let count = utf8.count
-        guard let start = utf8.baseAddress else { return false }
-        var index = 0
-        let raw = UnsafeRawPointer(start)
-        while index + 8 <= count {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            // Lanes below 0x20: word - 0x20 borrows; lanes that are `"` or `\`: XOR makes them zero. Lanes with the
-            // high bit set are never below 0x20, `"` or `\`, so masking with ~word keeps the test free of them.
-            let below = (word &- 0x2020_2020_2020_2020) & ~word & highs
-            let quote = zeroLanes(word ^ 0x2222_2222_2222_2222)
-            let backslash = zeroLanes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
-            if below | quote | backslash != 0 { return true }
-            index += 8
-        }
-        while index < count {
-            let byte = start[index]
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return true }
-            index += 1
-        }
-        return false
+    static func escapeLanes(_ word: UInt64) -> UInt64 {
+        // Lanes below 0x20: subtracting 0x20 borrows (a borrow only starts at a lane below 0x20); lanes that are `"`
+        // or `\`: the XOR makes them zero. Lanes with the high bit set are masked out by ~word.
+        let below = (word &- 0x2020_2020_2020_2020) & ~word & highs
+        return below | zeroLanes(word ^ 0x2222_2222_2222_2222) | zeroLanes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
     }
 
-    /// True when a byte of `utf8` is at or above 0xCC (the text holds a scalar from U+0300 on, so NFC may change
-    /// it); false guarantees the text is already NFC.
+    /// High bit set in exactly the byte lanes of `word` at or above 0xCC (no carries cross lanes).
     @inline(__always)
-    static func mayNeedNFC(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        let count = utf8.count
-        guard let start = utf8.baseAddress else { return false }
+    static func nfcCandidateLanes(_ word: UInt64) -> UInt64 {
+        ((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x3434_3434_3434_3434) & word & highs
+    }
+
+    /// Scalar ranges (from U+0300 on) that NFC never changes: each scalar is assigned, has canonical combining
+    /// class 0, is its own NFC, and is never a non-first scalar of a canonical decomposition, so it cannot combine
+    /// with what precedes it (NFC quick check Yes). Text made only of these and of scalars below U+0300 is NFC.
+    /// Covers common scripts, symbols, CJK, kana, Hangul syllables and emoji; `CanonicalWriterTests` checks each
+    /// scalar against Foundation. Sorted and disjoint.
+    static let nfcInertRanges: [ClosedRange<UInt32>] = [
+        0x03A3...0x0482, 0x0488...0x052F, 0x0531...0x0556, 0x0559...0x058A, 0x05D0...0x05EA, 0x061B...0x064A,
+        0x0660...0x066F, 0x0671...0x06D5, 0x0900...0x093B, 0x0E01...0x0E37, 0x10D0...0x10FF, 0x1E00...0x1F15,
+        0x2002...0x2064, 0x20A0...0x20C1, 0x2190...0x2328, 0x232B...0x2429, 0x2460...0x2ADB, 0x2FF0...0x3029,
+        0x3030...0x303F, 0x3041...0x3096, 0x309B...0x30FF, 0x3220...0xA48C, 0xAC00...0xD7A3, 0xE000...0xF8FF,
+        0xFDF0...0xFE19, 0xFF01...0xFFBE, 0x1F1E6...0x1F202, 0x1F300...0x1F6D8, 0x1F900...0x1FA57,
+        0x20000...0x2A6DF,
+    ]
+
+    /// True when NFC cannot change the text in `utf8` (valid UTF-8): every scalar is below U+0300 or in
+    /// ``nfcInertRanges``. False means normalization must run (it may still change nothing).
+    static func isNFCInert(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
-        let raw = UnsafeRawPointer(start)
-        while index + 8 <= count {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if word & highs != 0 { break }
-            index += 8
-        }
+        let count = utf8.count
         while index < count {
-            if start[index] >= 0xCC { return true }
-            index += 1
+            let lead = utf8[index]
+            if lead < 0xC0 {
+                index += 1
+                continue
+            }
+            let scalar: UInt32
+            if lead < 0xE0 {
+                scalar = UInt32(lead & 0x1F) << 6 | UInt32(utf8[index + 1] & 0x3F)
+                index += 2
+            } else if lead < 0xF0 {
+                scalar =
+                    UInt32(lead & 0x0F) << 12 | UInt32(utf8[index + 1] & 0x3F) << 6 | UInt32(utf8[index + 2] & 0x3F)
+                index += 3
+            } else {
+                scalar =
+                    UInt32(lead & 0x07) << 18 | UInt32(utf8[index + 1] & 0x3F) << 12
+                    | UInt32(utf8[index + 2] & 0x3F) << 6 | UInt32(utf8[index + 3] & 0x3F)
+                index += 4
+            }
+            if scalar >= 0x300 && !isInert(scalar) { return false }
         }
-        return false
+        return true
+    }
+
+    private static func isInert(_ scalar: UInt32) -> Bool {
+        let ranges = nfcInertRanges
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].upperBound < scalar {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return low < ranges.count && ranges[low].contains(scalar)
     }
 
     @inline(__always)
@@ -591,22 +676,25 @@ enum FloatFormatting {
     /// Writes Python's `repr` of the finite double `value` at `out` (room for ``maxReprLength`` bytes) and returns
     /// the number of bytes written.
     static func writePythonRepr(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var length = 0
+        var cursor = out
         if value.sign == .minus {
-            out[0] = UInt8(ascii: "-")
-            length = 1
+            cursor.pointee = UInt8(ascii: "-")
+            cursor += 1
         }
         if value == 0 {
-            out[length] = UInt8(ascii: "0")
-            out[length + 1] = UInt8(ascii: ".")
-            out[length + 2] = UInt8(ascii: "0")
-            return length + 3
+            cursor[0] = UInt8(ascii: "0")
+            cursor[1] = UInt8(ascii: ".")
+            cursor[2] = UInt8(ascii: "0")
+            return cursor + 3 - out
         }
         // Swift's description gives the shortest round-trip digits (at most 17); reformat them Python's way. The
-        // description of a double is at most 24 bytes, so it stays a small string (no allocation) unless it is long.
+        // description of a double is at most 24 bytes, so it is a small string (no allocation) when short.
         var text = value.magnitude.description
         return text.withUTF8 { utf8 in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+            // Significant digits (without the point), the point's position and the exponent after `e`.
+            var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { digitBytes in
+                let digit = digitBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 var digitCount = 0
                 var pointPosition = -1
                 var exponent = 0
@@ -630,7 +718,7 @@ enum FloatFormatting {
                     if byte == UInt8(ascii: ".") {
                         pointPosition = digitCount
                     } else if digitCount < 32 {
-                        digits[digitCount] = byte
+                        digit[digitCount] = byte
                         digitCount += 1
                     }
                     index += 1
@@ -639,52 +727,70 @@ enum FloatFormatting {
                 var decimalPoint = (pointPosition >= 0 ? pointPosition : digitCount) + exponent
                 // Strip leading zeros.
                 var first = 0
-                while digitCount - first > 1 && digits[first] == UInt8(ascii: "0") {
+                while digitCount - first > 1 && digit[first] == UInt8(ascii: "0") {
                     first += 1
                     decimalPoint -= 1
                 }
                 // Strip trailing zeros.
-                while digitCount - first > 1 && digits[digitCount - 1] == UInt8(ascii: "0") { digitCount -= 1 }
-                let significant = UnsafeBufferPointer(rebasing: digits[first..<digitCount])
+                while digitCount - first > 1 && digit[digitCount - 1] == UInt8(ascii: "0") { digitCount -= 1 }
+                let significant = digit + first
+                let significantCount = digitCount - first
                 let scientificExponent = decimalPoint - 1
-
-                func put(_ byte: UInt8) {
-                    out[length] = byte
-                    length += 1
-                }
-                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    for byte in bytes { put(byte) }
-                }
                 if scientificExponent >= -4 && scientificExponent < 16 {
                     if decimalPoint <= 0 {
-                        put(UInt8(ascii: "0"))
-                        put(UInt8(ascii: "."))
-                        for _ in 0..<(-decimalPoint) { put(UInt8(ascii: "0")) }
-                        put(significant)
-                    } else if decimalPoint >= significant.count {
-                        put(significant)
-                        for _ in 0..<(decimalPoint - significant.count) { put(UInt8(ascii: "0")) }
-                        put(UInt8(ascii: "."))
-                        put(UInt8(ascii: "0"))
+                        // 0.000ddd
+                        cursor[0] = UInt8(ascii: "0")
+                        cursor[1] = UInt8(ascii: ".")
+                        cursor += 2
+                        for _ in 0..<(-decimalPoint) {
+                            cursor.pointee = UInt8(ascii: "0")
+                            cursor += 1
+                        }
+                        cursor.update(from: significant, count: significantCount)
+                        cursor += significantCount
+                    } else if decimalPoint >= significantCount {
+                        // ddd000.0
+                        cursor.update(from: significant, count: significantCount)
+                        cursor += significantCount
+                        for _ in 0..<(decimalPoint - significantCount) {
+                            cursor.pointee = UInt8(ascii: "0")
+                            cursor += 1
+                        }
+                        cursor[0] = UInt8(ascii: ".")
+                        cursor[1] = UInt8(ascii: "0")
+                        cursor += 2
                     } else {
-                        put(UnsafeBufferPointer(rebasing: significant[..<decimalPoint]))
-                        put(UInt8(ascii: "."))
-                        put(UnsafeBufferPointer(rebasing: significant[decimalPoint...]))
+                        // ddd.ddd
+                        cursor.update(from: significant, count: decimalPoint)
+                        cursor[decimalPoint] = UInt8(ascii: ".")
+                        (cursor + decimalPoint + 1).update(
+                            from: significant + decimalPoint,
+                            count: significantCount - decimalPoint
+                        )
+                        cursor += significantCount + 1
                     }
                 } else {
-                    put(significant[0])
-                    if significant.count > 1 {
-                        put(UInt8(ascii: "."))
-                        put(UnsafeBufferPointer(rebasing: significant[1...]))
+                    // d.ddde±XX
+                    cursor.pointee = significant[0]
+                    cursor += 1
+                    if significantCount > 1 {
+                        cursor.pointee = UInt8(ascii: ".")
+                        (cursor + 1).update(from: significant + 1, count: significantCount - 1)
+                        cursor += significantCount
                     }
-                    put(UInt8(ascii: "e"))
-                    put(scientificExponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                    cursor[0] = UInt8(ascii: "e")
+                    cursor[1] = scientificExponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+                    cursor += 2
                     let magnitude = abs(scientificExponent)
-                    if magnitude >= 100 { put(UInt8(ascii: "0") &+ UInt8(magnitude / 100)) }
-                    put(UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10))
-                    put(UInt8(ascii: "0") &+ UInt8(magnitude % 10))
+                    if magnitude >= 100 {
+                        cursor.pointee = UInt8(ascii: "0") &+ UInt8(magnitude / 100)
+                        cursor += 1
+                    }
+                    cursor[0] = UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10)
+                    cursor[1] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
+                    cursor += 2
                 }
-                return length
+                return cursor - out
             }
         }
     }

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+@testable import CairnManifest
+
+/// The byte-level fast paths of the canonical writer, each checked against a plain reference.
+struct CanonicalWriterTests {
+    /// Python `json.dumps(ensure_ascii=False)` escaping of `text`, quoted, one scalar at a time.
+    private func referenceQuoted(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out += Array(#"\""#.utf8)
+            case 0x5C: out += Array(#"\\"#.utf8)
+            case 0x08: out += Array(#"\b"#.utf8)
+            case 0x0C: out += Array(#"\f"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+        return out
+    }
+
+    @Test("Strings: every escaped byte and every non-ASCII scalar at every offset around the eight-byte scan")
+    func stringOffsets() throws {
+        let specials: [String] =
+            (0..<0x20).map { String(UnicodeScalar(UInt8($0))) } + [
+                "\"", "\\", "\u{7F}", "\u{E9}", "e\u{301}", "\u{2028}", "\u{1F989}", "\u{5317}",
+            ]
+        for special in specials {
+            for length in 0..<20 {
+                for offset in 0...length {
+                    let text =
+                        String(repeating: "a", count: offset) + special
+                        + String(repeating: "b", count: length - offset)
+                    let expected = referenceQuoted(text.precomposedStringWithCanonicalMapping)
+                    #expect(try CanonicalJSON.encode(.string(text)) == expected, "\(Array(text.utf8))")
+                    let key = try CanonicalJSON.encode(.object([text: 1]))
+                    #expect(key == [0x7B] + referenceQuoted(text) + Array(":1}".utf8), "key \(Array(text.utf8))")
+                }
+            }
+        }
+    }
+
+    @Test("Every scalar of the NFC-inert ranges is one NFC leaves alone, in any context")
+    func nfcInertRangesAreInert() {
+        // Scalars that follow the first one in some canonical decomposition can compose with what precedes them.
+        var combining = Set<UInt32>()
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let decomposed = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars
+            for part in decomposed.dropFirst() { combining.insert(part.value) }
+        }
+        var previous: UInt32? = nil
+        var checked = 0
+        for range in TextScan.nfcInertRanges {
+            if let previous { #expect(previous < range.lowerBound, "ranges sorted and disjoint") }
+            previous = range.upperBound
+            #expect(range.lowerBound >= 0x300)
+            for value in range {
+                guard let scalar = Unicode.Scalar(value) else {
+                    Issue.record("U+\(String(value, radix: 16)) is not a scalar")
+                    continue
+                }
+                let properties = scalar.properties
+                let inert =
+                    properties.generalCategory != .unassigned && properties.canonicalCombiningClass.rawValue == 0
+                    && !combining.contains(value)
+                    && String(scalar).precomposedStringWithCanonicalMapping.unicodeScalars.elementsEqual([scalar])
+                if !inert { Issue.record("U+\(String(value, radix: 16)) is not NFC-inert") }
+                checked += 1
+            }
+        }
+        #expect(checked > 90_000)
+    }
+
+    @Test("Random text: the writer's NFC equals Foundation's on every string")
+    func nfcMatchesFoundation() throws {
+        let pieces: [String] = [
+            "a", "Z", " ", "\"", "\n", "\u{E9}", "e", "\u{301}", "\u{308}", "\u{327}", "\u{1100}", "\u{1161}",
+            "\u{11A8}", "\u{AC00}", "\u{304B}", "\u{3099}", "\u{309A}", "\u{5317}", "\u{4EAC}", "\u{1F989}",
+            "\u{1F3FB}", "\u{200D}", "\u{FE0F}", "\u{2028}", "\u{2000}", "\u{2126}", "\u{212B}", "\u{F900}",
+            "\u{0958}", "\u{0915}", "\u{093C}", "\u{0410}", "\u{0306}", "\u{1E9B}", "\u{0323}", "\u{0387}",
+            "\u{1F1EF}", "\u{1F1F5}", "\u{FF21}", "\u{0627}", "\u{0653}", "\u{05D0}", "\u{05B8}", "\u{0E01}",
+        ]
+        var generator = SplitMix(seed: 0x5EED)
+        for _ in 0..<20_000 {
+            var text = ""
+            for _ in 0..<Int(generator.next() % 9) { text += pieces[Int(generator.next() % UInt64(pieces.count))] }
+            let expected = referenceQuoted(text.precomposedStringWithCanonicalMapping)
+            #expect(try CanonicalJSON.encode(.string(text)) == expected, "\(text.unicodeScalars.map(\.value))")
+        }
+    }
+
+    @Test("Integers print exactly at every width, with the sign")
+    func integers() throws {
+        var values: [Int] = [0, 1, -1, Int.max, Int.min, Int.max - 1, Int.min + 1]
+        var power = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -(power - 1), -power, -(power + 1)]
+        }
+        for value in values {
+            #expect(try CanonicalJSON.encode(.integer(JSONInteger(value))) == Array(String(value).utf8), "\(value)")
+        }
+    }
+
+    @Test("Objects: sorted, unsorted, prefix keys and escaped keys come out in code point order")
+    func objectOrder() throws {
+        let cases: [(JSONObject, String)] = [
+            (["a": 1, "b": 2, "c": 3], #"{"a":1,"b":2,"c":3}"#),
+            (["b": 1, "a": 2], #"{"a":2,"b":1}"#),
+            (["a": 1, "c": 2, "b": 3], #"{"a":1,"b":3,"c":2}"#),
+            (["ab": 1, "a": 2], #"{"a":2,"ab":1}"#),
+            (["a": 1, "ab": 2], #"{"a":1,"ab":2}"#),
+            (["a\"": 1, "a": 2, "a!": 3], #"{"a":2,"a!":3,"a\"":1}"#),
+            (["\u{FF01}": 1, "\u{1F600}": 2, "z": 3], "{\"z\":3,\"\u{FF01}\":1,\"\u{1F600}\":2}"),
+            (["": 1, "\u{0}": 2], #"{"":1,"\u0000":2}"#),
+            ([:], "{}"),
+        ]
+        for (object, expected) in cases {
+            #expect(try CanonicalJSON.encode(.object(object)) == Array(expected.utf8), "\(expected)")
+        }
+    }
+
+    @Test("The schema version is matched on its bytes exactly as by raw value")
+    func schemaVersionBytes() throws {
+        let texts = ["1.0", "1.3", "1.5", "1.6", "1.7", "1.", "1.55", "2.5", " 1.5", "1.5 ", "", "1,5", "\u{661}.5"]
+        for text in texts {
+            var manifest = try Manifest.from(run: Run(name: "v", status: .completed))
+            manifest.schemaVersion = text
+            #expect(manifest.schemaVersionValue == SchemaVersion(rawValue: text), "\(text)")
+        }
+    }
+}
+
+/// A small deterministic generator for reproducible random text.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
