@@ -481,6 +481,10 @@ public enum AssetURL {
     static func percentDecode(_ text: UnsafeBufferPointer<UInt8>.SubSequence, into decoded: inout [UInt8]) -> Range<Int>
     {
         let start = decoded.count
+        guard text.contains(UInt8(ascii: "%")) else {
+            decoded.append(contentsOf: text)
+            return start..<decoded.count
+        }
         var index = text.startIndex
         var escapedNonASCII = false
         while index < text.endIndex {
