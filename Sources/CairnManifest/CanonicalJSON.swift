@@ -185,7 +185,49 @@ struct CanonicalWriter: ~Copyable {
     /// Appends the bytes of a literal (ASCII text such as `null`).
     @inline(__always)
     mutating func append(_ text: StaticString) {
-        append(text.utf8Start, count: text.utf8CodeUnitCount)
+        let length = text.utf8CodeUnitCount
+        reserve(length)
+        Self.copyShort(from: text.utf8Start, to: base + count, count: length)
+        count += length
+    }
+
+    /// Copies `length` bytes with a few (overlapping) word moves instead of a `memmove` call, which costs more than
+    /// the copy itself for the short keys and literals of a manifest.
+    @inline(__always)
+    private static func copyShort(
+        from source: UnsafePointer<UInt8>,
+        to target: UnsafeMutablePointer<UInt8>,
+        count length: Int
+    ) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        if length >= 8 {
+            var offset = 0
+            while offset + 8 <= length {
+                to.storeBytes(
+                    of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self),
+                    toByteOffset: offset,
+                    as: UInt64.self
+                )
+                offset += 8
+            }
+            if offset < length {
+                let last = length - 8
+                to.storeBytes(
+                    of: from.loadUnaligned(fromByteOffset: last, as: UInt64.self),
+                    toByteOffset: last,
+                    as: UInt64.self
+                )
+            }
+        } else if length >= 4 {
+            let last = length - 4
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: last, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: last, as: UInt32.self)
+        } else {
+            for offset in 0..<length { target[offset] = source[offset] }
+        }
     }
 
     /// Appends `"key":` for a key written in the source; such keys are plain ASCII and need no escaping.
@@ -200,7 +242,7 @@ struct CanonicalWriter: ~Copyable {
         )
         reserve(length + 3)
         base[count] = UInt8(ascii: "\"")
-        (base + count + 1).update(from: key.utf8Start, count: length)
+        Self.copyShort(from: key.utf8Start, to: base + count + 1, count: length)
         base[count + length + 1] = UInt8(ascii: "\"")
         base[count + length + 2] = UInt8(ascii: ":")
         count += length + 3

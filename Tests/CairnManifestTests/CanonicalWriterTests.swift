@@ -127,6 +127,28 @@ struct CanonicalWriterTests {
         }
     }
 
+    @Test("A pre-image several times the writer's initial buffer grows intact", arguments: [1, 12, 60])
+    func largePreimage(steps: Int) throws {
+        var builder = RunBuilder(name: "large \u{5317}\u{4EAC}").status(.completed)
+        for index in 0..<steps {
+            builder = builder.addStep(
+                StepBuilder(provider: "p", model: "m")
+                    .prompt("step \(index): caf\u{E9} cafe\u{301} \"quoted\"\n")
+                    .params([
+                        "index": .integer(JSONInteger(index)), "scale": .float(0.1 * Double(index)),
+                        "tags": ["a", "b"],
+                    ])
+                    .asset(url: "https://example.test/\(index).png", mediaType: "image/png")
+                    .build()
+            )
+        }
+        let manifest = try Manifest.from(run: builder.build())
+        let preimage = try manifest.hashPreimage()
+        #expect(preimage == (try CanonicalJSON.encode(manifest.hashPayload())))
+        #expect(try manifest.computeCanonicalHash() == CanonicalJSON.sha256Hex(ofBytes: preimage))
+        if steps == 60 { #expect(preimage.count > 4096) }
+    }
+
     @Test("The schema version is matched on its bytes exactly as by raw value")
     func schemaVersionBytes() throws {
         let texts = ["1.0", "1.3", "1.5", "1.6", "1.7", "1.", "1.55", "2.5", " 1.5", "1.5 ", "", "1,5", "\u{661}.5"]
