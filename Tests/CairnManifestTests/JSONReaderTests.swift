@@ -126,6 +126,15 @@ struct JSONReaderTests {
         }
     }
 
+    @Test("A string with several faults is refused for the first in text order")
+    func firstFaultWins() {
+        let escape = Array(#"\x"#.utf8)
+        #expect(readError([0x22] + escape + [0x01, 0x22])?.code == .invalidEscape)
+        #expect(readError([0x22, 0x01] + escape + [0x22])?.code == .controlCharacterInString)
+        #expect(readError([0x22, 0xFF] + escape + [0x22])?.code == .invalidUTF8)
+        #expect(readError([0x22] + escape + [0xFF, 0x22])?.code == .invalidEscape)
+    }
+
     @Test("jsonText reads back to an equal value")
     func jsonTextRoundTrip() throws {
         func hasNaNPayload(_ value: JSONValue) -> Bool {
