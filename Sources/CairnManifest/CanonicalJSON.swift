@@ -377,8 +377,8 @@ struct CanonicalWriter: ~Copyable {
             append("null")
             return
         }
-        reserve(FloatFormatting.maxReprLength)
-        count += FloatFormatting.writePythonRepr(FloatFormatting.roundToTenDecimals(number), to: base + count)
+        reserve(FloatFormatting.maxCanonicalLength)
+        count += FloatFormatting.writeCanonical(number, to: base + count)
     }
 
     /// Writes the UTF-8 bytes of `text` unquoted and unescaped (ASCII such as a big integer's digits).
@@ -632,18 +632,8 @@ enum TextScan {
 enum FloatFormatting {
     /// Python's `round(value, 10)` for finite values (non-finite values are returned unchanged).
     static func roundToTenDecimals(_ value: Double) -> Double {
-        guard value.isFinite, value != 0 else { return value }
-        let magnitude = value.magnitude
-        // value = significand * 2^exponent with an integer significand.
-        let exponent = Int(magnitude.exponent) - Double.significandBitCount
-        var significand = magnitude.significandBitPattern
-        if magnitude.isNormal {
-            significand |= 1 << UInt64(Double.significandBitCount)
-        }
-        let normalizedExponent = magnitude.isNormal ? exponent : Int(Double.leastNormalMagnitude.exponent) - 52
-        // An integer value is already exact at 10 decimals.
-        if normalizedExponent >= 0 { return value }
-        let shift = -normalizedExponent
+        // An integer value (or zero, or a non-finite one) is already exact at 10 decimals.
+        guard let (significand, shift) = fractionalParts(value) else { return value }
         if let rounded = roundedScaledFast(significand: significand, shift: shift) {
             // Both operands are exact, so one IEEE division rounds correctly.
             let result = rounded == 0 ? 0 : Double(rounded) / 10_000_000_000
@@ -674,6 +664,155 @@ enum FloatFormatting {
             result = Double("\(rounded)e-10") ?? Double(rounded) / 10_000_000_000
         }
         return value.sign == .minus ? -result : result
+    }
+
+    /// `|value| = significand / 2^shift` with an integer significand and `shift > 0`, for a finite value with a
+    /// fractional part; nil for zero, integers and non-finite values.
+    @inline(__always)
+    private static func fractionalParts(_ value: Double) -> (significand: UInt64, shift: Int)? {
+        guard value.isFinite, value != 0 else { return nil }
+        let magnitude = value.magnitude
+        var significand = magnitude.significandBitPattern
+        let exponent: Int
+        if magnitude.isNormal {
+            significand |= 1 << UInt64(Double.significandBitCount)
+            exponent = Int(magnitude.exponent) - Double.significandBitCount
+        } else {
+            exponent = Int(Double.leastNormalMagnitude.exponent) - Double.significandBitCount
+        }
+        return exponent >= 0 ? nil : (significand, -exponent)
+    }
+
+    /// `round(value, 10) * 10^10` when it is an integer below 10^15 (at most 15 digits) and `value` has a
+    /// fractional part; nil otherwise.
+    @inline(__always)
+    private static func scaledTenDecimals(_ value: Double) -> UInt64? {
+        guard let (significand, shift) = fractionalParts(value),
+            let rounded = roundedScaledFast(significand: significand, shift: shift), rounded < 1_000_000_000_000_000
+        else { return nil }
+        return rounded
+    }
+
+    /// The longest text ``writeCanonical(_:to:)`` writes.
+    static let maxCanonicalLength = maxReprLength
+
+    /// Writes the canonical text of the finite `value`, Python's `repr` of `round(value, 10)`, at `out` (room for
+    /// ``maxCanonicalLength`` bytes) and returns the number of bytes written.
+    ///
+    /// `round(value, 10)` is the double nearest to `rounded / 10^10` for an integer `rounded`. When that decimal
+    /// has at most 15 significant digits it is also the shortest text that reads back as that double (two
+    /// decimals of at most 15 digits never read as the same double), so its digits are `repr`'s digits and are
+    /// printed directly; other values go through ``writePythonRepr(_:to:)``.
+    static func writeCanonical(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let rounded = scaledTenDecimals(value) else {
+            return writePythonRepr(roundToTenDecimals(value), to: out)
+        }
+        var cursor = out
+        if value.sign == .minus {
+            cursor.pointee = UInt8(ascii: "-")
+            cursor += 1
+        }
+        if rounded == 0 {
+            cursor[0] = UInt8(ascii: "0")
+            cursor[1] = UInt8(ascii: ".")
+            cursor[2] = UInt8(ascii: "0")
+            return cursor + 3 - out
+        }
+        var digits: (UInt64, UInt64) = (0, 0)
+        return withUnsafeMutableBytes(of: &digits) { digitBytes in
+            let digit = digitBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var digitCount = 1
+            var rest = rounded
+            while rest >= 10 {
+                rest /= 10
+                digitCount += 1
+            }
+            rest = rounded
+            var position = digitCount
+            while position > 0 {
+                position -= 1
+                digit[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            // rounded / 10^10: the point sits 10 digits from the right.
+            let decimalPoint = digitCount - 10
+            while digitCount > 1 && digit[digitCount - 1] == UInt8(ascii: "0") { digitCount -= 1 }
+            return cursor - out
+                + formatRepr(
+                    digits: UnsafeBufferPointer(start: digit, count: digitCount),
+                    decimalPoint: decimalPoint,
+                    to: cursor
+                )
+        }
+    }
+
+    /// Writes Python's `repr` layout of the nonzero decimal `0.d1d2...dn * 10^decimalPoint` (no leading or trailing
+    /// zero digits) at `cursor`: fixed notation for decimal exponents -4 to 15, else `d.ddde±XX`. Returns the number
+    /// of bytes written.
+    private static func formatRepr(
+        digits: UnsafeBufferPointer<UInt8>,
+        decimalPoint: Int,
+        to start: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var cursor = start
+        let significant = digits.baseAddress!
+        let significantCount = digits.count
+        let scientificExponent = decimalPoint - 1
+        if scientificExponent >= -4 && scientificExponent < 16 {
+            if decimalPoint <= 0 {
+                // 0.000ddd
+                cursor[0] = UInt8(ascii: "0")
+                cursor[1] = UInt8(ascii: ".")
+                cursor += 2
+                for _ in 0..<(-decimalPoint) {
+                    cursor.pointee = UInt8(ascii: "0")
+                    cursor += 1
+                }
+                cursor.update(from: significant, count: significantCount)
+                cursor += significantCount
+            } else if decimalPoint >= significantCount {
+                // ddd000.0
+                cursor.update(from: significant, count: significantCount)
+                cursor += significantCount
+                for _ in 0..<(decimalPoint - significantCount) {
+                    cursor.pointee = UInt8(ascii: "0")
+                    cursor += 1
+                }
+                cursor[0] = UInt8(ascii: ".")
+                cursor[1] = UInt8(ascii: "0")
+                cursor += 2
+            } else {
+                // ddd.ddd
+                cursor.update(from: significant, count: decimalPoint)
+                cursor[decimalPoint] = UInt8(ascii: ".")
+                (cursor + decimalPoint + 1).update(
+                    from: significant + decimalPoint,
+                    count: significantCount - decimalPoint
+                )
+                cursor += significantCount + 1
+            }
+        } else {
+            // d.ddde±XX
+            cursor.pointee = significant[0]
+            cursor += 1
+            if significantCount > 1 {
+                cursor.pointee = UInt8(ascii: ".")
+                (cursor + 1).update(from: significant + 1, count: significantCount - 1)
+                cursor += significantCount
+            }
+            cursor[0] = UInt8(ascii: "e")
+            cursor[1] = scientificExponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+            cursor += 2
+            let magnitude = abs(scientificExponent)
+            if magnitude >= 100 {
+                cursor.pointee = UInt8(ascii: "0") &+ UInt8(magnitude / 100)
+                cursor += 1
+            }
+            cursor[0] = UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10)
+            cursor[1] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
+            cursor += 2
+        }
+        return cursor - start
     }
 
     /// `significand * 10^10 / 2^shift` rounded half to even, in 64-bit words, when the result is below 2^53 (so
@@ -775,63 +914,12 @@ enum FloatFormatting {
                 }
                 // Strip trailing zeros.
                 while digitCount - first > 1 && digit[digitCount - 1] == UInt8(ascii: "0") { digitCount -= 1 }
-                let significant = digit + first
-                let significantCount = digitCount - first
-                let scientificExponent = decimalPoint - 1
-                if scientificExponent >= -4 && scientificExponent < 16 {
-                    if decimalPoint <= 0 {
-                        // 0.000ddd
-                        cursor[0] = UInt8(ascii: "0")
-                        cursor[1] = UInt8(ascii: ".")
-                        cursor += 2
-                        for _ in 0..<(-decimalPoint) {
-                            cursor.pointee = UInt8(ascii: "0")
-                            cursor += 1
-                        }
-                        cursor.update(from: significant, count: significantCount)
-                        cursor += significantCount
-                    } else if decimalPoint >= significantCount {
-                        // ddd000.0
-                        cursor.update(from: significant, count: significantCount)
-                        cursor += significantCount
-                        for _ in 0..<(decimalPoint - significantCount) {
-                            cursor.pointee = UInt8(ascii: "0")
-                            cursor += 1
-                        }
-                        cursor[0] = UInt8(ascii: ".")
-                        cursor[1] = UInt8(ascii: "0")
-                        cursor += 2
-                    } else {
-                        // ddd.ddd
-                        cursor.update(from: significant, count: decimalPoint)
-                        cursor[decimalPoint] = UInt8(ascii: ".")
-                        (cursor + decimalPoint + 1).update(
-                            from: significant + decimalPoint,
-                            count: significantCount - decimalPoint
-                        )
-                        cursor += significantCount + 1
-                    }
-                } else {
-                    // d.ddde±XX
-                    cursor.pointee = significant[0]
-                    cursor += 1
-                    if significantCount > 1 {
-                        cursor.pointee = UInt8(ascii: ".")
-                        (cursor + 1).update(from: significant + 1, count: significantCount - 1)
-                        cursor += significantCount
-                    }
-                    cursor[0] = UInt8(ascii: "e")
-                    cursor[1] = scientificExponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
-                    cursor += 2
-                    let magnitude = abs(scientificExponent)
-                    if magnitude >= 100 {
-                        cursor.pointee = UInt8(ascii: "0") &+ UInt8(magnitude / 100)
-                        cursor += 1
-                    }
-                    cursor[0] = UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10)
-                    cursor[1] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
-                    cursor += 2
-                }
+                let written = formatRepr(
+                    digits: UnsafeBufferPointer(start: digit + first, count: digitCount - first),
+                    decimalPoint: decimalPoint,
+                    to: cursor
+                )
+                cursor += written
                 return cursor - out
             }
         }

@@ -96,6 +96,23 @@ struct CanonicalWriterTests {
         }
     }
 
+    @Test("Floats: the writer's direct digits equal repr of the rounded value found through shortest digits")
+    func floatsMatchReprPath() throws {
+        var generator = SplitMix(seed: 0xF10A7)
+        var values: [Double] = [0, -0.0, 1e-10, 5e-11, -5e-11, 4.9999999999e-11, 99_999.99999999995, 1e5, 1e15, 0.1]
+        for _ in 0..<40_000 {
+            let random = generator.next()
+            values.append(Double(bitPattern: random))
+            values.append(Double(Int64(bitPattern: random) % 1_000_000_000_000_000) / 10_000_000_000)
+            values.append(Double(random % 1_000_000_000_000) / 1e6 * (random & 1 == 0 ? 1 : -1))
+            values.append(99_990 + Double(random % 200_000_000_000) / 1e10)
+        }
+        for value in values {
+            let expected = Array(CanonicalJSON.floatText(value).utf8)
+            #expect(try CanonicalJSON.encode(.float(value)) == expected, "\(value.bitPattern)")
+        }
+    }
+
     @Test("Integers print exactly at every width, with the sign")
     func integers() throws {
         var values: [Int] = [0, 1, -1, Int.max, Int.min, Int.max - 1, Int.min + 1]
