@@ -25,22 +25,20 @@ extension Manifest {
     /// The parsed schema version, or nil when ``schemaVersion`` is not one genblaze knows.
     public var schemaVersionValue: SchemaVersion? {
         // Every known version is "1.<digit>": match the bytes rather than look the raw value up.
-        var utf8 = schemaVersion.utf8.makeIterator()
-        var version: SchemaVersion? = nil
-        if utf8.next() == UInt8(ascii: "1"), utf8.next() == UInt8(ascii: "."), let digit = utf8.next(),
-            utf8.next() == nil
-        {
-            switch digit {
-            case UInt8(ascii: "0"): version = .v1_0
-            case UInt8(ascii: "1"): version = .v1_1
-            case UInt8(ascii: "2"): version = .v1_2
-            case UInt8(ascii: "3"): version = .v1_3
-            case UInt8(ascii: "4"): version = .v1_4
-            case UInt8(ascii: "5"): version = .v1_5
-            case UInt8(ascii: "6"): version = .v1_6
-            default: version = nil
-            }
-        }
+        let version =
+            schemaVersion.utf8.withContiguousStorageIfAvailable { bytes -> SchemaVersion? in
+                guard bytes.count == 3, bytes[0] == UInt8(ascii: "1"), bytes[1] == UInt8(ascii: ".") else { return nil }
+                switch bytes[2] {
+                case UInt8(ascii: "0"): return .v1_0
+                case UInt8(ascii: "1"): return .v1_1
+                case UInt8(ascii: "2"): return .v1_2
+                case UInt8(ascii: "3"): return .v1_3
+                case UInt8(ascii: "4"): return .v1_4
+                case UInt8(ascii: "5"): return .v1_5
+                case UInt8(ascii: "6"): return .v1_6
+                default: return nil
+                }
+            } ?? SchemaVersion(rawValue: schemaVersion)
         assert(version == SchemaVersion(rawValue: schemaVersion), "schema version bytes and raw values disagree")
         return version
     }
