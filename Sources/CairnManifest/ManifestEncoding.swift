@@ -222,6 +222,42 @@ extension Asset {
 /// Python `re.match(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.+-]*$", value)` with Unicode `\w`, where `$` also
 /// matches before one final newline.
 func isMediaTypeShaped(_ value: String) -> Bool {
+    // ASCII text (every real media type) is matched on its bytes; anything else takes the scalar path.
+    let ascii = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+        var end = bytes.count
+        if end > 0 && bytes[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        var index = 0
+        var sawSlash = false
+        var segmentStart = true
+        while index < end {
+            let byte = bytes[index]
+            if byte >= 0x80 { return nil }
+            let alphanumeric =
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            if segmentStart {
+                guard alphanumeric else { return false }
+                segmentStart = false
+            } else if byte == UInt8(ascii: "/") && !sawSlash {
+                sawSlash = true
+                segmentStart = true
+            } else {
+                let allowed =
+                    alphanumeric || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+                    || (sawSlash && byte == UInt8(ascii: "+"))
+                guard allowed else { return false }
+            }
+            index += 1
+        }
+        return sawSlash && !segmentStart
+    }
+    if let ascii, let result = ascii { return result }
+    return isMediaTypeShapedByScalars(value)
+}
+
+/// ``isMediaTypeShaped(_:)`` over Unicode scalars (Unicode `\w`), for text that is not all ASCII.
+func isMediaTypeShapedByScalars(_ value: String) -> Bool {
     var scalars = Array(value.unicodeScalars)[...]
     if scalars.last == "\n" { scalars = scalars.dropLast() }
     func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

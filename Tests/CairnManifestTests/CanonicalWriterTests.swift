@@ -166,6 +166,24 @@ struct CanonicalWriterTests {
         if steps == 60 { #expect(preimage.count > 4096) }
     }
 
+    @Test("Media types: the ASCII byte matcher agrees with the Unicode scalar matcher")
+    func mediaTypeShapes() {
+        let pieces = ["a", "Z", "0", "/", "+", ".", "-", "_", "\n", " ", "*", "\u{E9}", "\u{663}"]
+        var generator = SplitMix(seed: 0x313E)
+        var matched = 0
+        for _ in 0..<50_000 {
+            var text = ""
+            for _ in 0..<Int(generator.next() % 9) { text += pieces[Int(generator.next() % UInt64(pieces.count))] }
+            let expected = isMediaTypeShapedByScalars(text)
+            #expect(isMediaTypeShaped(text) == expected, "\(Array(text.utf8))")
+            if expected { matched += 1 }
+        }
+        for text in ["image/png", "image/png\n", "video/mp4+x", "a/b", "/png", "image/", "image+x/png", "a/b/c", ""] {
+            #expect(isMediaTypeShaped(text) == isMediaTypeShapedByScalars(text), "\(text)")
+        }
+        #expect(matched > 100)
+    }
+
     @Test("The schema version is matched on its bytes exactly as by raw value")
     func schemaVersionBytes() throws {
         let texts = ["1.0", "1.3", "1.5", "1.6", "1.7", "1.", "1.55", "2.5", " 1.5", "1.5 ", "", "1,5", "\u{661}.5"]
