@@ -767,66 +767,66 @@ private func daysInMonth(_ year: Int, _ month: Int) -> Int {
     }
 }
 
-/// The keys genblaze's `Manifest` model reads, in slot order.
+/// The keys genblaze's `Manifest` model reads, in code point order (the order canonical JSON writes them).
 enum ManifestKey: Int, ModelKey {
-    case schemaVersion, run, canonicalHash, manifestUri, encryptionScheme, signature, transferFailures
+    case canonicalHash, encryptionScheme, manifestUri, run, schemaVersion, signature, transferFailures
     static let table = ModelKeys([
-        "schema_version", "run", "canonical_hash", "manifest_uri", "encryption_scheme", "signature",
+        "canonical_hash", "encryption_scheme", "manifest_uri", "run", "schema_version", "signature",
         "transfer_failures",
     ])
 }
 
-/// The keys genblaze's `Run` model reads, in slot order.
+/// The keys genblaze's `Run` model reads, in code point order (the order canonical JSON writes them).
 enum RunKey: Int, ModelKey {
-    case runId, tenantId, projectId, name, status, steps, parentRunId, idempotencyKey, createdAt, startedAt,
-        completedAt, metadata
+    case completedAt, createdAt, idempotencyKey, metadata, name, parentRunId, projectId, runId, startedAt, status,
+        steps, tenantId
     static let table = ModelKeys([
-        "run_id", "tenant_id", "project_id", "name", "status", "steps", "parent_run_id", "idempotency_key",
-        "created_at", "started_at", "completed_at", "metadata",
+        "completed_at", "created_at", "idempotency_key", "metadata", "name", "parent_run_id", "project_id", "run_id",
+        "started_at", "status", "steps", "tenant_id",
     ])
 }
 
-/// The keys genblaze's `Step` model reads, in slot order.
+/// The keys genblaze's `Step` model reads, in code point order (the order canonical JSON writes them).
 enum StepKey: Int, ModelKey {
-    case stepId, runId, provider, model, stepType, modelVersion, modelHash, modality, prompt, negativePrompt,
-        promptVisibility, seed, params, status, inputs, assets, providerPayload, retries, costUsd, error, errorCode,
-        startedAt, completedAt, stepIndex, metadata
+    case assets, completedAt, costUsd, error, errorCode, inputs, metadata, modality, model, modelHash, modelVersion,
+        negativePrompt, params, prompt, promptVisibility, provider, providerPayload, retries, runId, seed, startedAt,
+        status, stepId, stepIndex, stepType
     static let table = ModelKeys([
-        "step_id", "run_id", "provider", "model", "step_type", "model_version", "model_hash", "modality", "prompt",
-        "negative_prompt", "prompt_visibility", "seed", "params", "status", "inputs", "assets", "provider_payload",
-        "retries", "cost_usd", "error", "error_code", "started_at", "completed_at", "step_index", "metadata",
+        "assets", "completed_at", "cost_usd", "error", "error_code", "inputs", "metadata", "modality", "model",
+        "model_hash", "model_version", "negative_prompt", "params", "prompt", "prompt_visibility", "provider",
+        "provider_payload", "retries", "run_id", "seed", "started_at", "status", "step_id", "step_index", "step_type",
     ])
 }
 
-/// The keys genblaze's `Asset` model reads, in slot order.
+/// The keys genblaze's `Asset` model reads, in code point order (the order canonical JSON writes them).
 enum AssetKey: Int, ModelKey {
-    case assetId, url, mediaType, sha256, sizeBytes, width, height, duration, video, audio, tracks, metadata
+    case assetId, audio, duration, height, mediaType, metadata, sha256, sizeBytes, tracks, url, video, width
     static let table = ModelKeys([
-        "asset_id", "url", "media_type", "sha256", "size_bytes", "width", "height", "duration", "video", "audio",
-        "tracks", "metadata",
+        "asset_id", "audio", "duration", "height", "media_type", "metadata", "sha256", "size_bytes", "tracks", "url",
+        "video", "width",
     ])
 }
 
-/// The keys genblaze's `Track` model reads, in slot order.
+/// The keys genblaze's `Track` model reads, in code point order (the order canonical JSON writes them).
 enum TrackKey: Int, ModelKey {
-    case kind, codec, label
-    static let table = ModelKeys(["kind", "codec", "label"])
+    case codec, kind, label
+    static let table = ModelKeys(["codec", "kind", "label"])
 }
 
-/// The keys genblaze's `VideoMetadata` model reads, in slot order.
+/// The keys genblaze's `VideoMetadata` model reads, in code point order (the order canonical JSON writes them).
 enum VideoKey: Int, ModelKey {
-    case frameRate, codec, bitrate, colorSpace, hasAudio, resolution
-    static let table = ModelKeys(["frame_rate", "codec", "bitrate", "color_space", "has_audio", "resolution"])
+    case bitrate, codec, colorSpace, frameRate, hasAudio, resolution
+    static let table = ModelKeys(["bitrate", "codec", "color_space", "frame_rate", "has_audio", "resolution"])
 }
 
-/// The keys genblaze's `AudioMetadata` model reads, in slot order.
+/// The keys genblaze's `AudioMetadata` model reads, in code point order (the order canonical JSON writes them).
 enum AudioKey: Int, ModelKey {
-    case sampleRate, channels, codec, bitrate, wordTimings
-    static let table = ModelKeys(["sample_rate", "channels", "codec", "bitrate", "word_timings"])
+    case bitrate, channels, codec, sampleRate, wordTimings
+    static let table = ModelKeys(["bitrate", "channels", "codec", "sample_rate", "word_timings"])
 }
 
-/// The keys genblaze's `WordTiming` model reads, in slot order.
+/// The keys genblaze's `WordTiming` model reads, in code point order (the order canonical JSON writes them).
 enum WordTimingKey: Int, ModelKey {
-    case word, start, end, confidence
-    static let table = ModelKeys(["word", "start", "end", "confidence"])
+    case confidence, end, start, word
+    static let table = ModelKeys(["confidence", "end", "start", "word"])
 }

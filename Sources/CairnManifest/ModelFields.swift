@@ -1,21 +1,37 @@
 import Foundation
 
 /// The keys a model reads, found by their UTF-8 bytes (Unicode scalars, never canonical equivalence).
-struct ModelKeys: Sendable {
+///
+/// Names are listed in code point order, the order canonical JSON writes them, so in a canonical file each key is the
+/// one after the last key found, and is confirmed with one comparison; other files fall back to a small hash table.
+struct ModelKeys: @unchecked Sendable {  // immutable; the pointers address static string literals
     let names: [StaticString]
+    private let starts: [UnsafePointer<UInt8>]
+    private let counts: [Int]
     /// Open addressing over 64 buckets: a slot into `names`, or -1 for an empty bucket.
     private let buckets: [Int8]
 
     init(_ names: [StaticString]) {
         precondition(names.count <= 32, "a model reads at most 32 keys")
+        self.names = names
+        starts = names.map(\.utf8Start)
+        counts = names.map(\.utf8CodeUnitCount)
         var buckets = [Int8](repeating: -1, count: 64)
         for (slot, name) in names.enumerated() {
             var bucket = Self.bucket(of: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             while buckets[bucket] >= 0 { bucket = (bucket + 1) & 63 }
             buckets[bucket] = Int8(slot)
         }
-        self.names = names
         self.buckets = buckets
+    }
+
+    /// The number of keys.
+    var count: Int { counts.count }
+
+    /// Whether `key` is the name in `slot`.
+    @inline(__always)
+    func matches(_ key: UnsafeBufferPointer<UInt8>, slot: Int) -> Bool {
+        key.count == counts[slot] && bytesEqual(key.baseAddress!, starts[slot], key.count)
     }
 
     /// The slot of the key whose UTF-8 bytes are `key`, or nil when the model does not read it.
@@ -25,12 +41,15 @@ struct ModelKeys: Sendable {
         while true {
             let slot = buckets[bucket]
             if slot < 0 { return nil }
-            let name = names[Int(slot)]
-            if key.count == name.utf8CodeUnitCount && bytesEqual(key.baseAddress!, name.utf8Start, key.count) {
-                return Int(slot)
-            }
+            if matches(key, slot: Int(slot)) { return Int(slot) }
             bucket = (bucket + 1) & 63
         }
+    }
+
+    /// The slot of `key`, or nil when the model does not read it.
+    func slot(of key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { slot(of: $0) }
     }
 
     /// Whether `count` bytes at `lhs` and `rhs` are equal, eight at a time.
@@ -60,18 +79,6 @@ struct ModelKeys: Sendable {
         mixed = (mixed ^ (mixed >> 15)) &* 0x2C1B_3C6D
         return Int(mixed >> 26)
     }
-
-    /// The slot of `key`, or nil when the model does not read it.
-    func slot(of key: String) -> Int? {
-        var key = key
-        return key.withUTF8 { slot(of: $0) }
-    }
-
-    /// The slot of a key written in the source.
-    @inline(__always)
-    func slot(of key: StaticString) -> Int? {
-        slot(of: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-    }
 }
 
 /// The keys one model reads: each case is a slot, and ``table`` names the JSON key of each case, in case order.
@@ -91,11 +98,19 @@ struct ModelFields<Key: ModelKey> {
         let keys = Key.table
         var child = object + 1
         let end = tape.nodes[object].end
+        var expected = 0
         while child < end {
             let key = child
-            let slot = tape.nodes[key].escaped ? keys.slot(of: tape.text(key)) : keys.slot(of: tape.body(key))
+            let slot: Int?
+            if tape.nodes[key].escaped {
+                slot = keys.slot(of: tape.text(key))
+            } else {
+                let body = tape.body(key)
+                slot = expected < keys.count && keys.matches(body, slot: expected) ? expected : keys.slot(of: body)
+            }
             if let slot {
                 values[slot] = Int32(truncatingIfNeeded: key + 1)
+                expected = slot + 1
             } else if firstUnknownKey == nil {
                 firstUnknownKey = key
             }
