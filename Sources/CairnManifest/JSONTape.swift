@@ -375,29 +375,26 @@ private struct TapeParser {
             skipWhitespace()
             guard position < count else { throw fail(.expectedValue, "expecting value") }
             switch base[position] {
-            case UInt8(ascii: "{"):
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard frames.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
+                let isObject = base[position] == UInt8(ascii: "{")
                 let index = nodes.count
-                nodes.append(JSONTape.Node(kind: .object, escaped: false, isKey: false, start: 0, end: index + 1))
+                nodes.append(
+                    JSONTape.Node(
+                        kind: isObject ? .object : .array,
+                        escaped: false,
+                        isKey: false,
+                        start: 0,
+                        end: index + 1
+                    )
+                )
                 position += 1
                 skipWhitespace()
-                if byte(at: position) == UInt8(ascii: "}") {
+                if byte(at: position) == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     position += 1
                 } else {
                     frames.append(index)
-                    try parseKeyAndColon()
-                    continue parsing
-                }
-            case UInt8(ascii: "["):
-                guard frames.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
-                let index = nodes.count
-                nodes.append(JSONTape.Node(kind: .array, escaped: false, isKey: false, start: 0, end: index + 1))
-                position += 1
-                skipWhitespace()
-                if byte(at: position) == UInt8(ascii: "]") {
-                    position += 1
-                } else {
-                    frames.append(index)
+                    if isObject { try parseKeyAndColon() }
                     continue parsing
                 }
             default:

@@ -157,7 +157,8 @@ struct JSONReaderTests {
         #expect(checked > 2500)
         let edges: [JSONValue] = [
             .unpairedSurrogateString([0xD800, 0x41, 0xDBFF, 0xDFFF]), .float(-0.0), .float(.nan), .float(-.infinity),
-            .float(5e-324), .float(1e16), .integer(JSONInteger(decimalText: "-123456789012345678901234567890")!),
+            .float(.leastNonzeroMagnitude), .float(1e16),
+            .integer(JSONInteger(decimalText: "-123456789012345678901234567890")!),
             ["\u{0}\"\\": [[], [:]]],
         ]
         for value in edges { #expect(try JSONReader.parse(value.jsonText()) == value, "\(value)") }
