@@ -707,17 +707,8 @@ enum FloatFormatting {
         guard let rounded = scaledTenDecimals(value) else {
             return writePythonRepr(roundToTenDecimals(value), to: out)
         }
-        var cursor = out
-        if value.sign == .minus {
-            cursor.pointee = UInt8(ascii: "-")
-            cursor += 1
-        }
-        if rounded == 0 {
-            cursor[0] = UInt8(ascii: "0")
-            cursor[1] = UInt8(ascii: ".")
-            cursor[2] = UInt8(ascii: "0")
-            return cursor + 3 - out
-        }
+        let cursor = writeSign(of: value, to: out)
+        if rounded == 0 { return writeZero(at: cursor) - out }
         var digits: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &digits) { digitBytes in
             let digit = digitBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -854,20 +845,29 @@ enum FloatFormatting {
         }
     }
 
+    /// Writes `-` at `out` when `value` is negative (`-0.0` included); returns where the digits go.
+    @inline(__always)
+    private static func writeSign(of value: Double, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8>
+    {
+        guard value.sign == .minus else { return out }
+        out.pointee = UInt8(ascii: "-")
+        return out + 1
+    }
+
+    /// Writes `0.0` at `cursor`; returns the position after it.
+    @inline(__always)
+    private static func writeZero(at cursor: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        cursor[0] = UInt8(ascii: "0")
+        cursor[1] = UInt8(ascii: ".")
+        cursor[2] = UInt8(ascii: "0")
+        return cursor + 3
+    }
+
     /// Writes Python's `repr` of the finite double `value` at `out` (room for ``maxReprLength`` bytes) and returns
     /// the number of bytes written.
     static func writePythonRepr(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var cursor = out
-        if value.sign == .minus {
-            cursor.pointee = UInt8(ascii: "-")
-            cursor += 1
-        }
-        if value == 0 {
-            cursor[0] = UInt8(ascii: "0")
-            cursor[1] = UInt8(ascii: ".")
-            cursor[2] = UInt8(ascii: "0")
-            return cursor + 3 - out
-        }
+        var cursor = writeSign(of: value, to: out)
+        if value == 0 { return writeZero(at: cursor) - out }
         // Swift's description gives the shortest round-trip digits (at most 17); reformat them Python's way. The
         // description of a double is at most 24 bytes, so it is a small string (no allocation) when short.
         var text = value.magnitude.description

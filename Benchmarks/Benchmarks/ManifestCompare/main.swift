@@ -12,6 +12,14 @@ func elapsed(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }
 
+/// Runs `round` again and again until `seconds` have passed; `round` returns how many items it did.
+func timed(for seconds: Double, _ round: () throws -> Int) rethrows -> (items: Int, seconds: Double) {
+    var items = 0
+    let start = DispatchTime.now()
+    while elapsed(since: start) < seconds { items += try round() }
+    return (items, elapsed(since: start))
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("ManifestCompare: \(message)\n".utf8))
     exit(2)
@@ -30,17 +38,14 @@ case "hashes":
         return [UInt8](data)
     }
     guard !files.isEmpty else { fail("no files") }
-    var iterations = 0
     var okCount = 0
-    let start = DispatchTime.now()
-    while elapsed(since: start) < seconds {
+    let (iterations, total) = try timed(for: seconds) {
         for bytes in files {
             let manifest = try Manifest.parse(bytes)
             if try manifest.verificationReport().hashOK { okCount += 1 }
-            iterations += 1
         }
+        return files.count
     }
-    let total = elapsed(since: start)
     print(
         "{\"hashes_per_second\": \(Double(iterations) / total), \"files\": \(files.count), \"iterations\": \(iterations), \"hash_ok\": \(okCount)}"
     )
@@ -75,13 +80,10 @@ case "reader":
         let data = FileManager.default.contents(atPath: arguments[3])
     else { fail("usage: reader SECONDS FILE") }
     let bytes = [UInt8](data)
-    var iterations = 0
-    let start = DispatchTime.now()
-    while elapsed(since: start) < seconds {
+    let (iterations, total) = try timed(for: seconds) {
         _ = try JSONReader.parse(bytes)
-        iterations += 1
+        return 1
     }
-    let total = elapsed(since: start)
     print(
         "{\"megabytes_per_second\": \(Double(bytes.count * iterations) / total / 1e6), \"iterations\": \(iterations)}"
     )
@@ -97,18 +99,14 @@ case "preimage":
     let hashable = manifests.filter { (try? $0.hashPreimage()) != nil }
     guard !hashable.isEmpty else { fail("no file has a computable hash") }
     let roundBytes = hashable.reduce(0) { $0 + ((try? $1.hashPreimage().count) ?? 0) }
-    var iterations = 0
-    var rounds = 0
     var checksum = 0
-    let start = DispatchTime.now()
-    while elapsed(since: start) < seconds {
+    let (iterations, total) = try timed(for: seconds) {
         for index in hashable.indices {
             checksum &+= Int(try hashable[index].computeCanonicalHash().utf8.first ?? 0)
-            iterations += 1
         }
-        rounds += 1
+        return hashable.count
     }
-    let total = elapsed(since: start)
+    let rounds = iterations / hashable.count
     print(
         "{\"preimages_per_second\": \(Double(iterations) / total), \"megabytes_per_second\": \(Double(roundBytes * rounds) / total / 1e6), \"files\": \(hashable.count), \"iterations\": \(iterations), \"checksum\": \(checksum)}"
     )
@@ -133,14 +131,11 @@ case "asseturl":
         "https://cdn.example.com:8443/v1/assets/7f3a/render.webp?width=1024&height=768&format=webp",
         "https://replicate.delivery/pbxt/abc123/out-0.png",
     ]
-    var iterations = 0
     var checksum = 0
-    let start = DispatchTime.now()
-    while elapsed(since: start) < seconds {
+    let (iterations, total) = try timed(for: seconds) {
         for url in urls { checksum &+= try AssetURL.canonical(url).utf8.count }
-        iterations += urls.count
+        return urls.count
     }
-    let total = elapsed(since: start)
     print(
         "{\"nanoseconds_per_url\": \(total / Double(iterations) * 1e9), \"iterations\": \(iterations), \"checksum\": \(checksum)}"
     )
