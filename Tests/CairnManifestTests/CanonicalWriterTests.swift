@@ -87,7 +87,7 @@ struct CanonicalWriterTests {
             "\u{0958}", "\u{0915}", "\u{093C}", "\u{0410}", "\u{0306}", "\u{1E9B}", "\u{0323}", "\u{0387}",
             "\u{1F1EF}", "\u{1F1F5}", "\u{FF21}", "\u{0627}", "\u{0653}", "\u{05D0}", "\u{05B8}", "\u{0E01}",
         ]
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = SeededGenerator(seed: 0x5EED)
         for _ in 0..<20_000 {
             var text = ""
             for _ in 0..<Int(generator.next() % 9) { text += pieces[Int(generator.next() % UInt64(pieces.count))] }
@@ -98,7 +98,7 @@ struct CanonicalWriterTests {
 
     @Test("Floats: the writer's direct digits equal repr of the rounded value found through shortest digits")
     func floatsMatchReprPath() throws {
-        var generator = SplitMix(seed: 0xF10A7)
+        var generator = SeededGenerator(seed: 0xF10A7)
         var values: [Double] = [0, -0.0, 1e-10, 5e-11, -5e-11, 4.9999999999e-11, 99_999.99999999995, 1e5, 1e15, 0.1]
         for _ in 0..<40_000 {
             let random = generator.next()
@@ -169,7 +169,7 @@ struct CanonicalWriterTests {
     @Test("Media types: the ASCII byte matcher agrees with the Unicode scalar matcher")
     func mediaTypeShapes() {
         let pieces = ["a", "Z", "0", "/", "+", ".", "-", "_", "\n", " ", "*", "\u{E9}", "\u{663}"]
-        var generator = SplitMix(seed: 0x313E)
+        var generator = SeededGenerator(seed: 0x313E)
         var matched = 0
         for _ in 0..<50_000 {
             var text = ""
@@ -192,18 +192,5 @@ struct CanonicalWriterTests {
             manifest.schemaVersion = text
             #expect(manifest.schemaVersionValue == SchemaVersion(rawValue: text), "\(text)")
         }
-    }
-}
-
-/// A small deterministic generator for reproducible random text.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
