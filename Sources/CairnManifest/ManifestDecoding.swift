@@ -39,14 +39,17 @@ extension Manifest {
         }
     }
 
+    /// The most JSON values (tape nodes) a manifest may hold: model fields keep node indices in 32 bits. That is
+    /// about 2 GB of JSON text, far beyond any manifest.
+    static let maxValues = Int(Int32.max) - 1
+
     /// Builds a manifest from the root node of a tape with genblaze's `parse_manifest` rules.
-    init(tape: JSONTape) throws {
-        // Model fields hold node indices in 32 bits; that is about 2 GB of JSON text, far beyond any manifest.
-        guard tape.nodes.count < Int(Int32.max) else {
+    init(tape: JSONTape, maxValues: Int = Manifest.maxValues) throws {
+        guard tape.nodes.count <= maxValues else {
             throw ManifestError(
                 .validation,
                 kind: "ManifestError",
-                "manifest has \(tape.nodes.count) JSON values, more than this reader accepts (\(Int32.max - 1))"
+                "manifest has \(tape.nodes.count) JSON values, more than this reader accepts (\(maxValues))"
             )
         }
         guard tape.kind(0) == .object else {

@@ -49,4 +49,17 @@ struct ModelKeyTests {
             #expect(fields.firstUnknownKey.map(tape.text) == "x")
         }
     }
+
+    @Test("A manifest with more JSON values than model slots can address is refused, not misread")
+    func tooManyValues() throws {
+        let text = #"{"run":{"steps":[]},"schema_version":"1.5"}"#
+        try JSONTape.parse(Array(text.utf8)) { tape in
+            #expect(tape.nodes.count == 7)
+            _ = try Manifest(tape: tape, maxValues: 7)
+            let error = #expect(throws: ManifestError.self) { try Manifest(tape: tape, maxValues: 6) }
+            #expect(error?.code == .validation)
+            #expect(error?.message.contains("7 JSON values") == true)
+        }
+        #expect(Manifest.maxValues == Int(Int32.max) - 1)
+    }
 }
