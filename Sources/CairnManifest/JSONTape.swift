@@ -25,7 +25,7 @@ struct JSONTape {
     }
 
     let bytes: UnsafeBufferPointer<UInt8>
-    fileprivate(set) var nodes: [Node]
+    let nodes: [Node]
 
     /// Checks `bytes` as `json.loads` would and calls `body` with the tape; the tape must not escape `body`.
     ///
@@ -72,17 +72,6 @@ struct JSONTape {
     func body(_ node: Int) -> UnsafeBufferPointer<UInt8> {
         let entry = nodes[node]
         return UnsafeBufferPointer(rebasing: bytes[entry.start..<entry.end])
-    }
-
-    /// Calls `body` with each element node of an array node.
-    @inline(__always)
-    func forEachElement(of array: Int, _ body: (Int) throws -> Void) rethrows {
-        var child = array + 1
-        let end = nodes[array].end
-        while child < end {
-            try body(child)
-            child = next(after: child)
-        }
     }
 
     /// Calls `body` with the key node and value node of each entry of an object node, in order.
