@@ -3,7 +3,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 for script in "$here"/*.sh; do
-    [ "$(basename "$script")" = "all.sh" ] && continue
+    case "$(basename "$script")" in all.sh | lib.sh) continue ;; esac
     echo "## $(basename "$script" .sh)"
     bash "$script"
     echo

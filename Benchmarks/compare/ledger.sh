@@ -7,6 +7,7 @@
 # Usage: Benchmarks/compare/ledger.sh [COUNT=2000] [THREADS=32] [SCALE=1000000] [DEPTH=1000] [RUNS=5]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. Benchmarks/compare/lib.sh
 COUNT=${1:-2000}
 THREADS=${2:-32}
 SCALE=${3:-1000000}
@@ -20,8 +21,6 @@ command -v sqlite3 >/dev/null || { echo "ledger.sh: sqlite3 is required (bash sc
 (cd Benchmarks && swift build -c release --scratch-path "../$SCRATCH" --product LedgerCompare >&2)
 BIN="$SCRATCH/release/LedgerCompare"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
 
 echo "== durable appends: $COUNT entries, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
 group=(); single=(); sqlite=()

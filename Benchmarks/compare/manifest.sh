@@ -8,6 +8,7 @@
 # Usage: Benchmarks/compare/manifest.sh [SECONDS=3] [RUNS=5] [STEPS=10000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. Benchmarks/compare/lib.sh
 SECONDS_PER_RUN=${1:-3}
 RUNS=${2:-5}
 STEPS=${3:-10000}
@@ -21,8 +22,21 @@ trap 'rm -rf "$WORK"' EXIT
 (cd Benchmarks && swift build -c release --scratch-path "../$SCRATCH" --product ManifestCompare >&2)
 BIN="$SCRATCH/release/ManifestCompare"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+# compare FIELD OURS... -- THEIRS...: runs both commands RUNS times, interleaved, and sets o and t to the medians
+# of FIELD in their JSON output.
+compare() {
+    local key=$1 ours=() theirs=() cmd=() peer=()
+    shift
+    while [ "$1" != "--" ]; do cmd+=("$1"); shift; done
+    shift
+    peer=("$@")
+    for run in $(seq "$RUNS"); do
+        ours+=("$("${cmd[@]}" | field "$key")")
+        theirs+=("$("${peer[@]}" | field "$key")")
+    done
+    o=$(printf '%s\n' "${ours[@]}" | median)
+    t=$(printf '%s\n' "${theirs[@]}" | median)
+}
 
 FILES=("$VECTORS"/*.json)
 cat > "$WORK/gb_hashes.py" <<'PYEOF'
@@ -53,13 +67,8 @@ print(json.dumps({"megabytes_per_second": len(data) * n / (time.perf_counter() -
 PYEOF
 
 echo "== canonical hashes/s: ${#FILES[@]} genblaze vector manifests, parse + verify, $RUNS runs of ${SECONDS_PER_RUN}s"
-ours=(); theirs=()
-for run in $(seq "$RUNS"); do
-    ours+=("$("$BIN" hashes "$SECONDS_PER_RUN" "${FILES[@]}" | field hashes_per_second)")
-    theirs+=("$("$PY" "$WORK/gb_hashes.py" "$SECONDS_PER_RUN" "${FILES[@]}" | field hashes_per_second)")
-done
-o=$(printf '%s\n' "${ours[@]}" | median)
-t=$(printf '%s\n' "${theirs[@]}" | median)
+compare hashes_per_second "$BIN" hashes "$SECONDS_PER_RUN" "${FILES[@]}" -- "$PY" "$WORK/gb_hashes.py" \
+    "$SECONDS_PER_RUN" "${FILES[@]}"
 printf 'cairn  Manifest.parse + verificationReport: %10.0f hashes/s\n' "$o"
 printf 'genblaze parse_manifest + verify_hash:      %10.0f hashes/s\n' "$t"
 python3 -c "print(f'ratio cairn/genblaze: {$o/$t:.1f}x (target >= 20x)')"
@@ -67,13 +76,8 @@ python3 -c "print(f'ratio cairn/genblaze: {$o/$t:.1f}x (target >= 20x)')"
 echo "== reader throughput: $STEPS-step manifest, $RUNS runs of ${SECONDS_PER_RUN}s"
 "$BIN" write-large "$STEPS" "$WORK/large.json" >/dev/null
 printf 'manifest size: %s bytes\n' "$(wc -c < "$WORK/large.json")"
-ours=(); theirs=()
-for run in $(seq "$RUNS"); do
-    ours+=("$("$BIN" reader "$SECONDS_PER_RUN" "$WORK/large.json" | field megabytes_per_second)")
-    theirs+=("$("$PY" "$WORK/py_reader.py" "$SECONDS_PER_RUN" "$WORK/large.json" | field megabytes_per_second)")
-done
-o=$(printf '%s\n' "${ours[@]}" | median)
-t=$(printf '%s\n' "${theirs[@]}" | median)
+compare megabytes_per_second "$BIN" reader "$SECONDS_PER_RUN" "$WORK/large.json" -- "$PY" "$WORK/py_reader.py" \
+    "$SECONDS_PER_RUN" "$WORK/large.json"
 printf 'cairn JSONReader.parse:  %8.1f MB/s\n' "$o"
 printf 'python json.loads:       %8.1f MB/s\n' "$t"
 python3 -c "print(f'ratio cairn/python: {$o/$t:.2f}x')"

@@ -6,6 +6,7 @@
 # Usage: Benchmarks/compare/pipeline.sh [STEPS=10] [REPEAT=20] [PROMPTS=40] [RUNS=5]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. Benchmarks/compare/lib.sh
 STEPS=${1:-10}
 REPEAT=${2:-20}
 PROMPTS=${3:-40}
@@ -17,8 +18,6 @@ trap 'rm -rf "$WORK"' EXIT
 (cd Benchmarks && swift build -c release --scratch-path "../$SCRATCH" --product PipelineCompare >&2)
 BIN="$SCRATCH/release/PipelineCompare"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
 
 echo "== per-step overhead: $STEPS steps x $REPEAT runs, $RUNS runs (disk: $(df -T "$WORK" | awk 'NR==2 {print $2}'))"
 steps=(); provider=(); share=(); pshare=()

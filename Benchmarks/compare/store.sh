@@ -15,6 +15,7 @@
 #      CAIRN_BIN (use this cairn binary instead of building one), PARTS (default "large small fsck rss").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. Benchmarks/compare/lib.sh
 SIZE_MIB=${1:-1024}
 FILES=${2:-10000}
 RSS_GIB=${3:-10}
@@ -37,7 +38,6 @@ fi
 gcc -O2 -o "$WORK/fsbench" "$SHARED/tools/fsbench.c"
 gcc -O2 -o "$WORK/batchprotocol" Benchmarks/compare/batchprotocol.c
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # seconds COMMAND...: wall-clock seconds of one run, output discarded.
 # Flushes dirty data first, so no run pays for an earlier one's writes (batch mode's syncfs would).
 seconds() {
