@@ -548,13 +548,21 @@ enum TextScan {
         (word &- ones) & ~word & highs
     }
 
-    /// Nonzero exactly when a byte lane of `word` is `"`, `\` or below 0x20.
+    /// Nonzero exactly when a byte lane of `word` is `"`, `\` or below 0x20; the lowest flagged lane is always a real
+    /// one (only lanes above it may be flagged by a borrow).
     @inline(__always)
     static func escapeLanes(_ word: UInt64) -> UInt64 {
         // Lanes below 0x20: subtracting 0x20 borrows (a borrow only starts at a lane below 0x20); lanes that are `"`
         // or `\`: the XOR makes them zero. Lanes with the high bit set are masked out by ~word.
         let below = (word &- 0x2020_2020_2020_2020) & ~word & highs
         return below | zeroLanes(word ^ 0x2222_2222_2222_2222) | zeroLanes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+    }
+
+    /// Where a JSON string reader must stop and look: ``escapeLanes(_:)`` plus every non-ASCII lane. The lowest
+    /// flagged lane is always a real one.
+    @inline(__always)
+    static func readerStopLanes(_ word: UInt64) -> UInt64 {
+        escapeLanes(word) | (word & highs)
     }
 
     /// High bit set in exactly the byte lanes of `word` at or above 0xCC (no carries cross lanes).

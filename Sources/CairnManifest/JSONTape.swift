@@ -546,15 +546,7 @@ private struct TapeParser {
             // Skip eight plain bytes at a time (no quote, backslash, control character or non-ASCII byte). The
             // lowest flagged byte of a word is always a real one, so the scan resumes exactly there.
             while position + 8 <= count {
-                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let quotes = word ^ (ones &* 0x22)
-                let backslashes = word ^ (ones &* 0x5C)
-                var flagged = (quotes &- ones) & ~quotes
-                flagged |= (backslashes &- ones) & ~backslashes
-                flagged |= (word &- ones &* 0x20) & ~word
-                flagged = (flagged | word) & high
+                let flagged = TextScan.readerStopLanes(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
                 if flagged != 0 {
                     position += flagged.trailingZeroBitCount >> 3
                     break

@@ -133,6 +133,9 @@ struct JSONReaderTests {
         #expect(readError([0x22, 0x01] + escape + [0x22])?.code == .controlCharacterInString)
         #expect(readError([0x22, 0xFF] + escape + [0x22])?.code == .invalidUTF8)
         #expect(readError([0x22] + escape + [0xFF, 0x22])?.code == .invalidEscape)
+        // A backslash as the last byte leaves the string open.
+        #expect(readError(Array(#""abc\"#.utf8))?.code == .unterminatedString)
+        #expect(readError(Array(#""abc\u00"#.utf8))?.code == .invalidEscape)
     }
 
     @Test("jsonText reads back to an equal value")
