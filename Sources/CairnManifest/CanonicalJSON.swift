@@ -417,6 +417,11 @@ struct CanonicalWriter: ~Copyable {
         if !written { writeNormalized(text) }
     }
 
+    /// ``writeValue(_:)`` for a string given as its UTF-8 bytes.
+    mutating func writeValue(utf8: UnsafeBufferPointer<UInt8>) {
+        if !writeValueBytes(utf8) { writeNormalized(String(decoding: utf8, as: UTF8.self)) }
+    }
+
     /// Writes the string value in `utf8` when NFC cannot change it; returns false (writing nothing) otherwise.
     @inline(__always)
     private mutating func writeValueBytes(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -472,6 +472,12 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
         if let value { writer.writeValue(value) } else { writer.append("null") }
     }
 
+    /// A field holding a string given as its UTF-8 bytes (checked text, such as a string on a ``JSONTape``).
+    mutating func field(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        self.key(key)
+        writer.writeValue(utf8: value)
+    }
+
     mutating func field(_ key: StaticString, integer value: JSONInteger?) {
         self.key(key)
         if let value { writer.write(value) } else { writer.append("null") }
@@ -509,24 +515,42 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
     }
 
     mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) throws {
-        self.key(key)
         guard let items else {
+            self.key(key)
             writer.append("null")
             return
         }
-        if items.isEmpty {
-            writer.append(UInt8(ascii: "["), UInt8(ascii: "]"))
-            return
-        }
-        depth += 1
-        writer.append(UInt8(ascii: "["))
+        beginArrayField(key)
         // Each element is emitted in place (`items[index]`), never copied out of the array.
         for index in items.indices {
-            if index > 0 { writer.append(UInt8(ascii: ",")) }
-            try beginObject()
+            try beginElementObject(first: index == 0)
             try items[index].emit(into: &self, mode: mode)
-            endObject()
+            endElementObject()
         }
+        endArrayField()
+    }
+
+    /// Opens a field whose value is an array of model objects: each is ``beginElementObject(first:)``, its fields,
+    /// then ``endElementObject()``; ``endArrayField()`` closes the array.
+    mutating func beginArrayField(_ key: StaticString) {
+        self.key(key)
+        depth += 1
+        writer.append(UInt8(ascii: "["))
+    }
+
+    /// Opens the next model object in an array that ``beginArrayField(_:)`` opened.
+    mutating func beginElementObject(first: Bool) throws {
+        if !first { writer.append(UInt8(ascii: ",")) }
+        try beginObject()
+    }
+
+    /// Closes the object a ``beginElementObject(first:)`` opened.
+    mutating func endElementObject() {
+        endObject()
+    }
+
+    /// Closes the array a ``beginArrayField(_:)`` opened.
+    mutating func endArrayField() {
         writer.append(UInt8(ascii: "]"))
         depth -= 1
     }

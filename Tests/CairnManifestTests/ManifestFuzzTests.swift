@@ -7,7 +7,8 @@ import _CairnTestSupport
 /// A long property test over reader + canonicalizer + model: random and mutated inputs must give a value or a typed
 /// error, never a crash or a hang. Short by default; `CAIRN_SLOW_TESTS=1` runs about a minute.
 struct ManifestFuzzTests {
-    /// Runs every layer on `bytes` and checks that only typed errors come out.
+    /// Runs every layer on `bytes` and checks that only typed errors come out, and that verifying from the tape
+    /// agrees with the model.
     func exercise(_ bytes: [UInt8]) {
         do {
             let value = try JSONReader.parse(bytes)
@@ -17,10 +18,12 @@ struct ManifestFuzzTests {
             _ = try? manifest.canonicalFileBytes()
             _ = try? ManifestVerdict.verify(bytes: bytes)
         } catch is JSONReadError {
+            return
         } catch is ManifestError {
         } catch {
             Issue.record("untyped error \(type(of: error)): \(error)")
         }
+        compareTapeVerification(bytes)
     }
 
     func mutate(_ bytes: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {

@@ -1,6 +1,8 @@
 // Same-run manifest benchmark helper for compare/manifest.sh.
-//   ManifestCompare hashes SECONDS FILE...   parse + verification report over the files, round robin, for SECONDS;
-//                                            prints {"hashes_per_second", "files", "iterations"}
+//   ManifestCompare hashes SECONDS FILE...   ManifestVerdict.verify (what `cairn verify` runs per file) over the
+//                                            files, round robin, for SECONDS;
+//                                            prints {"hashes_per_second", "files", "iterations", "hash_ok"}
+//   ManifestCompare model SECONDS FILE...    the same through the model: Manifest.parse + verificationReport
 //   ManifestCompare write-large STEPS OUT    writes a Cairn manifest with STEPS steps (schema 1.5) to OUT
 //   ManifestCompare reader SECONDS FILE      JSONReader.parse on FILE for SECONDS; prints {"megabytes_per_second"}
 //   ManifestCompare preimage SECONDS FILE... parses each file once, then computeCanonicalHash() over them, round
@@ -27,22 +29,26 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    fail("usage: hashes SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE | preimage SECONDS FILE...")
+    fail("usage: hashes|model SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE | preimage SECONDS FILE...")
 }
 
 switch arguments[1] {
-case "hashes":
+case "hashes", "model":
     guard let seconds = Double(arguments[2]) else { fail("bad SECONDS") }
     let files = arguments.dropFirst(3).map { path -> [UInt8] in
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
         return [UInt8](data)
     }
     guard !files.isEmpty else { fail("no files") }
+    let throughModel = arguments[1] == "model"
     var okCount = 0
     let (iterations, total) = try timed(for: seconds) {
         for bytes in files {
-            let manifest = try Manifest.parse(bytes)
-            if try manifest.verificationReport().hashOK { okCount += 1 }
+            let hashOK =
+                throughModel
+                ? try Manifest.parse(bytes).verificationReport().hashOK
+                : try ManifestVerdict.verify(bytes: bytes).hashOK
+            if hashOK { okCount += 1 }
         }
         return files.count
     }
