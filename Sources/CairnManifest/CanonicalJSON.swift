@@ -348,6 +348,80 @@ struct CanonicalWriter: ~Copyable {
         append(UInt8(ascii: "}"))
     }
 
+    /// Writes the value at `node` of `tape` exactly as ``write(_:depth:)`` writes the ``JSONValue`` the tape
+    /// reads to (``JSONTape/value(_:)``), without building it.
+    mutating func write(_ tape: JSONTape, _ node: Int, depth: Int) throws {
+        if depth > CanonicalJSON.maxDepth { throw Self.tooDeep }
+        switch tape.kind(node) {
+        case .null: append("null")
+        case .isTrue: append("true")
+        case .isFalse: append("false")
+        case .integer: write(tape.integer(node))
+        case .float, .nan, .infinity, .negativeInfinity: write(tape.double(node))
+        case .string:
+            if tape.nodes[node].escaped {
+                try write(tape.stringValue(node), depth: depth)
+            } else {
+                writeValue(utf8: tape.body(node))
+            }
+        case .array:
+            append(UInt8(ascii: "["))
+            var child = node + 1
+            for index in 0..<tape.count(node) {
+                if index > 0 { append(UInt8(ascii: ",")) }
+                try write(tape, child, depth: depth + 1)
+                child = tape.next(after: child)
+            }
+            append(UInt8(ascii: "]"))
+        case .object:
+            try writeObject(tape, node, depth: depth)
+        }
+    }
+
+    /// Writes the object at `node` of `tape`, which sits at `depth` (already checked), as
+    /// ``write(_:depth:)-(JSONObject,_)`` writes it.
+    ///
+    /// Entries whose keys need no unescaping and already increase in code point order (so none repeats) are
+    /// written as they stand; any other object is read into a ``JSONObject`` (last duplicate wins) and sorted.
+    mutating func writeObject(_ tape: JSONTape, _ node: Int, depth: Int) throws {
+        let entries = tape.count(node)
+        if entries == 0 {
+            append(UInt8(ascii: "{"), UInt8(ascii: "}"))
+            return
+        }
+        let start = count
+        append(UInt8(ascii: "{"))
+        var previous: UnsafeBufferPointer<UInt8>? = nil
+        var key = node + 1
+        for index in 0..<entries {
+            guard !tape.nodes[key].escaped else { return try rewrite(tape, node, from: start, depth: depth) }
+            let bytes = tape.body(key)
+            if let previous {
+                let shared = min(previous.count, bytes.count)
+                let order = shared == 0 ? 0 : memcmp(previous.baseAddress!, bytes.baseAddress!, shared)
+                if order > 0 || (order == 0 && previous.count >= bytes.count) {
+                    return try rewrite(tape, node, from: start, depth: depth)
+                }
+            }
+            previous = bytes
+            if index > 0 { append(UInt8(ascii: ",")) }
+            // Unescaped key text holds no quote, backslash or control character: it is written as it stands.
+            append(UInt8(ascii: "\""))
+            append(bytes)
+            append(UInt8(ascii: "\""), UInt8(ascii: ":"))
+            try write(tape, key + 1, depth: depth + 1)
+            key = tape.next(after: key + 1)
+        }
+        append(UInt8(ascii: "}"))
+    }
+
+    /// Drops what was written from `start` on and writes the object at `node` through a ``JSONObject``.
+    @inline(never)
+    private mutating func rewrite(_ tape: JSONTape, _ node: Int, from start: Int, depth: Int) throws {
+        count = start
+        try write(tape.object(node), depth: depth)
+    }
+
     @inline(never)
     private mutating func writeSorted(_ object: JSONObject, depth: Int) throws {
         append(UInt8(ascii: "{"))

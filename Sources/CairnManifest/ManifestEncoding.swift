@@ -193,13 +193,17 @@ extension Manifest {
 
 /// genblaze's `is_valid_sha256`: exactly 64 characters from `0-9a-f`.
 public func isValidSHA256(_ value: String?) -> Bool {
-    guard let value else { return false }
-    var count = 0
-    for byte in value.utf8 {
+    guard var value else { return false }
+    return value.withUTF8 { isValidSHA256(utf8: $0) }
+}
+
+/// ``isValidSHA256(_:)`` over UTF-8 bytes.
+func isValidSHA256(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count == 64 else { return false }
+    for byte in bytes {
         guard (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) else { return false }
-        count += 1
     }
-    return count == 64
+    return true
 }
 
 extension Asset {
@@ -222,8 +226,14 @@ extension Asset {
 /// Python `re.match(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.+-]*$", value)` with Unicode `\w`, where `$` also
 /// matches before one final newline.
 func isMediaTypeShaped(_ value: String) -> Bool {
+    var value = value
+    return value.withUTF8 { isMediaTypeShaped(utf8: $0) }
+}
+
+/// ``isMediaTypeShaped(_:)`` over UTF-8 bytes.
+func isMediaTypeShaped(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     // ASCII text (every real media type) is matched on its bytes; anything else takes the scalar path.
-    let ascii = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+    let ascii = { () -> Bool? in
         var end = bytes.count
         if end > 0 && bytes[end - 1] == UInt8(ascii: "\n") { end -= 1 }
         var index = 0
@@ -251,9 +261,9 @@ func isMediaTypeShaped(_ value: String) -> Bool {
             index += 1
         }
         return sawSlash && !segmentStart
-    }
-    if let ascii, let result = ascii { return result }
-    return isMediaTypeShapedByScalars(value)
+    }()
+    if let ascii { return ascii }
+    return isMediaTypeShapedByScalars(String(decoding: bytes, as: UTF8.self))
 }
 
 /// ``isMediaTypeShaped(_:)`` over Unicode scalars (Unicode `\w`), for text that is not all ASCII.
@@ -501,6 +511,13 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
         self.key(key)
         if depth + 1 > CanonicalJSON.maxDepth { throw CanonicalWriter.tooDeep }
         try writer.write(value, depth: depth + 1)
+    }
+
+    /// A field holding the free-form object at `node` of `tape`, written as the ``JSONObject`` it reads to.
+    mutating func field(_ key: StaticString, object node: Int, of tape: JSONTape) throws {
+        self.key(key)
+        if depth + 1 > CanonicalJSON.maxDepth { throw CanonicalWriter.tooDeep }
+        try writer.writeObject(tape, node, depth: depth + 1)
     }
 
     mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) throws {

@@ -71,7 +71,7 @@ public struct ManifestVerdict: Sendable {
         var uncheckedAssets: [AssetByteCheck] = []
         do {
             (manifest, report) = try Manifest.withTape(bytes) { tape in
-                if byteSource == nil, let outcome = TapeVerification.outcome(tape) {
+                if byteSource == nil, let outcome = TapeVerification.outcome(tape, listsAssets: !hashOnly) {
                     verdict.schemaVersion = outcome.schemaVersion
                     verdict.storedHash = outcome.storedHash
                     uncheckedAssets = outcome.assets
@@ -162,10 +162,11 @@ public struct ManifestVerdict: Sendable {
                 verdict.lines.append(
                     Line(
                         isFailure: false,
-                        text:
-                            "OK: manifest hash verified; all output assets declare sha256 and carry in-spec metadata. "
-                            + "Asset bytes were not fetched or compared; add --assets DIR or --store PATH to verify the "
-                            + "media itself."
+                        text: """
+                            OK: manifest hash verified; all output assets declare sha256 and carry in-spec metadata. \
+                            Asset bytes were not fetched or compared; add --assets DIR or --store PATH to verify the \
+                            media itself.
+                            """
                     )
                 )
             } else {

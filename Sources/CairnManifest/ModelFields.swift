@@ -125,3 +125,39 @@ struct ModelFields<Key: ModelKey> {
         return node < 0 ? nil : Int(node)
     }
 }
+
+/// A string enumeration whose members a tape string is matched to by its UTF-8 bytes, with no `String` made.
+protocol ByteMatchedEnumeration: CaseIterable, RawRepresentable, Sendable where RawValue == String {
+    /// The members and their raw values' bytes.
+    static var members: EnumerationBytes<Self> { get }
+}
+
+/// The members of a string enumeration with the UTF-8 bytes of their raw values.
+struct EnumerationBytes<Value: CaseIterable & RawRepresentable & Sendable>: Sendable where Value.RawValue == String {
+    private let values: [Value]
+    private let rawBytes: [[UInt8]]
+
+    init() {
+        values = Array(Value.allCases)
+        rawBytes = values.map { Array($0.rawValue.utf8) }
+    }
+
+    /// The member whose raw value's UTF-8 bytes are `bytes`, if any.
+    func member(_ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        for index in values.indices where rawBytes[index].count == bytes.count {
+            let equal = rawBytes[index].withUnsafeBufferPointer { raw in
+                raw.elementsEqual(bytes)
+            }
+            if equal { return values[index] }
+        }
+        return nil
+    }
+}
+
+extension SchemaVersion: ByteMatchedEnumeration { static let members = EnumerationBytes<SchemaVersion>() }
+extension RunStatus: ByteMatchedEnumeration { static let members = EnumerationBytes<RunStatus>() }
+extension StepStatus: ByteMatchedEnumeration { static let members = EnumerationBytes<StepStatus>() }
+extension StepType: ByteMatchedEnumeration { static let members = EnumerationBytes<StepType>() }
+extension Modality: ByteMatchedEnumeration { static let members = EnumerationBytes<Modality>() }
+extension PromptVisibility: ByteMatchedEnumeration { static let members = EnumerationBytes<PromptVisibility>() }
+extension ProviderErrorCode: ByteMatchedEnumeration { static let members = EnumerationBytes<ProviderErrorCode>() }

@@ -21,7 +21,7 @@ struct TapeVerification: ~Copyable {
         /// The report ``Manifest/verificationReport()`` gives for the same file.
         var report: VerificationReport
         /// Every input and output asset, unchecked, as ``Manifest/checkAssetBytes(using:)`` lists them without a
-        /// byte source.
+        /// byte source (empty unless assets are listed).
         var assets: [AssetByteCheck]
     }
 
@@ -35,18 +35,23 @@ struct TapeVerification: ~Copyable {
     private var invalid: [String] = []
     private var assets: [AssetByteCheck] = []
     private var stepIndex = 0
+    /// Whether ``Outcome/assets`` lists every asset (not needed for a hash-only verdict).
+    private let listsAssets: Bool
     private var encrypted = false
     /// Cleared when the asset being written has out-of-spec metadata.
     private var metadataOK = true
 
-    private init(tape: JSONTape) {
+    private init(tape: JSONTape, listsAssets: Bool) {
         self.tape = tape
+        self.listsAssets = listsAssets
     }
 
     /// The outcome for the manifest at the root of `tape`, or nil when the model must decide.
-    static func outcome(_ tape: JSONTape) -> Outcome? {
+    ///
+    /// - Parameter listsAssets: List every asset in ``Outcome/assets``; when false, the list is empty.
+    static func outcome(_ tape: JSONTape, listsAssets: Bool = true) -> Outcome? {
         guard tape.nodes.count <= Manifest.maxValues, tape.kind(0) == .object else { return nil }
-        var verification = TapeVerification(tape: tape)
+        var verification = TapeVerification(tape: tape, listsAssets: listsAssets)
         return try? verification.manifest()
     }
 
@@ -55,13 +60,7 @@ struct TapeVerification: ~Copyable {
     private mutating func manifest() throws -> Outcome {
         let fields = ModelFields<ManifestKey>(tape, object: 0)
         guard let run = fields[.run] else { throw Declined() }
-        var version = SchemaVersion.v1_0
-        if let raw = fields[.schemaVersion] {
-            guard tape.kind(raw) == .string, let known = SchemaVersion(rawValue: tape.text(raw)) else {
-                throw Declined()
-            }
-            version = known
-        }
+        let version = try enumeration(fields[.schemaVersion], SchemaVersion.self) ?? .v1_0
         var storedHash = ""
         if let stored = fields[.canonicalHash] {
             guard tape.kind(stored) == .string else { throw Declined() }
@@ -185,59 +184,66 @@ struct TapeVerification: ~Copyable {
             tape.kind(mediaType) == .string
         else { throw Declined() }
         let identifiers = mode.keepsIdentifiers
-        // The verdict lists the id; an absent one is made up, as the model makes it up (unhashed from 1.4 on).
-        let assetID: String
-        if let node = fields[.assetId] {
-            guard tape.kind(node) == .string else { throw Declined() }
-            assetID = tape.text(node)
-        } else {
-            assetID = newIdentifier()
-        }
-        var sha256: String? = nil
+        let assetIDNode = fields[.assetId]
+        if let assetIDNode, tape.kind(assetIDNode) != .string { throw Declined() }
+        var validSHA256 = false
         if let node = fields[.sha256], !tape.isNull(node) {
             guard tape.kind(node) == .string else { throw Declined() }
-            sha256 = try hashedText(node, checked: true)
+            validSHA256 =
+                tape.nodes[node].escaped
+                ? isValidSHA256(try hashedText(node, checked: true)) : isValidSHA256(utf8: tape.body(node))
         }
-        let validSHA256 = isValidSHA256(sha256)
         let marksURLOnly = mode.marksURLOnlyAssets && !validSHA256
-        // Schema 1.6 hashes the url's text (a bad one is refused); legacy schemas write it below.
-        let urlText = try hashedText(url, checked: identifiers || mode.marksURLOnlyAssets)
+        // Schema 1.6 hashes the url's text whenever an asset lacks a valid sha256, so it refuses text UTF-8
+        // cannot encode in any asset; legacy schemas write the url itself below.
+        let urlText = mode.marksURLOnlyAssets ? try hashedText(url, checked: true) : nil
+        let canonicalURL = marksURLOnly ? try AssetURL.canonical(urlText ?? "") : nil
         metadataOK = true
         // Hashed fields, in the order Asset's model emits them (code point order of keys).
-        if identifiers { try identifier("asset_id", fields[.assetId]) }
+        if identifiers { try identifier("asset_id", assetIDNode) }
         if marksURLOnly { sink.field("asset_integrity", string: "url_only_unverified") }
         try optionalModel("audio", fields[.audio]) { verification, node in try verification.audio(node) }
         let duration = try number(fields[.duration])
         sink.field("duration", float: duration)
         try positiveInteger("height", fields[.height])
-        let mediaTypeText = try hashedText(mediaType, checked: true)
-        sink.field("media_type", string: mediaTypeText)
+        try string("media_type", mediaType, required: true)
         try object("metadata", fields[.metadata])
-        sink.field("sha256", string: sha256)
+        try string("sha256", fields[.sha256])
         let sizeBytes = try integer(fields[.sizeBytes])
         if let sizeBytes, sizeBytes.isNegative { throw Declined() }
         sink.field("size_bytes", integer: sizeBytes)
         try objects("tracks", fields[.tracks], optional: true) { verification, node in try verification.track(node) }
-        if marksURLOnly { sink.field("unverified_asset_url", string: try AssetURL.canonical(urlText)) }
-        if identifiers { sink.field("url", string: urlText) }
+        if marksURLOnly { sink.field("unverified_asset_url", string: canonicalURL) }
+        if identifiers { try string("url", url, required: true) }
         try optionalModel("video", fields[.video]) { verification, node in try verification.video(node) }
         try positiveInteger("width", fields[.width])
         if let duration, !(duration.isFinite && duration >= 0) { metadataOK = false }
-        if !isMediaTypeShaped(mediaTypeText) { metadataOK = false }
+        let shaped =
+            tape.nodes[mediaType].escaped
+            ? isMediaTypeShaped(try hashedText(mediaType, checked: true))
+            : isMediaTypeShaped(utf8: tape.body(mediaType))
+        if !shaped { metadataOK = false }
+        let reported = role == .output && (!validSHA256 || !metadataOK)
+        guard listsAssets || reported else { return }
+        // The verdict names the asset by id; an absent one is made up, as the model makes it up (it is unhashed
+        // from 1.4 on, and a legacy asset without one was declined above).
+        let assetID = assetIDNode.map { tape.text($0) } ?? newIdentifier()
         if role == .output {
             if !validSHA256 { unverified.append(assetID) }
             if !metadataOK { invalid.append(assetID) }
         }
-        assets.append(
-            AssetByteCheck(
-                assetID: assetID,
-                role: role,
-                stepIndex: stepIndex,
-                sha256: sha256,
-                url: urlText,
-                status: .unchecked
+        if listsAssets {
+            assets.append(
+                AssetByteCheck(
+                    assetID: assetID,
+                    role: role,
+                    stepIndex: stepIndex,
+                    sha256: fields[.sha256].flatMap { tape.isNull($0) ? nil : tape.text($0) },
+                    url: tape.text(url),
+                    status: .unchecked
+                )
             )
-        )
+        }
     }
 
     private mutating func video(_ node: Int) throws {
@@ -392,7 +398,7 @@ struct TapeVerification: ~Copyable {
             return
         }
         guard tape.kind(node) == .object else { throw Declined() }
-        try sink.field(key, object: tape.object(node))
+        try sink.field(key, object: node, of: tape)
     }
 
     /// An unhashed free-form object field, only checked.
@@ -402,14 +408,16 @@ struct TapeVerification: ~Copyable {
     }
 
     /// An enumeration: nil when absent, or null when `optional`; a string that is not a member declines.
-    private func enumeration<E: RawRepresentable>(
+    private func enumeration<E: ByteMatchedEnumeration>(
         _ node: Int?,
         _ type: E.Type,
         optional: Bool = false
-    ) throws -> E? where E.RawValue == String {
+    ) throws -> E? {
         guard let node else { return nil }
         if optional && tape.isNull(node) { return nil }
-        guard tape.kind(node) == .string, let value = E(rawValue: tape.text(node)) else { throw Declined() }
+        guard tape.kind(node) == .string else { throw Declined() }
+        let value = tape.nodes[node].escaped ? E(rawValue: tape.text(node)) : E.members.member(tape.body(node))
+        guard let value else { throw Declined() }
         return value
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import _CairnTestSupport
 
 @testable import CairnManifest
 
@@ -20,6 +21,39 @@ struct JSONReaderTests {
         #expect(try parse("-1e-400") == .float(-0.0))
         #expect(try parse("NaN") == .float(.nan))
         #expect(try parse("-Infinity") == .float(-.infinity))
+    }
+
+    @Test("Float text converts to the same Double as the full conversion, on and off the fast path")
+    func floatConversion() throws {
+        var rng = SeededGenerator(seed: 0xF10A7)
+        func digits(_ count: Int) -> String {
+            String((0..<count).map { _ in Character(String(Int.random(in: 0...9, using: &rng))) })
+        }
+        var samples = [
+            "0.0", "-0.0", "1e22", "1e23", "1e-22", "1e-23", "123456789012345.0", "1234567890123456.0",
+            "0.000000000000000000001", "9007199254740993.0", "4.35", "2.5e-10", "1.7976931348623157e308", "5e-324",
+        ]
+        for _ in 0..<(slowTestsEnabled ? 200_000 : 4_000) {
+            var text = Bool.random(using: &rng) ? "-" : ""
+            let whole = Int.random(in: 0...3, using: &rng) == 0 ? "0" : String(Int.random(in: 1...9, using: &rng))
+            text += whole + (whole == "0" ? "" : digits(Int.random(in: 0...12, using: &rng)))
+            if Bool.random(using: &rng) || !text.contains(".") {
+                text += "." + digits(Int.random(in: 1...12, using: &rng))
+            }
+            if Int.random(in: 0...2, using: &rng) == 0 {
+                text += ["e", "E"].randomElement(using: &rng)! + ["", "+", "-"].randomElement(using: &rng)!
+                text += String(Int.random(in: 0...40, using: &rng))
+            }
+            samples.append(text)
+        }
+        var mismatches: [String] = []
+        for text in samples {
+            guard case .float(let value) = try parse(text), value.bitPattern == Double(text)?.bitPattern else {
+                mismatches.append(text)
+                continue
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
 
     @Test("Integers of any size stay exact; more than 4300 digits is an error")

@@ -1,8 +1,9 @@
 // Same-run manifest benchmark helper for compare/manifest.sh.
-//   ManifestCompare hashes SECONDS FILE...   ManifestVerdict.verify (what `cairn verify` runs per file) over the
-//                                            files, round robin, for SECONDS;
+//   ManifestCompare hashes SECONDS FILE...   ManifestVerdict.verify(hashOnly: true) (what `cairn verify --hash-only`
+//                                            runs per file) over the files, round robin, for SECONDS;
 //                                            prints {"hashes_per_second", "files", "iterations", "hash_ok"}
-//   ManifestCompare model SECONDS FILE...    the same through the model: Manifest.parse + verificationReport
+//   ManifestCompare verify SECONDS FILE...   the same with the full verdict (what `cairn verify` runs per file)
+//   ManifestCompare model SECONDS FILE...    the full report through the model: Manifest.parse + verificationReport
 //   ManifestCompare write-large STEPS OUT    writes a Cairn manifest with STEPS steps (schema 1.5) to OUT
 //   ManifestCompare reader SECONDS FILE      JSONReader.parse on FILE for SECONDS; prints {"megabytes_per_second"}
 //   ManifestCompare preimage SECONDS FILE... parses each file once, then computeCanonicalHash() over them, round
@@ -29,25 +30,29 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    fail("usage: hashes|model SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE | preimage SECONDS FILE...")
+    fail(
+        "usage: hashes|verify|model SECONDS FILE... | write-large STEPS OUT | reader SECONDS FILE | preimage SECONDS FILE..."
+    )
 }
 
 switch arguments[1] {
-case "hashes", "model":
+case "hashes", "verify", "model":
     guard let seconds = Double(arguments[2]) else { fail("bad SECONDS") }
     let files = arguments.dropFirst(3).map { path -> [UInt8] in
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
         return [UInt8](data)
     }
     guard !files.isEmpty else { fail("no files") }
-    let throughModel = arguments[1] == "model"
+    let mode = arguments[1]
     var okCount = 0
     let (iterations, total) = try timed(for: seconds) {
         for bytes in files {
             let hashOK =
-                throughModel
-                ? try Manifest.parse(bytes).verificationReport().hashOK
-                : try ManifestVerdict.verify(bytes: bytes).hashOK
+                switch mode {
+                case "hashes": try ManifestVerdict.verify(bytes: bytes, hashOnly: true).hashOK
+                case "verify": try ManifestVerdict.verify(bytes: bytes).hashOK
+                default: try Manifest.parse(bytes).verificationReport().hashOK
+                }
             if hashOK { okCount += 1 }
         }
         return files.count
