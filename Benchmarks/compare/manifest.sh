@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Same-run manifest comparisons (release build, medians of RUNS runs):
-#   1. canonical hashes/s over the genblaze vectors' manifests (parse + verification report):
-#      Cairn's Manifest.parse + verificationReport vs genblaze's own parse_manifest + verify_hash
-#      (json.loads of the file text first, as genblaze's CLI does), same files, same run;
-#   2. reader throughput (MB/s) on a large manifest (STEPS steps, written by Cairn): Cairn's JSONReader vs
+#   1. canonical hashes/s over the genblaze vectors' manifests (parse + hash check): Cairn's
+#      ManifestVerdict.verify(hashOnly: true) (what `cairn verify --hash-only` runs per file) vs genblaze's own
+#      parse_manifest + verify_hash (json.loads of the file text first, as genblaze's CLI does), same files, same run;
+#   2. the same with the full verdict: ManifestVerdict.verify (`cairn verify`: hash, output-asset checks, the asset
+#      list) vs genblaze's parse_manifest + verify();
+#   3. reader throughput (MB/s) on a large manifest (STEPS steps, written by Cairn): Cairn's JSONReader vs
 #      Python's json.loads (what genblaze reads with).
 # Usage: Benchmarks/compare/manifest.sh [SECONDS=3] [RUNS=5] [STEPS=10000]
 set -euo pipefail
@@ -43,13 +45,18 @@ cat > "$WORK/gb_hashes.py" <<'PYEOF'
 import json, sys, time
 from pathlib import Path
 from genblaze_core.models.manifest import parse_manifest
-seconds = float(sys.argv[1])
-texts = [Path(p).read_text(encoding="utf-8") for p in sys.argv[2:]]
+full = sys.argv[1] == "verify"
+seconds = float(sys.argv[2])
+texts = [Path(p).read_text(encoding="utf-8") for p in sys.argv[3:]]
 n = 0
 start = time.perf_counter()
 while time.perf_counter() - start < seconds:
     for text in texts:
-        parse_manifest(json.loads(text)).verify_hash()
+        manifest = parse_manifest(json.loads(text))
+        if full:
+            manifest.verify()
+        else:
+            manifest.verify_hash()
         n += 1
 print(json.dumps({"hashes_per_second": n / (time.perf_counter() - start)}))
 PYEOF
@@ -66,12 +73,19 @@ while time.perf_counter() - start < seconds:
 print(json.dumps({"megabytes_per_second": len(data) * n / (time.perf_counter() - start) / 1e6}))
 PYEOF
 
-echo "== canonical hashes/s: ${#FILES[@]} genblaze vector manifests, parse + verify, $RUNS runs of ${SECONDS_PER_RUN}s"
-compare hashes_per_second "$BIN" hashes "$SECONDS_PER_RUN" "${FILES[@]}" -- "$PY" "$WORK/gb_hashes.py" \
+echo "== canonical hashes/s: ${#FILES[@]} genblaze vector manifests, parse + hash check, $RUNS runs of ${SECONDS_PER_RUN}s"
+compare hashes_per_second "$BIN" hashes "$SECONDS_PER_RUN" "${FILES[@]}" -- "$PY" "$WORK/gb_hashes.py" hash \
     "$SECONDS_PER_RUN" "${FILES[@]}"
-printf 'cairn  Manifest.parse + verificationReport: %10.0f hashes/s\n' "$o"
+printf 'cairn    ManifestVerdict.verify(hashOnly):  %10.0f hashes/s\n' "$o"
 printf 'genblaze parse_manifest + verify_hash:      %10.0f hashes/s\n' "$t"
 python3 -c "print(f'ratio cairn/genblaze: {$o/$t:.1f}x (target >= 20x)')"
+
+echo "== full verdicts/s: the same files, parse + hash + output-asset checks, $RUNS runs of ${SECONDS_PER_RUN}s"
+compare hashes_per_second "$BIN" verify "$SECONDS_PER_RUN" "${FILES[@]}" -- "$PY" "$WORK/gb_hashes.py" verify \
+    "$SECONDS_PER_RUN" "${FILES[@]}"
+printf 'cairn    ManifestVerdict.verify:            %10.0f verdicts/s\n' "$o"
+printf 'genblaze parse_manifest + verify:           %10.0f verdicts/s\n' "$t"
+python3 -c "print(f'ratio cairn/genblaze: {$o/$t:.1f}x')"
 
 echo "== reader throughput: $STEPS-step manifest, $RUNS runs of ${SECONDS_PER_RUN}s"
 "$BIN" write-large "$STEPS" "$WORK/large.json" >/dev/null

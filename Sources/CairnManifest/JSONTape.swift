@@ -417,14 +417,41 @@ private struct TapeParser {
             throw fail(.byteOrderMark, "unexpected UTF-8 byte order mark", at: 0)
         }
         nodes.reserveCapacity(count / 8 + 16)
-        var frames: [Int] = []
-        frames.reserveCapacity(16)
+        // Open containers, innermost last. A few dozen levels fit on the stack; a deeper text is read again with
+        // room for every level it may open (never more than its bytes, nor than the limit).
+        let shallow = 40
+        do {
+            return try withUnsafeTemporaryAllocation(of: Frame.self, capacity: shallow) { frames in
+                try parse(frames: frames.baseAddress!, capacity: shallow)
+            }
+        } catch is DeeperThanStack {
+            position = 0
+            nodes.removeAll(keepingCapacity: true)
+            let frames = UnsafeMutablePointer<Frame>.allocate(capacity: min(maxDepth, count) + 1)
+            defer { frames.deallocate() }
+            return try parse(frames: frames, capacity: min(maxDepth, count) + 1)
+        }
+    }
+
+    /// An open container: its node and the values counted in it so far.
+    private struct Frame {
+        var node: Int
+        var values: Int
+        var isObject: Bool
+    }
+
+    /// Thrown when the text nests deeper than the frames given to ``parse(frames:capacity:)``.
+    private struct DeeperThanStack: Error {}
+
+    private mutating func parse(frames: UnsafeMutablePointer<Frame>, capacity: Int) throws -> JSONTape {
+        var depth = 0
         parsing: while true {
             skipWhitespace()
             guard position < count else { throw fail(.expectedValue, "expecting value") }
             switch base[position] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                guard frames.count < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
+                guard depth < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
+                guard depth < capacity else { throw DeeperThanStack() }
                 let isObject = base[position] == UInt8(ascii: "{")
                 let index = nodes.count
                 nodes.append(
@@ -441,7 +468,8 @@ private struct TapeParser {
                 if byte(at: position) == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     position += 1
                 } else {
-                    frames.append(index)
+                    frames[depth] = Frame(node: index, values: 0, isObject: isObject)
+                    depth += 1
                     if isObject { try parseKeyAndColon() }
                     continue parsing
                 }
@@ -449,11 +477,12 @@ private struct TapeParser {
                 try parseScalar()
             }
             // A value is complete: count it in its container and close as many containers as end here.
-            while let frame = frames.last {
+            while depth > 0 {
+                let frame = frames + (depth - 1)
                 skipWhitespace()
                 let next = byte(at: position)
-                nodes[frame].start += 1
-                if nodes[frame].kind == .object {
+                frame.pointee.values += 1
+                if frame.pointee.isObject {
                     if next == UInt8(ascii: ",") {
                         position += 1
                         skipWhitespace()
@@ -473,8 +502,9 @@ private struct TapeParser {
                     }
                 }
                 position += 1
-                nodes[frame].end = nodes.count
-                frames.removeLast()
+                nodes[frame.pointee.node].start = frame.pointee.values
+                nodes[frame.pointee.node].end = nodes.count
+                depth -= 1
             }
             skipWhitespace()
             if position != count { throw fail(.extraData, "extra data after the value") }
@@ -488,10 +518,8 @@ private struct TapeParser {
             throw fail(.invalidSyntax, "expecting property name enclosed in double quotes")
         }
         let start = position
-        try parseString(isKey: true)
-        let key = nodes.count - 1
-        if nodes[key].escaped {
-            let tape = JSONTape(bytes: buffer, nodes: [nodes[key]])
+        if try parseString(isKey: true) {
+            let tape = JSONTape(bytes: buffer, nodes: [nodes[nodes.count - 1]])
             if case .unpairedSurrogateString = tape.stringValue(0) {
                 throw fail(.unpairedSurrogateInKey, "object key contains an unpaired surrogate escape", at: start)
             }
@@ -520,7 +548,8 @@ private struct TapeParser {
     mutating func parseScalar() throws {
         switch base[position] {
         case UInt8(ascii: "\""):
-            return try parseString(isKey: false)
+            try parseString(isKey: false)
+            return
         case UInt8(ascii: "t"):
             if appendToken(.isTrue, "true") { return }
         case UInt8(ascii: "f"):
@@ -593,54 +622,61 @@ private struct TapeParser {
     }
 
     /// Scans a string, checking escapes, control characters and UTF-8 as it goes (in text order, as Python does).
-    mutating func parseString(isKey: Bool) throws {
+    ///
+    /// - Returns: Whether the string holds an escape.
+    @discardableResult
+    mutating func parseString(isKey: Bool) throws -> Bool {
         let quote = position
-        position += 1
-        let contentStart = position
+        let contentStart = position + 1
+        // The scan keeps its place in a local, so the loop never stores it back.
+        var cursor = contentStart
         var escaped = false
         while true {
             // Skip eight plain bytes at a time (no quote, backslash, control character or non-ASCII byte). The
             // lowest flagged byte of a word is always a real one, so the scan resumes exactly there.
-            while position + 8 <= count {
-                let flagged = TextScan.readerStopLanes(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            while cursor + 8 <= count {
+                let flagged = TextScan.readerStopLanes(UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
                 if flagged != 0 {
-                    position += flagged.trailingZeroBitCount >> 3
+                    cursor += flagged.trailingZeroBitCount >> 3
                     break
                 }
-                position += 8
+                cursor += 8
             }
-            guard position < count else { throw fail(.unterminatedString, "unterminated string", at: quote) }
-            let byte = base[position]
+            guard cursor < count else { throw fail(.unterminatedString, "unterminated string", at: quote) }
+            let byte = base[cursor]
             if byte == UInt8(ascii: "\"") { break }
             if byte == UInt8(ascii: "\\") {
                 escaped = true
-                guard position + 1 < count else { throw fail(.unterminatedString, "unterminated string", at: quote) }
-                switch base[position + 1] {
+                guard cursor + 1 < count else { throw fail(.unterminatedString, "unterminated string", at: quote) }
+                switch base[cursor + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    position += 2
+                    cursor += 2
                 case UInt8(ascii: "u"):
-                    guard hex4(buffer, at: position + 2) != nil else {
-                        throw fail(.invalidEscape, "invalid \\uXXXX escape")
+                    guard hex4(buffer, at: cursor + 2) != nil else {
+                        throw fail(.invalidEscape, "invalid \\uXXXX escape", at: cursor)
                     }
-                    position += 6
+                    cursor += 6
                 default:
-                    throw fail(.invalidEscape, "invalid \\escape")
+                    throw fail(.invalidEscape, "invalid \\escape", at: cursor)
                 }
                 continue
             }
-            if byte < 0x20 { throw fail(.controlCharacterInString, "invalid control character in string") }
+            if byte < 0x20 {
+                throw fail(.controlCharacterInString, "invalid control character in string", at: cursor)
+            }
             if byte >= 0x80 {
-                guard let length = utf8SequenceLength(at: position) else {
+                guard let length = utf8SequenceLength(at: cursor) else {
                     throw fail(.invalidUTF8, "string is not valid UTF-8", at: contentStart)
                 }
-                position += length
+                cursor += length
                 continue
             }
-            position += 1
+            cursor += 1
         }
-        nodes.append(JSONTape.Node(kind: .string, escaped: escaped, isKey: isKey, start: contentStart, end: position))
-        position += 1
+        nodes.append(JSONTape.Node(kind: .string, escaped: escaped, isKey: isKey, start: contentStart, end: cursor))
+        position = cursor + 1
+        return escaped
     }
 
     /// The length of the well-formed UTF-8 sequence (2 to 4 bytes) starting at `index`, or nil.

@@ -56,51 +56,58 @@ public struct ManifestVerdict: Sendable {
         hashOnly: Bool = false,
         byteSource: (any AssetByteSource)? = nil
     ) throws -> ManifestVerdict {
-        var verdict = ManifestVerdict(
-            hashOK: false,
-            verifyOK: false,
-            unverifiedSHA256IDs: [],
-            invalidMetadataIDs: [],
-            assets: [],
-            lines: []
-        )
         // Without a byte source, most files are verified straight from the tape; the rest (and every file whose
         // asset bytes are checked) go through the model.
-        let manifest: Manifest?
-        let report: VerificationReport
-        var uncheckedAssets: [AssetByteCheck] = []
+        var names: (schemaVersion: String?, storedHash: String?) = (nil, nil)
+        let read: (outcome: TapeVerification.Outcome, manifest: Manifest?)
         do {
-            (manifest, report) = try Manifest.withTape(bytes) { tape in
+            read = try Manifest.withTape(bytes) { tape in
                 if byteSource == nil, let outcome = TapeVerification.outcome(tape, listsAssets: !hashOnly) {
-                    verdict.schemaVersion = outcome.schemaVersion
-                    verdict.storedHash = outcome.storedHash
-                    uncheckedAssets = outcome.assets
-                    return (nil, outcome.report)
+                    return (outcome, nil)
                 }
                 // Named in the verdict even when the manifest is refused.
                 if tape.kind(0) == .object {
                     if let version = tape.member(of: 0, "schema_version"), tape.kind(version) == .string {
-                        verdict.schemaVersion = tape.text(version)
+                        names.schemaVersion = tape.text(version)
                     }
                     if let stored = tape.member(of: 0, "canonical_hash"), tape.kind(stored) == .string {
-                        verdict.storedHash = tape.text(stored)
+                        names.storedHash = tape.text(stored)
                     }
                 }
                 let manifest = try Manifest(tape: tape)
-                verdict.schemaVersion = manifest.schemaVersion
-                verdict.storedHash = manifest.canonicalHash
-                return (manifest, try manifest.verificationReport())
+                let outcome = TapeVerification.Outcome(
+                    schemaVersion: manifest.schemaVersion,
+                    storedHash: manifest.canonicalHash,
+                    report: try manifest.verificationReport(),
+                    assets: []
+                )
+                return (outcome, manifest)
             }
         } catch let error as ManifestError {
-            verdict.error = error
-            verdict.lines.append(Line(isFailure: true, text: "Error: \(error.kind): \(error.message)"))
-            return verdict
+            return ManifestVerdict(
+                schemaVersion: names.schemaVersion,
+                storedHash: names.storedHash,
+                hashOK: false,
+                verifyOK: false,
+                unverifiedSHA256IDs: [],
+                invalidMetadataIDs: [],
+                assets: [],
+                error: error,
+                lines: [Line(isFailure: true, text: "Error: \(error.kind): \(error.message)")]
+            )
         }
-        verdict.canonicalHash = report.recomputedHash
-        verdict.hashOK = report.hashOK
-        verdict.verifyOK = report.isOK
-        verdict.unverifiedSHA256IDs = report.unverifiedSHA256IDs
-        verdict.invalidMetadataIDs = report.invalidMetadataIDs
+        let report = read.outcome.report
+        var verdict = ManifestVerdict(
+            schemaVersion: read.outcome.schemaVersion,
+            storedHash: read.outcome.storedHash,
+            canonicalHash: report.recomputedHash,
+            hashOK: report.hashOK,
+            verifyOK: report.isOK,
+            unverifiedSHA256IDs: report.unverifiedSHA256IDs,
+            invalidMetadataIDs: report.invalidMetadataIDs,
+            assets: [],
+            lines: []
+        )
         if !report.hashOK {
             verdict.lines.append(Line(isFailure: true, text: "FAIL: manifest hash mismatch."))
         }
@@ -133,7 +140,7 @@ public struct ManifestVerdict: Sendable {
                 )
             )
         }
-        verdict.assets = try manifest?.checkAssetBytes(using: byteSource) ?? uncheckedAssets
+        verdict.assets = try read.manifest?.checkAssetBytes(using: byteSource) ?? read.outcome.assets
         for check in verdict.assets where check.status == .mismatch || check.status == .missing {
             let label = "FAIL: asset \(check.assetID.prefix(8)) (\(redactedURL(check.url)))"
             switch check.status {

@@ -163,19 +163,19 @@ struct TapeVerification: ~Copyable {
             assets.append(contentsOf: outputs)
         }
         try object("metadata", fields[.metadata])
-        sink.field("modality", string: modality.rawValue)
+        enumerationField("modality", fields[.modality], modality)
         try string("model", fields[.model], required: true)
         try string("model_hash", fields[.modelHash])
         try string("model_version", fields[.modelVersion])
         try string("negative_prompt", fields[.negativePrompt])
         try object("params", fields[.params])
         try string("prompt", fields[.prompt])
-        sink.field("prompt_visibility", string: visibility.rawValue)
+        enumerationField("prompt_visibility", fields[.promptVisibility], visibility)
         try string("provider", fields[.provider])
         if identifiers { try string("run_id", fields[.runId]) }
         sink.field("seed", integer: try integer(fields[.seed]))
         if identifiers { try identifier("step_id", fields[.stepId]) }
-        sink.field("step_type", string: stepType.rawValue)
+        enumerationField("step_type", fields[.stepType], stepType)
     }
 
     private mutating func asset(_ node: Int, role: AssetRole) throws {
@@ -419,6 +419,16 @@ struct TapeVerification: ~Copyable {
         let value = tape.nodes[node].escaped ? E(rawValue: tape.text(node)) : E.members.member(tape.body(node))
         guard let value else { throw Declined() }
         return value
+    }
+
+    /// A hashed enumeration field holding `value`, read from `node` (or the default when `node` is nil): its
+    /// bytes are written as they stand unless escaped.
+    private mutating func enumerationField<E: ByteMatchedEnumeration>(_ key: StaticString, _ node: Int?, _ value: E) {
+        if let node, !tape.nodes[node].escaped {
+            sink.field(key, utf8: tape.body(node))
+        } else {
+            sink.field(key, string: value.rawValue)
+        }
     }
 
     /// An integer field's value: nil when absent or null. An integral float converts as the model converts it.

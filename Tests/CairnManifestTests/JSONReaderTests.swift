@@ -121,6 +121,27 @@ struct JSONReaderTests {
         let fine = String(repeating: "[", count: 50) + String(repeating: "]", count: 50)
         _ = try parse(fine)
         #expect(readError(Array(fine.utf8), maxDepth: 49)?.code == .tooDeep)
+        // Around the depth the reader first tries on the stack (40), and far past it, values come out whole.
+        for depth in [39, 40, 41, 42, 999, 1000] {
+            let text =
+                String(repeating: "[{\"k\":", count: depth / 2) + (depth % 2 == 0 ? "7" : "[7,8]")
+                + String(repeating: "}]", count: depth / 2)
+            var value = try parse(text)
+            for _ in 0..<(depth / 2) {
+                guard case .array(let elements) = value, elements.count == 1, case .object(let object) = elements[0],
+                    let inner = object["k"]
+                else {
+                    Issue.record("depth \(depth): \(value)")
+                    break
+                }
+                value = inner
+            }
+            #expect(value == (depth % 2 == 0 ? .integer(JSONInteger(7)) : [7, 8]), "depth \(depth)")
+        }
+        #expect(
+            readError(Array((String(repeating: "[", count: 1001) + String(repeating: "]", count: 1001)).utf8))?.code
+                == .tooDeep
+        )
     }
 
     @Test("Errors name line and column")
