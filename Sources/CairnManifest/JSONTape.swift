@@ -513,6 +513,7 @@ private struct TapeParser {
     }
 
     /// Parses `"key"` then `:` (whitespace allowed around the colon).
+    @inline(__always)
     mutating func parseKeyAndColon() throws {
         guard byte(at: position) == UInt8(ascii: "\"") else {
             throw fail(.invalidSyntax, "expecting property name enclosed in double quotes")
@@ -529,6 +530,7 @@ private struct TapeParser {
         position += 1
     }
 
+    @inline(__always)
     mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let length = literal.utf8CodeUnitCount
         guard position + length <= count, memcmp(base + position, literal.utf8Start, length) == 0 else {
@@ -538,6 +540,7 @@ private struct TapeParser {
         return true
     }
 
+    @inline(__always)
     mutating func appendToken(_ kind: JSONTape.Kind, _ literal: StaticString) -> Bool {
         let start = position
         guard matchLiteral(literal) else { return false }
@@ -545,6 +548,7 @@ private struct TapeParser {
         return true
     }
 
+    @inline(__always)
     mutating func parseScalar() throws {
         switch base[position] {
         case UInt8(ascii: "\""):
@@ -577,6 +581,7 @@ private struct TapeParser {
     }
 
     /// Python's number pattern: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`.
+    @inline(__always)
     mutating func parseNumber() throws {
         let start = position
         var index = position
@@ -625,6 +630,7 @@ private struct TapeParser {
     ///
     /// - Returns: Whether the string holds an escape.
     @discardableResult
+    @inline(__always)
     mutating func parseString(isKey: Bool) throws -> Bool {
         let quote = position
         let contentStart = position + 1

@@ -199,9 +199,21 @@ public func isValidSHA256(_ value: String?) -> Bool {
 
 /// ``isValidSHA256(_:)`` over UTF-8 bytes.
 func isValidSHA256(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard bytes.count == 64 else { return false }
-    for byte in bytes {
-        guard (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) else { return false }
+    guard bytes.count == 64, let start = bytes.baseAddress else { return false }
+    // Eight bytes at a time: each byte is a digit (0x30...0x39) or a lowercase hex letter (0x61...0x66).
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    for offset in stride(from: 0, to: 64, by: 8) {
+        let word = UnsafeRawPointer(start).loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        // Per byte (all below 0x80 first): high bit set where byte + k carries past 0x7F, i.e. byte >= 0x80 - k.
+        guard word & high == 0 else { return false }
+        let atLeastDigit = (word &+ ones &* (0x80 - 0x30)) & high
+        let aboveDigit = (word &+ ones &* (0x80 - 0x3A)) & high
+        let atLeastLetter = (word &+ ones &* (0x80 - 0x61)) & high
+        let aboveLetter = (word &+ ones &* (0x80 - 0x67)) & high
+        let digit = atLeastDigit & ~aboveDigit
+        let letter = atLeastLetter & ~aboveLetter
+        guard digit | letter == high else { return false }
     }
     return true
 }

@@ -52,20 +52,28 @@ struct ModelKeys: @unchecked Sendable {  // immutable; the pointers address stat
         return key.withUTF8 { slot(of: $0) }
     }
 
-    /// Whether `count` bytes at `lhs` and `rhs` are equal, eight at a time.
+    /// Whether `count` bytes at `lhs` and `rhs` are equal, eight at a time; a tail shorter than eight bytes is
+    /// compared as the last eight bytes (overlapping ones already compared) or, in a key shorter than eight, as
+    /// overlapping four-, two- and one-byte loads.
     @inline(__always)
     private func bytesEqual(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        var index = 0
-        while index + 8 <= count {
-            let left = UnsafeRawPointer(lhs + index).loadUnaligned(as: UInt64.self)
-            guard left == UnsafeRawPointer(rhs + index).loadUnaligned(as: UInt64.self) else { return false }
-            index += 8
+        let left = UnsafeRawPointer(lhs)
+        let right = UnsafeRawPointer(rhs)
+        @inline(__always) func equal<Word: FixedWidthInteger>(_: Word.Type, at offset: Int) -> Bool {
+            left.loadUnaligned(fromByteOffset: offset, as: Word.self)
+                == right.loadUnaligned(fromByteOffset: offset, as: Word.self)
         }
-        while index < count {
-            guard lhs[index] == rhs[index] else { return false }
-            index += 1
+        if count >= 8 {
+            var index = 0
+            while index + 8 <= count {
+                guard equal(UInt64.self, at: index) else { return false }
+                index += 8
+            }
+            return index == count || equal(UInt64.self, at: count - 8)
         }
-        return true
+        if count >= 4 { return equal(UInt32.self, at: 0) && equal(UInt32.self, at: count - 4) }
+        if count >= 2 { return equal(UInt16.self, at: 0) && equal(UInt16.self, at: count - 2) }
+        return count == 0 || lhs[0] == rhs[0]
     }
 
     /// The first bucket to probe for a key: a mix of its length and three of its bytes (model keys are short and

@@ -193,4 +193,25 @@ struct CanonicalWriterTests {
             #expect(manifest.schemaVersionValue == SchemaVersion(rawValue: text), "\(text)")
         }
     }
+
+    @Test("A sha256 is valid only as 64 lowercase hex digits, whatever byte is wrong and where")
+    func sha256Validity() {
+        let valid = Array("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".utf8)
+        #expect(isValidSHA256(String(decoding: valid, as: UTF8.self)))
+        var wrong: [String] = []
+        for index in valid.indices {
+            for byte in UInt8.min...UInt8.max {
+                var bytes = valid
+                bytes[index] = byte
+                let expected = (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte)
+                if bytes.withUnsafeBufferPointer({ isValidSHA256(utf8: $0) }) != expected {
+                    wrong.append("\(index):\(byte)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(20))")
+        #expect(!isValidSHA256(String(decoding: valid.dropLast(), as: UTF8.self)))
+        #expect(!isValidSHA256(String(decoding: valid + [0x30], as: UTF8.self)))
+        #expect(!isValidSHA256(nil))
+    }
 }

@@ -24,6 +24,23 @@ struct ModelKeyTests {
             #expect(Key.table.slot(of: name) == key.rawValue, "\(name)")
         }
         #expect(Key.table.slot(of: "no_such_key") == nil)
+        // A name with any one byte changed, or one byte shorter or longer, is no key (the byte comparison checks
+        // every position, whatever the length).
+        for name in names {
+            let bytes = Array(name.utf8)
+            var near: [[UInt8]] = [Array(bytes.dropLast()), bytes + [UInt8(ascii: "_")]]
+            for index in bytes.indices {
+                for byte: UInt8 in [0x00, 0x41, 0x7A, 0xFF] where byte != bytes[index] {
+                    var changed = bytes
+                    changed[index] = byte
+                    near.append(changed)
+                }
+            }
+            for candidate in near {
+                let slot = candidate.withUnsafeBufferPointer { Key.table.slot(of: $0) }
+                #expect(slot == nil || names[slot!] == String(decoding: candidate, as: UTF8.self), "\(candidate)")
+            }
+        }
     }
 
     @Test("Key enums match their JSON names")
