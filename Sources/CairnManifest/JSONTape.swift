@@ -25,7 +25,8 @@ struct JSONTape {
     }
 
     let bytes: UnsafeBufferPointer<UInt8>
-    let nodes: [Node]
+    /// The nodes, in memory the parser owns until ``parse(_:maxDepth:_:)``'s body returns.
+    let nodes: UnsafeBufferPointer<Node>
 
     /// Checks `bytes` as `json.loads` would and calls `body` with the tape; the tape must not escape `body`.
     ///
@@ -35,17 +36,13 @@ struct JSONTape {
         maxDepth: Int = JSONReader.defaultMaxDepth,
         _ body: (JSONTape) throws -> Result
     ) throws -> Result {
-        if let result = try bytes.withContiguousStorageIfAvailable({ buffer in
+        func run(_ buffer: UnsafeBufferPointer<UInt8>) throws -> Result {
             var parser = TapeParser(buffer: buffer, maxDepth: maxDepth)
-            return try body(try parser.parse())
-        }) {
-            return result
-        }
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer in
-            var parser = TapeParser(buffer: buffer, maxDepth: maxDepth)
+            defer { parser.deallocate() }
             return try body(try parser.parse())
         }
+        if let result = try bytes.withContiguousStorageIfAvailable(run) { return result }
+        return try Array(bytes).withUnsafeBufferPointer(run)
     }
 
     // MARK: Reading nodes
@@ -378,7 +375,10 @@ private struct TapeParser {
     let count: Int
     let maxDepth: Int
     var position = 0
-    var nodes: [JSONTape.Node] = []
+    /// The nodes so far: `nodeCount` of `nodeCapacity` initialized (nodes are plain values, never deinitialized).
+    private var nodeBase: UnsafeMutablePointer<JSONTape.Node>
+    private(set) var nodeCount = 0
+    private var nodeCapacity: Int
 
     init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.buffer = buffer
@@ -386,6 +386,30 @@ private struct TapeParser {
         self.base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
         self.count = buffer.count
         self.maxDepth = maxDepth
+        // Manifests hold about one node per twelve bytes; more than one per eight grows the buffer.
+        nodeCapacity = buffer.count / 8 + 16
+        nodeBase = .allocate(capacity: nodeCapacity)
+    }
+
+    /// Frees the nodes; the tape ``parse()`` returned is gone with them.
+    func deallocate() {
+        nodeBase.deallocate()
+    }
+
+    @inline(__always)
+    private mutating func append(_ node: JSONTape.Node) {
+        if nodeCount == nodeCapacity { grow() }
+        (nodeBase + nodeCount).initialize(to: node)
+        nodeCount += 1
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<JSONTape.Node>.allocate(capacity: nodeCapacity * 2)
+        larger.moveInitialize(from: nodeBase, count: nodeCount)
+        nodeBase.deallocate()
+        nodeBase = larger
+        nodeCapacity *= 2
     }
 
     func fail(_ code: JSONReadError.Code, _ reason: String, at offset: Int? = nil) -> JSONReadError {
@@ -416,7 +440,6 @@ private struct TapeParser {
         if count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF {
             throw fail(.byteOrderMark, "unexpected UTF-8 byte order mark", at: 0)
         }
-        nodes.reserveCapacity(count / 8 + 16)
         // Open containers, innermost last. A few dozen levels fit on the stack; a deeper text is read again with
         // room for every level it may open (never more than its bytes, nor than the limit).
         let shallow = 40
@@ -426,7 +449,7 @@ private struct TapeParser {
             }
         } catch is DeeperThanStack {
             position = 0
-            nodes.removeAll(keepingCapacity: true)
+            nodeCount = 0
             let frames = UnsafeMutablePointer<Frame>.allocate(capacity: min(maxDepth, count) + 1)
             defer { frames.deallocate() }
             return try parse(frames: frames, capacity: min(maxDepth, count) + 1)
@@ -453,8 +476,8 @@ private struct TapeParser {
                 guard depth < maxDepth else { throw fail(.tooDeep, "nesting deeper than \(maxDepth)") }
                 guard depth < capacity else { throw DeeperThanStack() }
                 let isObject = base[position] == UInt8(ascii: "{")
-                let index = nodes.count
-                nodes.append(
+                let index = nodeCount
+                append(
                     JSONTape.Node(
                         kind: isObject ? .object : .array,
                         escaped: false,
@@ -502,13 +525,13 @@ private struct TapeParser {
                     }
                 }
                 position += 1
-                nodes[frame.pointee.node].start = frame.pointee.values
-                nodes[frame.pointee.node].end = nodes.count
+                nodeBase[frame.pointee.node].start = frame.pointee.values
+                nodeBase[frame.pointee.node].end = nodeCount
                 depth -= 1
             }
             skipWhitespace()
             if position != count { throw fail(.extraData, "extra data after the value") }
-            return JSONTape(bytes: buffer, nodes: nodes)
+            return JSONTape(bytes: buffer, nodes: UnsafeBufferPointer(start: nodeBase, count: nodeCount))
         }
     }
 
@@ -520,7 +543,7 @@ private struct TapeParser {
         }
         let start = position
         if try parseString(isKey: true) {
-            let tape = JSONTape(bytes: buffer, nodes: [nodes[nodes.count - 1]])
+            let tape = JSONTape(bytes: buffer, nodes: UnsafeBufferPointer(start: nodeBase + nodeCount - 1, count: 1))
             if case .unpairedSurrogateString = tape.stringValue(0) {
                 throw fail(.unpairedSurrogateInKey, "object key contains an unpaired surrogate escape", at: start)
             }
@@ -544,7 +567,7 @@ private struct TapeParser {
     mutating func appendToken(_ kind: JSONTape.Kind, _ literal: StaticString) -> Bool {
         let start = position
         guard matchLiteral(literal) else { return false }
-        nodes.append(JSONTape.Node(kind: kind, escaped: false, isKey: false, start: start, end: position))
+        append(JSONTape.Node(kind: kind, escaped: false, isKey: false, start: start, end: position))
         return true
     }
 
@@ -621,7 +644,7 @@ private struct TapeParser {
         // Text of this shape always converts to a Double (out-of-range values become ±infinity or ±0), so the
         // conversion waits until a value is read.
         position = index
-        nodes.append(
+        append(
             JSONTape.Node(kind: isFloat ? .float : .integer, escaped: false, isKey: false, start: start, end: index)
         )
     }
@@ -680,7 +703,7 @@ private struct TapeParser {
             }
             cursor += 1
         }
-        nodes.append(JSONTape.Node(kind: .string, escaped: escaped, isKey: isKey, start: contentStart, end: cursor))
+        append(JSONTape.Node(kind: .string, escaped: escaped, isKey: isKey, start: contentStart, end: cursor))
         position = cursor + 1
         return escaped
     }
