@@ -1,9 +1,9 @@
 import Benchmark
 import CairnManifest
 
-/// In-process manifest hot paths, with allocation counts: parse + verification report of a small sealed manifest
-/// (the unit `cairn verify` and `compare/manifest.sh` count), the hash pre-image alone, and the JSON reader on a
-/// 1,000-step manifest. The same-run comparison with genblaze is `compare/manifest.sh`.
+/// In-process manifest hot paths, with allocation counts: `ManifestVerdict.verify` of a small sealed manifest, hash
+/// only and in full (the unit `cairn verify` and `compare/manifest.sh` count), the same report through the model
+/// (parse + verification report), the hash pre-image alone, and the JSON reader on a 1,000-step manifest. The same-run comparison with genblaze is `compare/manifest.sh`.
 func sealedManifest(steps: Int) -> [UInt8] {
     var run = Run(name: "bench", status: .completed)
     for index in 0..<steps {
@@ -38,6 +38,18 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.throughput, .wallClock, .mallocCountTotal],
         maxDuration: .seconds(2)
     )
+
+    Benchmark("ManifestVerdict.verify, hash only, 2 steps", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try ManifestVerdict.verify(bytes: small, hashOnly: true).hashOK)
+        }
+    }
+
+    Benchmark("ManifestVerdict.verify, 2 steps", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try ManifestVerdict.verify(bytes: small).verifyOK)
+        }
+    }
 
     Benchmark("Manifest.parse + verificationReport, 2 steps", configuration: configuration) { benchmark in
         for _ in benchmark.scaledIterations {
