@@ -152,9 +152,10 @@ struct EnumerationBytes<Value: CaseIterable & RawRepresentable & Sendable>: Send
 
     /// The member whose raw value's UTF-8 bytes are `bytes`, if any.
     func member(_ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        guard let start = bytes.baseAddress else { return nil }
         for index in values.indices where rawBytes[index].count == bytes.count {
             let equal = rawBytes[index].withUnsafeBufferPointer { raw in
-                raw.elementsEqual(bytes)
+                memcmp(raw.baseAddress!, start, bytes.count) == 0
             }
             if equal { return values[index] }
         }

@@ -3,14 +3,16 @@
 ///
 /// This is the fast path of ``ManifestVerdict/verify(bytes:hashOnly:byteSource:)`` and, like it, follows
 /// `spec/manifest.md`. It takes a manifest only when every field it reads already holds its model type (a string
-/// where a string belongs, a number for a number, an object for a model) or is absent, so that each value is
-/// either written as it stands or replaced by genblaze's default. The one coercion it applies is the lossless one
-/// between integer and float fields, with the model's own conversion. Anything else declines: a value pydantic
-/// would coerce from another type or refuse, a missing hashed identifier (the model would make up a random one), an unpaired
-/// surrogate in hashed text, an unknown step key, nesting too deep to write. A missing asset id is made up as the
-/// model makes it up. A declined manifest is read by the
-/// model (``Manifest/parse(_:)``), which decides with genblaze's full rules and messages. Tests hold both paths to
-/// the same verdict on the vectors, on random manifests and on mutated input.
+/// where a string belongs, a number for a number, an object for a model) or is absent, so that each value is either
+/// written as it stands or replaced by genblaze's default. The one coercion it applies is the lossless one between
+/// integer and float fields, with the model's own conversion, and a missing asset id is made up as the model makes
+/// it up.
+///
+/// Anything else declines: a value pydantic would coerce from another type or refuse, a missing hashed identifier
+/// (the model would make up a random one), an unpaired surrogate in hashed text, word timings, an unknown step key,
+/// nesting too deep to write. A declined manifest is read by the model (``Manifest/parse(_:)``), which decides with
+/// genblaze's full rules and messages. Tests hold both paths to the same verdict on the vectors, on random
+/// manifests and on mutated input.
 struct TapeVerification: ~Copyable {
     /// What a verdict needs from a manifest that was taken.
     struct Outcome: Equatable {
