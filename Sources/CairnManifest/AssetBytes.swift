@@ -58,40 +58,53 @@ extension Manifest {
     /// - Throws: Whatever `source` throws for unreadable bytes.
     public func checkAssetBytes(using source: (any AssetByteSource)?) throws -> [AssetByteCheck] {
         var checks: [AssetByteCheck] = []
-        var seen: [String: (sha256: String, location: String)?] = [:]
         for (stepIndex, step) in run.steps.enumerated() {
             let assets = step.inputs.map { ($0, AssetRole.input) } + step.assets.map { ($0, AssetRole.output) }
             for (asset, role) in assets {
-                var check = AssetByteCheck(
-                    assetID: asset.assetID,
-                    role: role,
-                    stepIndex: stepIndex,
-                    sha256: asset.sha256,
-                    url: asset.url,
-                    status: .unchecked
+                checks.append(
+                    AssetByteCheck(
+                        assetID: asset.assetID,
+                        role: role,
+                        stepIndex: stepIndex,
+                        sha256: asset.sha256,
+                        url: asset.url,
+                        status: .unchecked
+                    )
                 )
-                if let source, let declared = asset.sha256, isValidSHA256(declared) {
-                    let key = declared + "\u{0}" + asset.url
-                    let found: (sha256: String, location: String)?
-                    if let cached = seen[key] {
-                        found = cached
-                    } else {
-                        found = try source.sha256OfBytes(declaredSHA256: declared, url: asset.url)
-                        seen[key] = found
-                    }
-                    if let found {
-                        check.actualSHA256 = found.sha256
-                        check.location = found.location
-                        check.status = found.sha256 == declared ? .ok : .mismatch
-                    } else {
-                        check.status = .missing
-                    }
-                }
-                checks.append(check)
             }
         }
-        return checks
+        return try lookUpAssetBytes(checks, using: source)
     }
+}
+
+/// Looks up the bytes of each unchecked asset in `checks` that declares a valid sha256 and sets its status; the
+/// rest stay ``AssetByteStatus/unchecked``. A digest and url seen twice are looked up once.
+///
+/// - Throws: Whatever `source` throws for unreadable bytes.
+func lookUpAssetBytes(_ checks: [AssetByteCheck], using source: (any AssetByteSource)?) throws -> [AssetByteCheck] {
+    guard let source else { return checks }
+    var checks = checks
+    var seen: [String: (sha256: String, location: String)?] = [:]
+    for index in checks.indices {
+        guard let declared = checks[index].sha256, isValidSHA256(declared) else { continue }
+        let url = checks[index].url
+        let key = declared + "\u{0}" + url
+        let found: (sha256: String, location: String)?
+        if let cached = seen[key] {
+            found = cached
+        } else {
+            found = try source.sha256OfBytes(declaredSHA256: declared, url: url)
+            seen[key] = found
+        }
+        if let found {
+            checks[index].actualSHA256 = found.sha256
+            checks[index].location = found.location
+            checks[index].status = found.sha256 == declared ? .ok : .mismatch
+        } else {
+            checks[index].status = .missing
+        }
+    }
+    return checks
 }
 
 /// A URL with its query replaced by `?...` (so signed-URL credentials never reach a log line).

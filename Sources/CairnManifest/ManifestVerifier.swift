@@ -56,15 +56,12 @@ public struct ManifestVerdict: Sendable {
         hashOnly: Bool = false,
         byteSource: (any AssetByteSource)? = nil
     ) throws -> ManifestVerdict {
-        // Without a byte source, most files are verified straight from the tape; the rest (and every file whose
-        // asset bytes are checked) go through the model.
+        // Most files are verified straight from the tape; the rest go through the model.
         var names: (schemaVersion: String?, storedHash: String?) = (nil, nil)
-        let read: (outcome: TapeVerification.Outcome, manifest: Manifest?)
+        let read: TapeVerification.Outcome
         do {
             read = try Manifest.withTape(bytes) { tape in
-                if byteSource == nil, let outcome = TapeVerification.outcome(tape, listsAssets: !hashOnly) {
-                    return (outcome, nil)
-                }
+                if let outcome = TapeVerification.outcome(tape, listsAssets: !hashOnly) { return outcome }
                 // Named in the verdict even when the manifest is refused.
                 if tape.kind(0) == .object {
                     if let version = tape.member(of: 0, "schema_version"), tape.kind(version) == .string {
@@ -75,13 +72,12 @@ public struct ManifestVerdict: Sendable {
                     }
                 }
                 let manifest = try Manifest(tape: tape)
-                let outcome = TapeVerification.Outcome(
+                return TapeVerification.Outcome(
                     schemaVersion: manifest.schemaVersion,
                     storedHash: manifest.canonicalHash,
                     report: try manifest.verificationReport(),
-                    assets: []
+                    assets: hashOnly ? [] : try manifest.checkAssetBytes(using: nil)
                 )
-                return (outcome, manifest)
             }
         } catch let error as ManifestError {
             return ManifestVerdict(
@@ -96,10 +92,10 @@ public struct ManifestVerdict: Sendable {
                 lines: [Line(isFailure: true, text: "Error: \(error.kind): \(error.message)")]
             )
         }
-        let report = read.outcome.report
+        let report = read.report
         var verdict = ManifestVerdict(
-            schemaVersion: read.outcome.schemaVersion,
-            storedHash: read.outcome.storedHash,
+            schemaVersion: read.schemaVersion,
+            storedHash: read.storedHash,
             canonicalHash: report.recomputedHash,
             hashOK: report.hashOK,
             verifyOK: report.isOK,
@@ -140,7 +136,7 @@ public struct ManifestVerdict: Sendable {
                 )
             )
         }
-        verdict.assets = try read.manifest?.checkAssetBytes(using: byteSource) ?? read.outcome.assets
+        verdict.assets = try lookUpAssetBytes(read.assets, using: byteSource)
         for check in verdict.assets where check.status == .mismatch || check.status == .missing {
             let label = "FAIL: asset \(check.assetID.prefix(8)) (\(redactedURL(check.url)))"
             switch check.status {
