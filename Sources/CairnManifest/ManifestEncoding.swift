@@ -532,23 +532,21 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
         try writer.writeObject(tape, node, depth: depth + 1)
     }
 
+    /// A field holding `null`.
+    mutating func nullField(_ key: StaticString) {
+        self.key(key)
+        writer.append("null")
+    }
+
     mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) throws {
-        guard let value else {
-            self.key(key)
-            writer.append("null")
-            return
-        }
+        guard let value else { return nullField(key) }
         try beginObjectField(key)
         try value.emit(into: &self, mode: mode)
         endObject()
     }
 
     mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) throws {
-        guard let items else {
-            self.key(key)
-            writer.append("null")
-            return
-        }
+        guard let items else { return nullField(key) }
         beginArrayField(key)
         // Each element is emitted in place (`items[index]`), never copied out of the array.
         for index in items.indices {

@@ -198,8 +198,8 @@ struct TapeVerification: ~Copyable {
         let marksURLOnly = mode.marksURLOnlyAssets && !validSHA256
         // Schema 1.6 hashes the url's text whenever an asset lacks a valid sha256, so it refuses text UTF-8
         // cannot encode in any asset; legacy schemas write the url itself below.
-        let urlText = mode.marksURLOnlyAssets ? try hashedText(url, checked: true) : nil
-        let canonicalURL = marksURLOnly ? try AssetURL.canonical(urlText ?? "") : nil
+        if mode.marksURLOnlyAssets && tape.nodes[url].escaped { _ = try hashedText(url, checked: true) }
+        let canonicalURL = marksURLOnly ? try AssetURL.canonical(tape.text(url)) : nil
         metadataOK = true
         // Hashed fields, in the order Asset's model emits them (code point order of keys).
         if identifiers { try identifier("asset_id", assetIDNode) }
@@ -277,7 +277,7 @@ struct TapeVerification: ~Copyable {
         try positiveInteger("channels", fields[.channels])
         try string("codec", fields[.codec])
         try positiveInteger("sample_rate", fields[.sampleRate])
-        try sink.field("word_timings", objects: [WordTiming]?.none, mode: mode)
+        sink.nullField("word_timings")
     }
 
     private mutating func track(_ node: Int) throws {
@@ -302,7 +302,7 @@ struct TapeVerification: ~Copyable {
         _ body: (inout TapeVerification, Int) throws -> Void
     ) throws {
         guard let node, !tape.isNull(node) else {
-            try sink.field(key, object: VideoMetadata?.none, mode: mode)
+            sink.nullField(key)
             return
         }
         try sink.beginObjectField(key)
@@ -319,7 +319,7 @@ struct TapeVerification: ~Copyable {
     ) throws {
         guard let node else {
             if optional {
-                try sink.field(key, objects: [Track]?.none, mode: mode)
+                sink.nullField(key)
             } else {
                 sink.beginArrayField(key)
                 sink.endArrayField()
@@ -328,7 +328,7 @@ struct TapeVerification: ~Copyable {
         }
         if tape.isNull(node) {
             guard optional else { throw Declined() }
-            try sink.field(key, objects: [Track]?.none, mode: mode)
+            sink.nullField(key)
             return
         }
         guard tape.kind(node) == .array else { throw Declined() }
