@@ -377,7 +377,7 @@ private struct TapeParser {
     var position = 0
     /// The nodes so far: `nodeCount` of `nodeCapacity` initialized (nodes are plain values, never deinitialized).
     private var nodeBase: UnsafeMutablePointer<JSONTape.Node>
-    private(set) var nodeCount = 0
+    private var nodeCount = 0
     private var nodeCapacity: Int
 
     init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
