@@ -16,7 +16,7 @@ RUNS=${2:-5}
 STEPS=${3:-10000}
 SCRATCH=${SCRATCH:-.build-manifest-bench}
 PY=${CAIRN_GENBLAZE_PYTHON:-.venv-gb/bin/python}
-VECTORS=${CAIRN_SHARED:-../shared}/vectors/genblaze/cases
+VECTORS=spec/vectors/genblaze/cases
 [ -x "$PY" ] || { echo "manifest.sh: $PY missing (bash scripts/setup.sh)" >&2; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cairn-manifest-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

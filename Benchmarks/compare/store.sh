@@ -3,10 +3,10 @@
 #   1. put of a SIZE_MIB page-cached file: durability none vs `openssl dgst -sha256` of it,
 #      durability object vs `cp FILE x && sync x`;
 #   2. FILES x 4 KiB files: batch durability (`cairn put --stdin-paths`) vs `git hash-object -w --stdin-paths`
-#      (git does not fsync) and vs the filesystem's own ceiling in the same run (fsbench `create` of FILES files:
+#      (git does not fsync) and vs the filesystem's own ceiling in the same run (fsfloor.c creating FILES files:
 #      `none` = create+write only, `syncfs` = the same plus one syncfs) and vs the batch protocol itself in plain C
 #      (batchprotocol.c: temp in tmp/, write, xattr, fchmod, syncfs, renameat2 into place, syncfs; no hashing);
-#      object durability vs fsbench's `durable` create rate (write, fsync, rename, fsync dir) on OBJECT_FILES files;
+#      object durability vs fsfloor's `durable` create rate (write, fsync, rename, fsync dir) on OBJECT_FILES files;
 #   3. fsck with 2 jobs vs 1 of a store of many objects (FILES x 4 KiB + 256 x 4 MiB), and, on a separate line, of
 #      FILES x 4 KiB + one SIZE_MIB object (bound by that one object's sequential hash);
 #   4. peak RSS of a streaming put of a RSS_GIB sparse file (durability none), via /usr/bin/time.
@@ -22,7 +22,6 @@ RSS_GIB=${3:-10}
 RUNS=${4:-3}
 OBJECT_FILES=${5:-2000}
 SCRATCH=${SCRATCH:-.build-store-bench}
-SHARED=${CAIRN_SHARED:-../shared}
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cairn-store-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 for tool in openssl git gcc python3 /usr/bin/time; do
@@ -35,7 +34,7 @@ else
     swift build -c release --scratch-path "$SCRATCH" --product cairn >&2
     CAIRN="$SCRATCH/release/cairn"
 fi
-gcc -O2 -o "$WORK/fsbench" "$SHARED/tools/fsbench.c"
+gcc -O2 -o "$WORK/fsfloor" Benchmarks/compare/fsfloor.c
 gcc -O2 -o "$WORK/batchprotocol" Benchmarks/compare/batchprotocol.c
 
 # seconds COMMAND...: wall-clock seconds of one run, output discarded.
@@ -98,20 +97,20 @@ ALL_LIST="$WORK/all-files.txt"
 OBJ_LIST="$WORK/object-files.txt"
 { ls -1 "$SMALL"/* || true; } >"$ALL_LIST"
 sed -n "1,${OBJECT_FILES}p" "$ALL_LIST" >"$OBJ_LIST"
-# fsbench_seconds DIR N MODE: the seconds fsbench reports for creating N files (column 4).
-fsbench_seconds() { "$WORK/fsbench" create "$1" "$2" "$3" | awk -F'|' '{gsub(/ /, "", $4); print $4}'; }
+# fsfloor_field DIR N MODE FIELD: fsfloor's seconds (field 1) or files/s (field 2) for creating N files.
+fsfloor_field() { "$WORK/fsfloor" "$1" "$2" "$3" | awk -v f="$4" '{print $f}'; }
 for _ in $(seq "$RUNS"); do
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability batch >/dev/null
     batch+=("$(seconds sh -c "'$CAIRN' put --store '$dir' --stdin-paths < '$ALL_LIST'")")
     dir=$(fresh); git init -q "$dir"
     git+=("$(seconds sh -c "cd '$dir' && git hash-object -w --stdin-paths < '$ALL_LIST'")")
-    dir=$(fresh); sync; rawnone+=("$(fsbench_seconds "$dir" "$FILES" none)")
-    dir=$(fresh); sync; rawsync+=("$(fsbench_seconds "$dir" "$FILES" syncfs)")
+    dir=$(fresh); sync; rawnone+=("$(fsfloor_field "$dir" "$FILES" none 1)")
+    dir=$(fresh); sync; rawsync+=("$(fsfloor_field "$dir" "$FILES" syncfs 1)")
     dir=$(fresh); sync; protocol+=("$("$WORK/batchprotocol" "$dir" "$FILES")")
     dir=$(fresh); "$CAIRN" init --store "$dir" --durability object >/dev/null
     object+=("$(seconds sh -c "'$CAIRN' put --store '$dir' --stdin-paths < '$OBJ_LIST'")")
     dir=$(fresh)
-    fsb+=("$("$WORK/fsbench" create "$dir" "$OBJECT_FILES" durable | awk -F'|' '{gsub(/ /, "", $5); print $5}')")
+    fsb+=("$(fsfloor_field "$dir" "$OBJECT_FILES" durable 2)")
     # No deletes between runs: this ext4 creates files much more slowly right after a mass delete.
 done
 b=$(printf '%s\n' "${batch[@]}" | median); g=$(printf '%s\n' "${git[@]}" | median)
@@ -120,11 +119,11 @@ bp=$(printf '%s\n' "${protocol[@]}" | median)
 ob=$(printf '%s\n' "${object[@]}" | median); f=$(printf '%s\n' "${fsb[@]}" | median)
 echo "cairn put --stdin-paths, durability batch: $(rate "$FILES" "$b") objects/s"
 echo "  vs git hash-object -w --stdin-paths: $(rate "$FILES" "$g") objects/s, ratio $(ratio "$g" "$b") (target >= 5x)"
-echo "  vs fsbench create none (create+write, no sync): $(rate "$FILES" "$rn") files/s, ratio $(ratio "$rn" "$b")"
-echo "  vs fsbench create syncfs (the same + one syncfs): $(rate "$FILES" "$rs") files/s, ratio $(ratio "$rs" "$b")"
+echo "  vs fsfloor none (create+write, no sync): $(rate "$FILES" "$rn") files/s, ratio $(ratio "$rn" "$b")"
+echo "  vs fsfloor syncfs (the same + one syncfs): $(rate "$FILES" "$rs") files/s, ratio $(ratio "$rs" "$b")"
 echo "  vs the batch protocol in C (batchprotocol.c): $(rate "$FILES" "$bp") objects/s, ratio $(ratio "$bp" "$b")"
 echo "  (5x git would be $(rate "$((FILES * 5))" "$g") objects/s)"
-echo "cairn put --stdin-paths, durability object: $(rate "$OBJECT_FILES" "$ob") objects/s   fsbench durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
+echo "cairn put --stdin-paths, durability object: $(rate "$OBJECT_FILES" "$ob") objects/s   fsfloor durable: $f objects/s   ratio $(python3 -c "print(f'{$OBJECT_FILES / $ob / $f:.2f}x')") (target >= 0.8x)"
 echo "($(load))"
 fi
 if want fsck; then

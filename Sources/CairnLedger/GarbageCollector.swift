@@ -19,6 +19,9 @@ public struct GCReport: Sendable, Hashable {
     public var keptYoung: Int
     /// True when nothing was deleted on purpose.
     public var dryRun: Bool
+    /// Temporary files of processes that are gone (a killed `put`) removed from the store's `tmp/`; none in a dry
+    /// run.
+    public var debrisRemoved: Int = 0
 }
 
 extension Ledger {
@@ -121,6 +124,8 @@ extension Ledger {
             sweptBytes += (try? store.size(of: digest)) ?? 0
             if !dryRun { _ = try store.remove(digest) }
         }
+        // Debris is not damage: a tmp/ that cannot be cleaned leaves gc's report as it is.
+        let debris = dryRun ? [] : ((try? store.removeDebris()) ?? [])
         return GCReport(
             entriesScanned: scanned,
             referenced: marked.count,
@@ -128,7 +133,8 @@ extension Ledger {
             swept: swept,
             sweptBytes: sweptBytes,
             keptYoung: young,
-            dryRun: dryRun
+            dryRun: dryRun,
+            debrisRemoved: debris.filter { $0.repair == "removed" }.count
         )
     }
 

@@ -1,3 +1,11 @@
+/// What an asset whose bytes the byte source does not hold counts as.
+public enum MissingAssetBytes: Sendable, Hashable {
+    /// A failure: the source was named to hold every asset (`--store`, `--assets`, `--require-assets`).
+    case fail
+    /// Not checked, and no failure: the source was found by itself and need not hold assets that live elsewhere.
+    case unchecked
+}
+
 /// One manifest file's full verdict: genblaze's checks plus asset byte checks, with genblaze-worded messages.
 ///
 /// This is what `cairn verify` prints; any tool can produce the same verdict with
@@ -49,12 +57,16 @@ public struct ManifestVerdict: Sendable {
     ///   - bytes: The manifest file.
     ///   - hashOnly: Check only the canonical hash (genblaze's `--hash-only`).
     ///   - byteSource: Where to find asset bytes, or nil to leave them unchecked.
+    ///   - missingBytes: What an asset whose bytes `byteSource` does not have is: a failure (``MissingAssetBytes/fail``,
+    ///     for sources the user named) or unchecked (``MissingAssetBytes/unchecked``, for a store found by itself,
+    ///     which need not hold assets that live elsewhere).
     /// - Returns: The verdict; an unreadable or refused file is a verdict with ``error`` set, never a throw.
     /// - Throws: Only what `byteSource` throws for unreadable bytes.
     public static func verify(
         bytes: some Collection<UInt8>,
         hashOnly: Bool = false,
-        byteSource: (any AssetByteSource)? = nil
+        byteSource: (any AssetByteSource)? = nil,
+        missingBytes: MissingAssetBytes = .fail
     ) throws -> ManifestVerdict {
         // Most files are verified straight from the tape; the rest go through the model.
         var names: (schemaVersion: String?, storedHash: String?) = (nil, nil)
@@ -137,6 +149,13 @@ public struct ManifestVerdict: Sendable {
             )
         }
         verdict.assets = try lookUpAssetBytes(read.assets, using: byteSource)
+        var notFound = 0
+        if missingBytes == .unchecked {
+            for index in verdict.assets.indices where verdict.assets[index].status == .missing {
+                verdict.assets[index].status = .unchecked
+                notFound += 1
+            }
+        }
         for check in verdict.assets where check.status == .mismatch || check.status == .missing {
             let label = "FAIL: asset \(check.assetID.prefix(8)) (\(redactedURL(check.url)))"
             switch check.status {
@@ -161,7 +180,7 @@ public struct ManifestVerdict: Sendable {
         }
         if !verdict.lines.contains(where: \.isFailure) {
             let matched = verdict.assets.filter { $0.status == .ok }.count
-            if byteSource == nil {
+            if byteSource == nil || (matched == 0 && missingBytes == .unchecked) {
                 verdict.lines.append(
                     Line(
                         isFailure: false,
@@ -178,7 +197,10 @@ public struct ManifestVerdict: Sendable {
                         isFailure: false,
                         text:
                             "OK: manifest hash verified; all output assets declare sha256 and carry in-spec metadata; "
-                            + "\(matched) asset(s) found and matched their declared sha256."
+                            + "\(matched) asset(s) found and matched their declared sha256"
+                            + (notFound == 0
+                                ? "."
+                                : "; \(notFound) asset(s) not found there: their bytes were not fetched or compared.")
                     )
                 )
             }

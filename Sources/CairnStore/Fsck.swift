@@ -48,7 +48,8 @@ public struct FsckProblem: Sendable, Codable, Hashable {
         case misplaced
         /// A file in `objects/` whose name is not a digest, or that is not a regular file.
         case strayFile = "stray-file"
-        /// A temporary file left in `tmp/` by an ingest that did not finish (its process is gone).
+        /// A temporary file left in `tmp/` by an ingest that did not finish (its process is gone). Not damage:
+        /// ``FsckReport/debris`` lists these, never ``FsckReport/problems``.
         case strayTemp = "stray-temp"
         /// An object file that could not be read.
         case unreadable
@@ -76,9 +77,13 @@ public struct FsckReport: Sendable, Codable, Hashable {
     public var bytesChecked: Int64
     /// Temporary files of ingests still running (not problems).
     public var temporaryFilesInUse: Int
-    /// Everything found, sorted by path.
+    /// Damage found, sorted by path.
     public var problems: [FsckProblem]
-    /// True when nothing was found.
+    /// Removable debris, sorted by path: temporary files in `tmp/` whose process is gone (a killed `put`), kind
+    /// ``FsckProblem/Kind/strayTemp``. Not damage: a store with debris and no problems is clean. With `repair` each
+    /// one's ``FsckProblem/repair`` says whether it was removed.
+    public var debris: [FsckProblem]
+    /// True when no damage was found (debris may remain).
     public var isClean: Bool { problems.isEmpty }
 }
 
@@ -159,22 +164,41 @@ extension ObjectStore {
         }
         var problems = run.problems()
         var inUse = 0
-        problems += try checkTemporaryFiles(inUse: &inUse)
+        var debris = try checkTemporaryFiles(inUse: &inUse)
         if repair {
             var inodes: [String: UInt64] = [:]
             for entry in entries { inodes[entry.path] = entry.inode }
             for index in problems.indices {
                 problems[index].repair = self.repair(problems[index], inode: inodes[problems[index].path])
             }
+            for index in debris.indices {
+                debris[index].repair = self.repair(debris[index], inode: nil)
+            }
             if configuration.durability != .none { try? syncStore() }
         }
         problems.sort { $0.path < $1.path }
+        debris.sort { $0.path < $1.path }
         return FsckReport(
             objectsChecked: run.checkedCount,
             bytesChecked: run.checkedBytes,
             temporaryFilesInUse: inUse,
-            problems: problems
+            problems: problems,
+            debris: debris
         )
+    }
+
+    /// Removes the debris in `tmp/`: temporary files whose process is gone (a killed `put`), and files of unknown
+    /// name older than an hour. A temporary file of a live process is never touched. O(files in `tmp/`).
+    ///
+    /// `put` calls this once per open store, before its first temporary file; `gc` and `fsck --repair` call it too.
+    /// - Returns: What was found, each with ``FsckProblem/repair`` saying whether it was removed.
+    /// - Throws: `StoreError` (`.io`) if `tmp/` cannot be listed.
+    @discardableResult
+    public func removeDebris() throws -> [FsckProblem] {
+        var inUse = 0
+        var debris = try checkTemporaryFiles(inUse: &inUse)
+        for index in debris.indices { debris[index].repair = repair(debris[index], inode: nil) }
+        return debris.sorted { $0.path < $1.path }
     }
 
     /// The result of rehashing one object file.

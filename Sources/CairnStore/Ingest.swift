@@ -356,7 +356,12 @@ extension ObjectStore {
     }
 
     /// Creates a new temporary file in `tmp/`, named `put-<pid>-<random>` so `fsck` can tell a stale one.
+    /// The first one made through this `ObjectStore` first removes the debris of processes that are gone.
     func makeTemporaryFile() throws -> (fd: Int32, path: String) {
+        if !debrisRemoved.load(ordering: .acquiring), !debrisRemoved.exchange(true, ordering: .acquiringAndReleasing) {
+            // Debris is not damage: failing to remove it must not fail the put.
+            _ = try? removeDebris()
+        }
         while true {
             let path = temporaryDirectory + "/put-" + TemporaryNames.next()
             do {

@@ -1,5 +1,6 @@
 public import CairnCore
 public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -54,6 +55,8 @@ public final class ObjectStore: Sendable {
     let temporaryDirectory: String
     /// The digest of the empty input, the one object that may have zero length.
     let emptyDigest: Digest
+    /// Set once the first ingest has removed the debris of processes that are gone (see ``removeDebris()``).
+    let debrisRemoved = Atomic<Bool>(false)
 
     /// The name of the extended attribute recording an object's size (decimal ASCII).
     static let sizeAttribute = "user.cairn.size"

@@ -11,7 +11,9 @@ struct FsckCommand: ParsableCommand {
         discussion: """
             Exit 0 clean, 1 problems found (also when --repair fixed them), 2 could not run. --repair moves \
             corrupt, truncated and stray files into quarantine/, moves intact misplaced objects into place and \
-            removes stale temporary files; it never deletes a good object.
+            removes debris; it never deletes a good object. Debris (temporary files in tmp/ of processes that \
+            are gone, such as a killed put) is listed but is not damage: it alone leaves the exit status 0. The \
+            next put, gc or fsck --repair removes it.
             """
     )
 
@@ -49,7 +51,17 @@ struct FsckCommand: ParsableCommand {
                 if let repair = problem.repair { line += " [\(repair)]" }
                 Terminal.print(line)
             }
-            let summary = report.isClean ? "clean" : "\(report.problems.count) problem(s)"
+            for item in report.debris {
+                var line = "debris  \(item.path)  \(item.detail)"
+                if let repair = item.repair { line += " [\(repair)]" }
+                Terminal.print(line)
+            }
+            var summary = report.isClean ? "clean" : "\(report.problems.count) problem(s)"
+            let left = report.debris.filter { $0.repair != "removed" }.count
+            if left > 0 {
+                summary +=
+                    "; \(left) temporary file(s) of processes that are gone (removable debris: cairn fsck --repair)"
+            }
             Terminal.print("checked \(report.objectsChecked) objects (\(report.bytesChecked) bytes): \(summary)")
         }
         if !report.isClean { throw ExitCode(1) }

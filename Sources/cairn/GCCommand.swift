@@ -12,7 +12,8 @@ struct GCCommand: ParsableCommand {
         discussion: """
             Marks every object referenced by any ledger entry (manifest bodies, their assets and inputs, receipt \
             inputs and outputs) and sweeps the rest older than --grace (default 24h). If any root cannot be read, \
-            nothing is deleted and gc exits 2 saying why.
+            nothing is deleted and gc exits 2 saying why. Temporary files of processes that are gone (a killed \
+            put) are removed from tmp/ as well.
             """
     )
 
@@ -58,6 +59,7 @@ struct GCCommand: ParsableCommand {
                         ("swept", .array(report.swept.map { .string($0.description) })),
                         ("swept_bytes", .integer(JSONInteger(Int(report.sweptBytes)))),
                         ("kept_young", .integer(JSONInteger(report.keptYoung))),
+                        ("debris_removed", .integer(JSONInteger(report.debrisRemoved))),
                     ])
                 )
             )
@@ -67,7 +69,9 @@ struct GCCommand: ParsableCommand {
         Terminal.writeStderr(
             "gc: \(report.objectsSeen) objects, \(report.referenced) referenced by \(report.entriesScanned) entries, "
                 + "\(report.swept.count) \(dryRun ? "would be deleted" : "deleted") (\(report.sweptBytes) bytes), "
-                + "\(report.keptYoung) kept within the grace period\n"
+                + "\(report.keptYoung) kept within the grace period"
+                + (report.debrisRemoved > 0
+                    ? ", \(report.debrisRemoved) temporary file(s) of processes that are gone removed\n" : "\n")
         )
     }
 }

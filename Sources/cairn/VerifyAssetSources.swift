@@ -33,16 +33,21 @@ enum VerifyAssetSources {
     }
 
     /// The byte source for the given options: the store (explicit `--store`, or `$CAIRN_HOME`/`./.cairn` when it
-    /// holds a store) and/or `--assets DIR`; nil when there is neither.
-    static func make(storeOptions: StoreOptions, directory: String?) throws -> (any AssetByteSource)? {
+    /// holds a store) and/or `--assets DIR`; nil when there is neither. `named` is true when the user named the
+    /// source (`--store` or `--assets`): only then must it hold every asset.
+    static func make(
+        storeOptions: StoreOptions,
+        directory: String?
+    ) throws -> (source: (any AssetByteSource)?, named: Bool) {
         var store: ObjectStore? = nil
         if storeOptions.store != nil {
             store = try storeOptions.openStore()
         } else if FileManager.default.fileExists(atPath: storeOptions.storePath + "/config.json") {
             store = try storeOptions.openStore()
         }
-        if store == nil && directory == nil { return nil }
-        return CombinedSource(store: store, directory: directory, aliases: SHA256Aliases())
+        let named = storeOptions.store != nil || directory != nil
+        if store == nil && directory == nil { return (nil, named) }
+        return (CombinedSource(store: store, directory: directory, aliases: SHA256Aliases()), named)
     }
 
     /// For a store that names objects by another algorithm: each object's SHA-256, computed once, on first use.

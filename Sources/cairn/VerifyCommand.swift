@@ -10,7 +10,10 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
             Prints genblaze's verdict per file (OK on stdout, FAIL/Error on stderr). Asset bytes with a sha256 are \
             looked up and rehashed in the store (--store, $CAIRN_HOME or ./.cairn when it exists) and in \
-            --assets DIR (by hex digest or by the file name in the asset's url); missing bytes are failures.
+            --assets DIR (by hex digest or by the file name in the asset's url). Bytes that differ are always a \
+            failure. Bytes that are missing are a failure when you named the source (--store, --assets) or gave \
+            --require-assets; a store found by itself ($CAIRN_HOME, ./.cairn) only checks the assets it holds, and \
+            the rest are reported as not checked.
 
             Exit codes: 0 every file verified; 1 a hash mismatch, a missing or malformed output sha256, \
             out-of-spec output metadata, or missing or mismatching asset bytes; 2 a usage error or a file that \
@@ -30,6 +33,12 @@ struct VerifyCommand: ParsableCommand {
         completion: .directory
     )
     var assetsDirectory: String?
+
+    @Flag(
+        name: .customLong("require-assets"),
+        help: "Fail when an asset's bytes are not found, even in a store found by itself ($CAIRN_HOME, ./.cairn)."
+    )
+    var requireAssets = false
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -51,6 +60,9 @@ struct VerifyCommand: ParsableCommand {
             return
         }
         if manifests.isEmpty { throw ValidationError("verify needs at least one MANIFEST file") }
+        if hashOnly && requireAssets {
+            throw ValidationError("--hash-only checks no asset bytes; it cannot be combined with --require-assets")
+        }
         if let assetsDirectory, !isDirectory(assetsDirectory) {
             throw ValidationError("--assets \(assetsDirectory) is not a directory")
         }
@@ -58,8 +70,17 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         if let proof { return try VerifyProof.run(path: proof, key: key, json: json) }
-        let source =
-            hashOnly ? nil : try VerifyAssetSources.make(storeOptions: storeOptions, directory: assetsDirectory)
+        let (source, named) =
+            hashOnly
+            ? (nil, false) : try VerifyAssetSources.make(storeOptions: storeOptions, directory: assetsDirectory)
+        if requireAssets && source == nil {
+            throw CLIError(
+                "--require-assets: no asset source: give --store PATH or --assets DIR, or run where a store is "
+                    + "($CAIRN_HOME, ./.cairn)",
+                exitCode: 2
+            )
+        }
+        let missingBytes: MissingAssetBytes = named || requireAssets ? .fail : .unchecked
         var worst: Int32 = 0
         for path in manifests {
             let prefix = manifests.count > 1 ? "\(path): " : ""
@@ -68,7 +89,8 @@ struct VerifyCommand: ParsableCommand {
                 verdict = try ManifestVerdict.verify(
                     bytes: try VerifyAssetSources.readManifest(path),
                     hashOnly: hashOnly,
-                    byteSource: source
+                    byteSource: source,
+                    missingBytes: missingBytes
                 )
             } catch let error as CLIError {
                 worst = max(worst, error.exitCode)

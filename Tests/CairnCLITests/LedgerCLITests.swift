@@ -91,7 +91,7 @@ struct LedgerCLITests {
 
     @Test func importLineageAndOfflineProof() throws {
         let store = try Store()
-        let cases = sharedRoot() + "/vectors/genblaze/cases/"
+        let cases = genblazeVectorsPath + "/cases/"
         // parent_run_id is not hashed, so pointing d_parent_set at d_parent_unset's run keeps its hash valid.
         let child = store.directory.appending("child.json")
         let text = try String(contentsOfFile: cases + "d_parent_set.json", encoding: .utf8)
@@ -185,6 +185,19 @@ struct LedgerCLITests {
         #expect((swept["swept"] as! [String]).count == 1)
     }
 
+    @Test func gcRemovesDebrisOfProcessesThatAreGone() throws {
+        let store = try Store()
+        // pid 2^22 + 1 is above Linux's default pid range: no process has it.
+        let stale = store.path + "/tmp/put-4194305-0a1bx0"
+        try Data("half an object".utf8).write(to: URL(fileURLWithPath: stale))
+        let dry = try store.json(["gc", "--dry-run", "--json"]) as! [String: Any]
+        #expect(dry["debris_removed"] as? Int == 0)
+        #expect(FileManager.default.fileExists(atPath: stale), "a dry run removes nothing")
+        let report = try store.json(["gc", "--json"]) as! [String: Any]
+        #expect(report["debris_removed"] as? Int == 1)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+    }
+
     /// `kill -9` at random moments during appends: every append that was reported is present, and the log reopens
     /// with the tree and the checkpoint verifying.
     @Test func killNineDuringAppendsLosesNothingReported() throws {
@@ -196,15 +209,12 @@ struct LedgerCLITests {
         let trials = slowTestsEnabled ? 200 : 4
         var expected = 0
         for trial in 0..<trials {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
-            process.arguments = [
-                "ledger", "append-receipts", input, "--store", store.path, "--batch", String(1 + trial % 3),
-            ]
             let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let (process, isolation) = try launchCairn(
+                ["ledger", "append-receipts", input, "--store", store.path, "--batch", String(1 + trial % 3)],
+                standardOutput: output
+            )
+            defer { withExtendedLifetime(isolation) {} }
             usleep(UInt32.random(in: 20_000...250_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -232,19 +242,17 @@ struct LedgerCLITests {
     @Test func eightProcessesAppendConcurrently() throws {
         let store = try Store()
         let perProcess = 1000
-        var processes: [Process] = []
+        var arguments: [[String]] = []
         for p in 0..<8 {
             let input = store.directory.appending("p\(p).jsonl")
             let lines = (0..<perProcess).map { Self.receiptLine(run: "p\(p)", step: $0) }.joined(separator: "\n")
             try Data(lines.utf8).write(to: URL(fileURLWithPath: input))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
-            // Each process appends every line with its own durable append call, from 8 threads (group-committed).
-            process.arguments = ["ledger", "append-receipts", input, "--store", store.path, "--concurrency", "8"]
-            process.standardOutput = FileHandle.nullDevice
-            processes.append(process)
+            arguments.append(["ledger", "append-receipts", input, "--store", store.path, "--concurrency", "8"])
         }
-        for process in processes { try process.run() }
+        // Each process appends every line with its own durable append call, from 8 threads (group-committed).
+        let launched = try arguments.map { try launchCairn($0) }
+        defer { withExtendedLifetime(launched) {} }
+        let processes = launched.map(\.process)
         for process in processes {
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)

@@ -3,7 +3,7 @@ import Testing
 import _CairnTestSupport
 
 struct VerifyCommandTests {
-    static let vectors = sharedRoot() + "/vectors/genblaze"
+    static let vectors = genblazeVectorsPath
 
     /// (case name, genblaze CLI exit code, genblaze's first output line) from expected.jsonl.
     static let cases: [(String, Int32, String)] = {
@@ -172,6 +172,152 @@ struct VerifyCommandTests {
             #expect(stored.stdoutText.contains(location))
             let record = try JSONSerialization.jsonObject(with: stored.stdout) as? [String: Any]
             #expect((record?["assets"] as? [[String: Any]])?.first?["status"] as? String == "ok")
+        }
+    }
+
+    /// Writes a manifest at `path` whose one step outputs `assets` (asset id, url, sha256 hex), sealed with the
+    /// canonical hash `cairn verify` reports for it.
+    static func writeSealedManifest(_ assets: [(String, String, String)], at path: String) throws {
+        let list = assets.map {
+            #"{"asset_id":"\#($0.0)","url":"\#($0.1)","media_type":"image/png","sha256":"\#($0.2)"}"#
+        }
+        let manifest =
+            #"{"schema_version":"1.5","run":{"steps":[{"provider":"p","model":"m","assets":["#
+            + list.joined(separator: ",") + "]}]}}"
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: path))
+        let probe = try runCairn(["verify", "--hash-only", "--json", path])
+        let object = try JSONSerialization.jsonObject(with: probe.stdout) as? [String: Any]
+        let hash = try #require(object?["canonical_hash"] as? String)
+        let sealed = manifest.replacingOccurrences(of: #""run":"#, with: #""canonical_hash":"\#(hash)","run":"#)
+        try Data(sealed.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// The SHA-256 of `bytes`, in hex, from openssl.
+    static func sha256Hex(_ bytes: Data) throws -> String {
+        String(try runProcess("/usr/bin/openssl", ["dgst", "-sha256", "-r"], stdin: bytes).stdoutText.prefix(64))
+    }
+
+    @Test("A store found by itself checks what it holds; a named store or --require-assets must hold every asset")
+    func implicitStoreChecksOnlyWhatItHolds() throws {
+        let directory = try TemporaryDirectory()
+        let good = Data("bytes the store holds".utf8)
+        let goodHex = try Self.sha256Hex(good)
+        let elsewhereHex = try Self.sha256Hex(Data("bytes that live on S3".utf8))
+        let manifest = directory.appending("m.json")
+        try Self.writeSealedManifest(
+            [
+                ("local-1", "https://cdn.test/here.png", goodHex),
+                ("remote-1", "s3://bucket/far.png?X-Amz-Signature=s", elsewhereHex),
+            ],
+            at: manifest
+        )
+        // The store is ./.cairn in the working directory, or $CAIRN_HOME: both are found without being named.
+        let work = directory.appending("work")
+        let store = work + "/.cairn"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        #expect(try runCairn(["init", "--store", store]).status == 0)
+        func verify(_ arguments: [String], viaHome: Bool = false) throws -> ProcessResult {
+            viaHome
+                ? try runCairn(["verify"] + arguments + [manifest], environment: ["CAIRN_HOME": store])
+                : try runCairn(
+                    ["verify"] + arguments + [manifest],
+                    environment: ["CAIRN_HOME": ""],
+                    currentDirectory: work
+                )
+        }
+        func statuses(_ result: ProcessResult) throws -> [String] {
+            let object = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+            return ((object?["assets"] as? [[String: Any]]) ?? []).compactMap { $0["status"] as? String }
+        }
+        let uncheckedLine =
+            Self.okPrefix + " Asset bytes were not fetched or compared; add --assets DIR or --store PATH "
+            + "to verify the media itself.\n"
+
+        // 1. The found store holds none of the bytes: genblaze's wording for unchecked bytes, exit 0.
+        for viaHome in [false, true] {
+            let none = try verify([], viaHome: viaHome)
+            #expect(none.status == 0, "\(none.stderrText)")
+            #expect(none.stdoutText == uncheckedLine)
+            #expect(none.stderrText.isEmpty)
+            let json = try verify(["--json"], viaHome: viaHome)
+            #expect(json.status == 0)
+            #expect(try statuses(json) == ["unchecked", "unchecked"])
+        }
+
+        // 2. It holds one asset's bytes: that one is checked, the other is reported as not checked, exit 0.
+        #expect(try runCairn(["put", "--store", store, "-"], stdin: good).status == 0)
+        for viaHome in [false, true] {
+            let some = try verify([], viaHome: viaHome)
+            #expect(some.status == 0, "\(some.stderrText)")
+            #expect(
+                some.stdoutText == Self.okPrefix.dropLast() + "; 1 asset(s) found and matched their declared sha256; "
+                    + "1 asset(s) not found there: their bytes were not fetched or compared.\n"
+            )
+            let json = try verify(["--json"], viaHome: viaHome)
+            #expect(json.status == 0)
+            #expect(try statuses(json) == ["ok", "unchecked"])
+        }
+
+        // 3. Named sources and --require-assets: the asset that is not there is a failure.
+        for arguments in [["--store", store], ["--require-assets"], ["--assets", work]] {
+            let named = try verify(arguments)
+            #expect(named.status == 1, "\(arguments)")
+            #expect(named.stderrText.contains("FAIL: asset remote-1 (s3://bucket/far.png?...): bytes missing"))
+            #expect(!named.stderrText.contains("X-Amz-Signature"), "query is redacted")
+            let json = try verify(["--json"] + arguments)
+            #expect(json.status == 1)
+            // With --assets the store in the working directory is still searched first.
+            #expect(try statuses(json) == ["ok", "missing"], "\(arguments)")
+        }
+
+        // 4. The found store holds different bytes under the asset's digest: a failure, whoever chose the store.
+        let object = store + "/objects/sha256/" + goodHex.prefix(2) + "/" + goodHex
+        try FileManager.default.removeItem(atPath: object)
+        try Data("bytes that were swapped".utf8).write(to: URL(fileURLWithPath: object))
+        for viaHome in [false, true] {
+            let bad = try verify([], viaHome: viaHome)
+            #expect(bad.status == 1)
+            #expect(bad.stderrText.contains("FAIL: asset local-1 (https://cdn.test/here.png): sha256 mismatch"))
+            let json = try verify(["--json"], viaHome: viaHome)
+            #expect(json.status == 1)
+            #expect(try statuses(json) == ["mismatch", "unchecked"])
+        }
+
+        // --require-assets with no source at all is a usage error, and --hash-only cannot take it.
+        let nowhere = try runCairn(["verify", "--require-assets", manifest])
+        #expect(nowhere.status == 2)
+        #expect(nowhere.stderrText.contains("no asset source"))
+        #expect(try runCairn(["verify", "--hash-only", "--require-assets", manifest]).status == 2)
+    }
+
+    @Test("A store in the working directory or in CAIRN_HOME does not change genblaze's verdict on the vectors")
+    func vectorsWithAStoreAround() throws {
+        let work = try TemporaryDirectory()
+        #expect(try runCairn(["init", "--store", work.appending(".cairn")]).status == 0)
+        for (name, exit, output) in Self.cases {
+            for result in [
+                try runCairn(
+                    ["verify", Self.vectors + "/cases/\(name).json"],
+                    environment: ["CAIRN_HOME": ""],
+                    currentDirectory: work.path
+                ),
+                try runCairn(
+                    ["verify", Self.vectors + "/cases/\(name).json"],
+                    environment: ["CAIRN_HOME": work.appending(".cairn")]
+                ),
+            ] {
+                #expect(result.status == exit, "\(name): \(result.stderrText)")
+                let first = (exit == 0 ? result.stdoutText : result.stderrText).split(separator: "\n").first
+                if exit == 0 {
+                    #expect(
+                        first.map(String.init) == Self.okPrefix + " " + "Asset bytes were not fetched or compared; "
+                            + "add --assets DIR or --store PATH to verify the media itself.",
+                        "\(name)"
+                    )
+                } else {
+                    #expect(first.map(String.init) == output, "\(name)")
+                }
+            }
         }
     }
 }

@@ -15,8 +15,8 @@ struct TestFileError: Error, CustomStringConvertible {
     var description: String { "cannot read \(path)" }
 }
 
-/// The genblaze vector folder in the shared tree.
-var genblazeVectorsRoot: String { sharedRoot() + "/vectors/genblaze" }
+/// The genblaze vector folder in the repository (`spec/vectors/genblaze`).
+var genblazeVectorsRoot: String { genblazeVectorsPath }
 
 /// The repository's own spec vectors folder.
 var specVectorsRoot: String { repositoryRoot() + "/spec/vectors" }

@@ -119,13 +119,41 @@ struct FsckTests {
         )
         try Data("?".utf8).write(to: URL(fileURLWithPath: stray))
         let report = try test.store.fsck()
-        #expect(Set(report.problems.map(\.kind)) == [.strayTemp, .strayFile])
+        // The dead process's temp is debris, not damage; the stray file is damage.
+        #expect(report.problems.map(\.kind) == [.strayFile])
+        #expect(report.debris.map(\.path) == [stale])
+        #expect(report.debris.map(\.kind) == [.strayTemp])
         #expect(report.temporaryFilesInUse == 1)
         let repaired = try test.store.fsck(repair: true)
-        #expect(repaired.problems.count == 2)
+        #expect(repaired.problems.count == 1)
+        #expect(repaired.debris.map(\.repair) == ["removed"])
         #expect(!FileManager.default.fileExists(atPath: stale))
         #expect(FileManager.default.fileExists(atPath: live))
-        #expect(try test.store.fsck().isClean)
+        let after = try test.store.fsck()
+        #expect(after.isClean)
+        #expect(after.debris.isEmpty)
+    }
+
+    @Test func debrisAloneLeavesTheStoreCleanAndTheNextPutRemovesIt() throws {
+        let (test, _) = try populated(3)
+        let stale = test.store.root + "/tmp/put-4194305-0123x0"
+        try Data("half".utf8).write(to: URL(fileURLWithPath: stale))
+        let live = test.store.root + "/tmp/put-\(getpid())-beefx0"
+        try Data("busy".utf8).write(to: URL(fileURLWithPath: live))
+        let report = try test.store.fsck()
+        #expect(report.isClean)
+        #expect(report.debris.count == 1)
+        // A store opened afresh (as the next `cairn put` does) removes debris before its first temporary file.
+        let reopened = try ObjectStore(at: test.store.root)
+        _ = try reopened.put(Array("new bytes for a new temporary file".utf8))
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live), "a live process's temp is never removed")
+        #expect(try reopened.fsck().debris.isEmpty)
+        // removeDebris itself never touches a live process's temp.
+        try Data("half".utf8).write(to: URL(fileURLWithPath: stale))
+        let removed = try reopened.removeDebris()
+        #expect(removed.map(\.path) == [stale])
+        #expect(FileManager.default.fileExists(atPath: live))
     }
 
     @Test func repairNeverTouchesGoodObjects() throws {

@@ -48,7 +48,54 @@ public func cairnExecutablePath() -> String {
     return "cairn"
 }
 
-/// Runs `executable` with `arguments`, feeding `stdin`, and waits for it to end.
+/// The environment a child process of a test gets: this process's, without any `CAIRN_*` variable (a store
+/// named by `CAIRN_HOME` in the shell, say), then `overrides` on top. Variables the child needs are passed in
+/// `overrides`, so what the shell holds never changes a test's outcome.
+public func hermeticEnvironment(_ overrides: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CAIRN_") }
+    environment.merge(overrides) { _, new in new }
+    return environment
+}
+
+/// A place for a `cairn` run that names no store or working directory of its own: an empty working directory
+/// and a `CAIRN_HOME` inside it that does not exist, so no `./.cairn` and no exported store is ever picked up.
+public final class IsolatedRun: Sendable {
+    /// The empty working directory.
+    public let directory: TemporaryDirectory
+    /// A store path that holds no store (`directory/no-store`).
+    public var home: String { directory.appending("no-store") }
+
+    public init() throws {
+        directory = try TemporaryDirectory(prefix: "cairn-cwd")
+    }
+}
+
+/// Starts the built `cairn` with `arguments` in a hermetic environment (see ``hermeticEnvironment(_:)``) without
+/// waiting for it. Without a `CAIRN_HOME` in `environment` or a `currentDirectory`, the child runs in a fresh empty
+/// directory with a `CAIRN_HOME` that holds no store; the returned ``IsolatedRun`` keeps that directory alive.
+public func launchCairn(
+    _ arguments: [String],
+    environment: [String: String] = [:],
+    currentDirectory: String? = nil,
+    standardOutput: Any? = nil,
+    standardError: Any? = nil,
+    standardInput: Any? = nil
+) throws -> (process: Process, isolation: IsolatedRun) {
+    let isolation = try IsolatedRun()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: cairnExecutablePath())
+    process.arguments = arguments
+    process.environment = hermeticEnvironment(["CAIRN_HOME": isolation.home].merging(environment) { _, new in new })
+    process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory ?? isolation.directory.path)
+    process.standardOutput = standardOutput ?? FileHandle.nullDevice
+    process.standardError = standardError ?? FileHandle.nullDevice
+    process.standardInput = standardInput ?? FileHandle.nullDevice
+    try process.run()
+    return (process, isolation)
+}
+
+/// Runs `executable` with `arguments`, feeding `stdin`, and waits for it to end. The child's environment is
+/// ``hermeticEnvironment(_:)`` with `environment` on top.
 @discardableResult
 public func runProcess(
     _ executable: String,
@@ -60,9 +107,7 @@ public func runProcess(
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    if let environment {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    }
+    process.environment = hermeticEnvironment(environment ?? [:])
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     let outPipe = Pipe()
     let errPipe = Pipe()
@@ -84,7 +129,9 @@ public func runProcess(
     return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
 }
 
-/// Runs the built `cairn` with `arguments`.
+/// Runs the built `cairn` with `arguments` in a hermetic environment. Without a `CAIRN_HOME` in `environment` the
+/// run gets one that holds no store, and without `currentDirectory` it runs in a fresh empty directory: only a
+/// store the test names (`--store`, `CAIRN_HOME`) is ever used.
 @discardableResult
 public func runCairn(
     _ arguments: [String],
@@ -92,13 +139,16 @@ public func runCairn(
     environment: [String: String]? = nil,
     currentDirectory: String? = nil
 ) throws -> ProcessResult {
-    try runProcess(
-        cairnExecutablePath(),
-        arguments,
-        stdin: stdin,
-        environment: environment,
-        currentDirectory: currentDirectory
-    )
+    let isolation = try IsolatedRun()
+    return try withExtendedLifetime(isolation) {
+        try runProcess(
+            cairnExecutablePath(),
+            arguments,
+            stdin: stdin,
+            environment: ["CAIRN_HOME": isolation.home].merging(environment ?? [:]) { _, new in new },
+            currentDirectory: currentDirectory ?? isolation.directory.path
+        )
+    }
 }
 
 /// True when the slow suites (long crash loops, fuzzing, scale) are switched on with `CAIRN_SLOW_TESTS=1`.
@@ -118,8 +168,8 @@ public func repositoryRoot(file: StaticString = #filePath) -> String {
     return FileManager.default.currentDirectoryPath
 }
 
-/// Path of the read-only `shared/` folder beside the repository (`$CAIRN_SHARED` overrides).
-public func sharedRoot() -> String {
-    if let explicit = ProcessInfo.processInfo.environment["CAIRN_SHARED"] { return explicit }
-    return ((repositoryRoot() as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared")
-}
+/// The genblaze vectors committed in the repository: `spec/vectors/genblaze` (cases, payloads, expected verdicts).
+public var genblazeVectorsPath: String { repositoryRoot() + "/spec/vectors/genblaze" }
+
+/// The repository's script that asks genblaze-core for its verdict on manifest files.
+public var genblazeVerdictScript: String { repositoryRoot() + "/scripts/genblaze_verdict.py" }
