@@ -30,6 +30,12 @@ let package = Package(
         .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
 
+        // The one IO layer (package-internal): system calls on swift-system's Errno, syncs, atomic publish.
+        .target(
+            name: "_CairnSystem",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
         // Values, no IO: digests, hashers, checksums.
         .target(
             name: "CairnCore",
@@ -54,6 +60,7 @@ let package = Package(
             name: "CairnStore",
             dependencies: [
                 "CairnCore",
+                "_CairnSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
@@ -65,6 +72,7 @@ let package = Package(
                 "CairnCore",
                 "CairnManifest",
                 "CairnStore",
+                "_CairnSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -79,6 +87,7 @@ let package = Package(
                 "CairnManifest",
                 "CairnStore",
                 "CairnLedger",
+                "_CairnSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -117,12 +126,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnStoreTests",
-            dependencies: ["CairnStore", "CairnCore", "_CairnTestSupport"],
+            dependencies: ["CairnStore", "CairnCore", "_CairnSystem", "_CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CairnLedgerTests",
-            dependencies: ["CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnTestSupport"],
+            dependencies: [
+                "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem", "_CairnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

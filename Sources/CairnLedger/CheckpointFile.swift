@@ -46,7 +46,7 @@ enum CheckpointFile {
     }
 
     /// Writes `note` into the slot after the current one (one `pwrite`, not synced: derived data).
-    static func write(note: String, directory: String, file: SystemFile) throws {
+    static func write(note: String, directory: String, file: LedgerFile) throws {
         let body = Array(note.utf8)
         guard body.count <= slotSize - headerSize else {
             throw LedgerError(.invalidArgument, "checkpoint note of \(body.count) bytes does not fit a slot")

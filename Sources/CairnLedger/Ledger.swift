@@ -96,7 +96,7 @@ public final class Ledger: Sendable {
         self.signer = signer
         verifier = signer.verifier
         let directory = self.directory
-        let checkpointFile = try SystemFile(path: directory + "/" + CheckpointFile.name, flags: O_RDWR | O_CREAT)
+        let checkpointFile = try LedgerFile(path: directory + "/" + CheckpointFile.name, flags: O_RDWR | O_CREAT)
         let writeCheckpoint: (LogStorage, UInt64) throws -> Void = { storage, size in
             let checkpoint = Checkpoint(origin: signer.name, size: size, rootHash: try storage.root(size: size))
             let note = try signer.sign(text: checkpoint.text)

@@ -1,3 +1,4 @@
+public import SystemPackage
 /// A failure of the ledger: a code, a message naming the file, entry index, run or digest, and the cause.
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
@@ -37,13 +38,13 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     /// A message naming the path, index, run or digest involved.
     public var message: String
-    /// The errno of a failed system call, if any.
-    public var errno: Int32?
+    /// What the system said, when a system call failed.
+    public var errno: Errno?
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, errno: Errno? = nil, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.errno = errno
@@ -53,18 +54,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// The message, with the errno text or the underlying error when there is one.
     public var description: String {
         var text = message
-        if let errno { text += ": " + String(cString: strerrorText(errno)) }
+        if let errno { text += ": \(errno)" }
         if let underlying { text += ": \(underlying)" }
         return text
     }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-private func strerrorText(_ code: Int32) -> UnsafeMutablePointer<CChar> {
-    strerror(code)
 }

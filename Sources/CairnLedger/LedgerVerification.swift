@@ -44,10 +44,10 @@ extension Ledger {
     public static func verify(storeRoot: String) throws -> LedgerVerification {
         let directory = Self.directory(storeRoot: storeRoot)
         var problems: [LedgerVerification.Problem] = []
-        let log = try SystemFile(path: directory + "/entries.log", flags: O_RDONLY)
+        let log = try LedgerFile(path: directory + "/entries.log", flags: O_RDONLY)
         let logSize = try log.size()
-        let storedNodes = try? SystemFile(path: directory + "/tree.nodes", flags: O_RDONLY)
-        let storedOffsets = try? SystemFile(path: directory + "/entries.idx", flags: O_RDONLY)
+        let storedNodes = try? LedgerFile(path: directory + "/tree.nodes", flags: O_RDONLY)
+        let storedOffsets = try? LedgerFile(path: directory + "/entries.idx", flags: O_RDONLY)
         if try logSize < LogStorage.headerSize || log.read(at: 0, count: 8) != LogStorage.magic {
             problems.append(.init(index: nil, message: "entries.log does not start with the ledger magic"))
         }

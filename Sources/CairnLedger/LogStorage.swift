@@ -34,18 +34,18 @@ final class LogStorage {
     static let maxRecordSize: UInt64 = 64 << 20
 
     let directory: String
-    let log: SystemFile
-    let offsets: SystemFile
-    let nodes: SystemFile
-    let lockFile: SystemFile
+    let log: LedgerFile
+    let offsets: LedgerFile
+    let nodes: LedgerFile
+    let lockFile: LedgerFile
 
     init(directory: String) throws {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
-        lockFile = try SystemFile(path: directory + "/lock", flags: O_RDWR | O_CREAT)
-        log = try SystemFile(path: directory + "/entries.log", flags: O_RDWR | O_CREAT)
-        offsets = try SystemFile(path: directory + "/entries.idx", flags: O_RDWR | O_CREAT)
-        nodes = try SystemFile(path: directory + "/tree.nodes", flags: O_RDWR | O_CREAT)
+        lockFile = try LedgerFile(path: directory + "/lock", flags: O_RDWR | O_CREAT)
+        log = try LedgerFile(path: directory + "/entries.log", flags: O_RDWR | O_CREAT)
+        offsets = try LedgerFile(path: directory + "/entries.idx", flags: O_RDWR | O_CREAT)
+        nodes = try LedgerFile(path: directory + "/tree.nodes", flags: O_RDWR | O_CREAT)
     }
 
     // MARK: Framing
@@ -92,7 +92,7 @@ final class LogStorage {
 
     /// Reads framed records from a log file.
     struct Reader {
-        let file: SystemFile
+        let file: LedgerFile
 
         func readRecord(at offset: UInt64, fileSize: UInt64) throws -> RecordRead {
             if offset == fileSize { return .endOfFile }
@@ -301,7 +301,14 @@ final class LogStorage {
             position += UInt64(payload.count) + Self.recordHeaderSize
         }
         try log.write(buffer, at: state.logEnd)
-        try log.syncData()
+        do {
+            try log.syncData()
+        } catch {
+            // Not durable, so not acknowledged: take the bytes back, so a later open does not adopt entries whose
+            // append failed (after a failed fdatasync the page cache is no promise of what is on disk).
+            try? log.truncate(to: state.logEnd)
+            throw error
+        }
         let size = try appendDerived(payloads: payloads, starts: starts, size: state.size)
         return State(size: size, logEnd: position)
     }

@@ -2,12 +2,8 @@ import CairnCore
 import CairnManifest
 import CairnStore
 import Foundation
+import _CairnSystem
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One attempt of one step, as the pipeline records it (converted to a ledger receipt by the journal).
 struct AttemptReceipt: Sendable {
@@ -148,31 +144,12 @@ struct StepCache: Sendable {
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, fsyncs it when `sync` is true, and renames it into place.
+/// Publishes `data` at `path` atomically through the IO layer (a temporary file beside it, renamed into place;
+/// synced, with its directory, when `sync` is true). On failure `path` is untouched.
 func writeAtomically(_ data: Data, to path: String, sync: Bool = true) throws {
-    let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard descriptor >= 0 else {
-        throw PipelineError(.store, "cannot create \(temporary): \(String(cString: strerror(errno)))")
-    }
-    var failure: Int32 = 0
-    data.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-            offset += written
-        }
-    }
-    if failure == 0, sync, fsync(descriptor) != 0 { failure = errno }
-    close(descriptor)
-    guard failure == 0, rename(temporary, path) == 0 else {
-        let code = failure != 0 ? failure : errno
-        unlink(temporary)
-        throw PipelineError(.store, "cannot write \(path): \(String(cString: strerror(code)))")
+    do {
+        try SystemCalls.publish([UInt8](data), at: path, sync: sync)
+    } catch {
+        throw PipelineError(.store, "cannot write \(path): \(error.errno)")
     }
 }

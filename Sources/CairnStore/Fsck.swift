@@ -1,5 +1,7 @@
 public import CairnCore
 import Foundation
+import _CairnSystem
+import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
@@ -124,7 +126,7 @@ extension ObjectStore {
         defer { buffer.deallocate() }
         let check = checkObjectFile(path: path, expected: digest, buffer: buffer)
         if let failure = check.failure {
-            throw StoreError(code: .io, message: "cannot read object", path: path, digest: digest, underlying: failure)
+            throw StoreError(code: .io, message: "cannot read object", path: path, digest: digest, errno: failure)
         }
         return ObjectStatus(
             kind: check.kind,
@@ -207,7 +209,7 @@ extension ObjectStore {
         var size: Int64?
         var actual: Digest?
         var detail: String
-        var failure: Int32?
+        var failure: Errno?
     }
 
     /// Rehashes the file at `path` against `expected`, using `buffer`. `listedSize` (the size when it was listed)
@@ -220,7 +222,7 @@ extension ObjectStore {
     ) -> FileCheck {
         let fd: Int32
         do { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
-            if error.errno == ENOENT {
+            if error.errno == .noSuchFileOrDirectory {
                 return FileCheck(kind: .absent, size: nil, actual: nil, detail: "absent", failure: nil)
             }
             return FileCheck(kind: .corrupt, size: nil, actual: nil, detail: "cannot open", failure: error.errno)
@@ -364,7 +366,7 @@ extension ObjectStore {
         guard let stream = opendir(path) else {
             let code = errno
             if code == ENOENT { return [] }
-            throw StoreError(code: .io, message: "cannot list directory", path: path, underlying: code)
+            throw StoreError(code: .io, message: "cannot list directory", path: path, errno: Errno(rawValue: code))
         }
         defer { closedir(stream) }
         let descriptor = dirfd(stream)
@@ -373,7 +375,7 @@ extension ObjectStore {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 {
-                    throw StoreError(code: .io, message: "cannot list directory", path: path, underlying: errno)
+                    throw StoreError(code: .io, message: "cannot list directory", path: path, errno: Errno(rawValue: errno))
                 }
                 break
             }
@@ -431,9 +433,8 @@ extension ObjectStore {
                 )
                 continue
             }
-            var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
-            if now - Double(info.st_mtim.tv_sec) > 3600 {
+            guard let info = try? SystemCalls.lstatIfPresent(path) else { continue }
+            if now - SystemCalls.modificationTime(info) > 3600 {
                 problems.append(
                     FsckProblem(
                         kind: .strayTemp,
@@ -559,7 +560,7 @@ final class FsckRun: @unchecked Sendable {
                 path: entry.path,
                 digest: digest,
                 actualDigest: nil,
-                detail: "\(check.detail): \(SystemCalls.errorText(failure))",
+                detail: "\(check.detail): \(failure)",
                 repair: nil
             )
         }

@@ -1,5 +1,7 @@
 import CairnCore
 import Foundation
+import _CairnSystem
+import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
@@ -209,12 +211,12 @@ extension ObjectStore {
     func checkReadable(_ path: String) throws {
         let fd: Int32
         do { fd = try SystemCalls.open(path, O_RDONLY | O_NONBLOCK) } catch {
-            throw StoreError(code: .badInput, message: "cannot read input", path: path, underlying: error.errno)
+            throw StoreError(code: .badInput, message: "cannot read input", path: path, errno: error.errno)
         }
         defer { SystemCalls.close(fd) }
         let info = try? SystemCalls.fstat(fd)
         if let info, (info.st_mode & S_IFMT) == S_IFDIR {
-            throw StoreError(code: .badInput, message: "input is a directory", path: path, underlying: EISDIR)
+            throw StoreError(code: .badInput, message: "input is a directory", path: path, errno: .isDirectory)
         }
     }
 
@@ -290,7 +292,7 @@ extension ObjectStore {
                         message: "cannot replace a damaged object",
                         path: final,
                         digest: object.digest,
-                        underlying: renameError
+                        errno: Errno(rawValue: renameError)
                     )
                 }
                 temporaryNameLeft = false
@@ -302,7 +304,7 @@ extension ObjectStore {
                 message: "cannot link object",
                 path: final,
                 digest: object.digest,
-                underlying: code
+                errno: Errno(rawValue: code)
             )
         }
         if stored && syncDirectory {
@@ -324,8 +326,8 @@ extension ObjectStore {
                 temporaryNameLeft = false
                 return 0
             } catch {
-                guard error.errno == ENOSYS || error.errno == EINVAL || error.errno == ENOTSUP else {
-                    return error.errno
+                guard error.errno == .noFunction || error.errno == .invalidArgument || error.errno == .notSupported else {
+                    return error.errno.rawValue
                 }
                 Self.renameNoReplaceWorks.store(false, ordering: .relaxed)
             }
@@ -368,7 +370,7 @@ extension ObjectStore {
                 let fd = try SystemCalls.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
                 return (fd, path)
             } catch {
-                if error.errno == EEXIST { continue }
+                if error.errno == .fileExists { continue }
                 throw StoreError.io("cannot create a temporary file", path: path, error)
             }
         }
@@ -405,7 +407,7 @@ extension ObjectStore {
         switch source {
         case .file(let path):
             do { input = try SystemCalls.open(path, O_RDONLY) } catch {
-                throw StoreError(code: .badInput, message: "cannot read input", path: path, underlying: error.errno)
+                throw StoreError(code: .badInput, message: "cannot read input", path: path, errno: error.errno)
             }
             shouldClose = true
         case .descriptor(let descriptor):
@@ -417,7 +419,7 @@ extension ObjectStore {
         var sizeHint: Int64? = nil
         if let info = try? SystemCalls.fstat(input) {
             if (info.st_mode & S_IFMT) == S_IFDIR {
-                throw StoreError(code: .badInput, message: "input is a directory", path: name, underlying: EISDIR)
+                throw StoreError(code: .badInput, message: "input is a directory", path: name, errno: .isDirectory)
             }
             if (info.st_mode & S_IFMT) == S_IFREG {
                 sizeHint = Int64(info.st_size)
@@ -433,7 +435,7 @@ extension ObjectStore {
             prefix = buffer
             let n: Int
             do { n = try SystemCalls.readFully(input, buffer.baseAddress!, capacity) } catch {
-                throw StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+                throw StoreError(code: .badInput, message: "cannot read input", path: name, errno: error.errno)
             }
             if n < capacity {
                 return try stage(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<n]), durability: durability)
@@ -475,7 +477,7 @@ extension ObjectStore {
     func seal(fd: Int32, path: String, size: Int64, durability: Durability) throws {
         do {
             try SystemCalls.setAttribute(fd, name: Self.sizeAttribute, value: String(size))
-            if fchmod(fd, 0o444) != 0 { throw SystemCalls.Failure(errno: errno) }
+            if fchmod(fd, 0o444) != 0 { throw SystemError("chmod", errno: Errno(rawValue: errno)) }
             if durability == .object { try SystemCalls.fsync(fd) }
         } catch {
             throw StoreError.io("cannot seal temporary object", path: path, error)
@@ -502,7 +504,7 @@ extension ObjectStore {
         while true {
             let n: Int
             do { n = try SystemCalls.read(input, buffer.baseAddress!, capacity) } catch {
-                throw StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+                throw StoreError(code: .badInput, message: "cannot read input", path: name, errno: error.errno)
             }
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
@@ -538,7 +540,7 @@ extension ObjectStore {
             do {
                 n = try SystemCalls.readFully(input, buffer, ring.slotSize)
             } catch {
-                failure = StoreError(code: .badInput, message: "cannot read input", path: name, underlying: error.errno)
+                failure = StoreError(code: .badInput, message: "cannot read input", path: name, errno: error.errno)
                 ring.setLength(-1, at: slot)
                 ring.filled.signal()
                 break

@@ -1,5 +1,7 @@
 public import CairnCore
 public import Foundation
+import _CairnSystem
+import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
@@ -128,7 +130,7 @@ public final class ObjectStore: Sendable {
             if code == EEXIST {
                 throw StoreError(code: .alreadyExists, message: "a store already exists", path: path)
             }
-            throw StoreError(code: .io, message: "cannot create", path: configPath, underlying: code)
+            throw StoreError(code: .io, message: "cannot create", path: configPath, errno: Errno(rawValue: code))
         }
         for directory in [path + "/objects/" + algorithm.rawValue, path + "/objects", path] {
             do { try SystemCalls.fsyncDirectory(directory) } catch {
@@ -220,7 +222,7 @@ public final class ObjectStore: Sendable {
         if size == 0 && digest != emptyDigest { return .absent }
         let recorded: String?
         do { recorded = try SystemCalls.attribute(atPath: path, name: Self.sizeAttribute) } catch {
-            if error.errno == ENOENT { return .absent }
+            if error.errno == .noSuchFileOrDirectory { return .absent }
             throw StoreError.io("cannot check object", path: path, digest: digest, error)
         }
         if let recorded, Int64(recorded) != size { return .absent }
@@ -248,8 +250,7 @@ public final class ObjectStore: Sendable {
             throw StoreError.io("cannot check object", path: path, digest: digest, error)
         }
         guard let info else { throw StoreError(code: .notFound, message: "no such object", path: path, digest: digest) }
-        let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return Date(timeIntervalSince1970: seconds)
+        return Date(timeIntervalSince1970: SystemCalls.modificationTime(info))
     }
 
     /// Every object of the store's algorithm, sorted. O(number of objects): it lists the shard directories.
@@ -274,7 +275,7 @@ public final class ObjectStore: Sendable {
         if unlink(path) != 0 {
             let code = errno
             if code == ENOENT { return false }
-            throw StoreError(code: .io, message: "cannot remove object", path: path, digest: digest, underlying: code)
+            throw StoreError(code: .io, message: "cannot remove object", path: path, digest: digest, errno: Errno(rawValue: code))
         }
         if configuration.durability != .none {
             let directory = shardDirectory(for: digest, base: objectsDirectory)

@@ -1,5 +1,7 @@
 public import CairnCore
 import Foundation
+import _CairnSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -101,7 +103,7 @@ extension ObjectStore {
         if rename(temp, path) != 0 {
             let code = errno
             unlink(temp)
-            throw StoreError(code: .io, message: "cannot write output", path: path, digest: digest, underlying: code)
+            throw StoreError(code: .io, message: "cannot write output", path: path, digest: digest, errno: Errno(rawValue: code))
         }
     }
 
@@ -154,7 +156,9 @@ extension ObjectStore {
         let path = objectPath(for: digest)
         let fd: Int32
         do { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
-            if error.errno == ENOENT || error.errno == ENOTDIR || error.errno == ELOOP {
+            if error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory
+                || error.errno == .tooManySymbolicLinkLevels
+            {
                 throw StoreError(code: .notFound, message: "no such object", path: path, digest: digest)
             }
             throw StoreError.io("cannot open object", path: path, digest: digest, error)

@@ -1,5 +1,7 @@
 import CairnCore
 public import Foundation
+import _CairnSystem
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc

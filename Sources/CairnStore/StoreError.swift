@@ -1,12 +1,8 @@
 public import CairnCore
+import _CairnSystem
+public import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A store operation that failed: what went wrong (`code`), where (`path`, `digest`) and why (`underlying`).
+/// A store operation that failed: what went wrong (`code`), where (`path`, `digest`) and why (`errno`).
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -46,32 +42,32 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String?
     /// The object involved, if any.
     public var digest: Digest?
-    /// The `errno` of the failed system call, if any.
-    public var underlying: Int32?
+    /// What the system said, when a system call failed.
+    public var errno: Errno?
 
     /// Creates an error.
-    public init(code: Code, message: String, path: String? = nil, digest: Digest? = nil, underlying: Int32? = nil) {
+    public init(code: Code, message: String, path: String? = nil, digest: Digest? = nil, errno: Errno? = nil) {
         self.code = code
         self.message = message
         self.path = path
         self.digest = digest
-        self.underlying = underlying
+        self.errno = errno
     }
 
-    /// One line: the message, the digest and path when known, and the system's text for `underlying`.
+    /// One line: the message, the digest and path when known, and the system's text for `errno`.
     public var description: String {
         var text = message
         if let digest { text += " \(digest)" }
         if let path { text += ": \(path)" }
-        if let underlying { text += ": \(String(cString: strerror(underlying)))" }
+        if let errno { text += ": \(errno)" }
         return text
     }
 
-    /// An error for a failed system call (`error` is a `SystemCalls.Failure`; `ENOENT` maps to `.notFound`).
+    /// An error for a failed system call (`error` is a `SystemError`; `ENOENT` maps to `.notFound`).
     static func io(_ message: String, path: String, digest: Digest? = nil, _ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
-        let number = (error as? SystemCalls.Failure)?.errno
-        let code: Code = number == ENOENT ? .notFound : .io
-        return StoreError(code: code, message: message, path: path, digest: digest, underlying: number)
+        let number = (error as? SystemError)?.errno
+        let code: Code = number == .noSuchFileOrDirectory ? .notFound : .io
+        return StoreError(code: code, message: message, path: path, digest: digest, errno: number)
     }
 }

@@ -177,7 +177,7 @@ struct LedgerTests {
     @Test func tornTailIsCutAndCompleteRecordsKept() throws {
         let fixture = try LedgerFixture()
         for i in 0..<10 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
-        let log = try SystemFile(path: fixture.logPath, flags: O_RDWR)
+        let log = try LedgerFile(path: fixture.logPath, flags: O_RDWR)
         let fullSize = try log.size()
         let start9 = try fixture.ledger.core.withSharedLock { try $0.offset(ofEntry: 9) }
         // Cut inside the last record at every byte: the first nine entries survive, the tail is reported.

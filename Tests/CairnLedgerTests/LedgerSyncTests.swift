@@ -1,0 +1,46 @@
+import CairnCore
+import CairnStore
+import Foundation
+import SystemPackage
+import Testing
+import _CairnSystem
+
+@testable import CairnLedger
+
+/// The ledger's durability promise ("each append returns only once its entry is durable"), checked through the IO
+/// layer's sync accounting: the test fails when the log's fdatasync is removed, and a failed sync acknowledges
+/// nothing.
+@Suite(.timeLimit(.minutes(2)))
+struct LedgerSyncTests {
+    @Test func everyAppendSyncsTheLogBeforeReturning() throws {
+        let fixture = try LedgerFixture()
+        let watch = SyncAccounting.watch(fixture.root + "/ledger")
+        defer { SyncAccounting.stop(watch) }
+        var before = watch.count
+        for step in 0..<3 {
+            try fixture.ledger.appendReceipt(makeReceipt(run: "sync", step: step))
+            #expect(watch.count > before, "append \(step) returned without a sync of the ledger")
+            before = watch.count
+        }
+        // A batch is one durable write.
+        try fixture.ledger.appendReceipts((3..<10).map { makeReceipt(run: "sync", step: $0) })
+        #expect(watch.count > before)
+    }
+
+    @Test func aFailedSyncAcknowledgesNothingAndTheLedgerStaysWhole() throws {
+        let fixture = try LedgerFixture()
+        try fixture.ledger.appendReceipt(makeReceipt(run: "f", step: 0))
+        let watch = SyncAccounting.watch(fixture.root + "/ledger", failure: .ioError)
+        #expect(throws: LedgerError.self) { try fixture.ledger.appendReceipt(makeReceipt(run: "f", step: 1)) }
+        #expect(watch.count >= 1)
+        SyncAccounting.stop(watch)
+        // The failed entry is not in the ledger, now or after a reopen; the next append takes its place.
+        #expect(try fixture.ledger.size() == 1)
+        let reopened = try fixture.reopen()
+        #expect(try reopened.size() == 1)
+        try reopened.appendReceipt(makeReceipt(run: "f", step: 2))
+        #expect(try reopened.size() == 2)
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        #expect(try reopened.receipts(runID: "f").map(\.stepIndex) == [0, 2])
+    }
+}
