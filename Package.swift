@@ -114,6 +114,13 @@ let package = Package(
             path: "Tests/_CairnTestSupport",
             swiftSettings: swiftSettings
         ),
+        // The backend contracts of spec/backends.md as suites any implementation runs (local, S3, PostgreSQL).
+        .target(
+            name: "_CairnConformance",
+            dependencies: ["CairnCore", "CairnStore"],
+            path: "Tests/_CairnConformance",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore", "_CairnTestSupport"],
@@ -126,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnStoreTests",
-            dependencies: ["CairnStore", "CairnCore", "_CairnSystem", "_CairnTestSupport"],
+            dependencies: ["CairnStore", "CairnCore", "_CairnSystem", "_CairnConformance", "_CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -125,7 +125,7 @@ extension Ledger {
             if !dryRun { _ = try store.remove(digest) }
         }
         // Debris is not damage: a tmp/ that cannot be cleaned leaves gc's report as it is.
-        let debris = dryRun ? [] : ((try? store.removeDebris()) ?? [])
+        let debris = dryRun ? 0 : ((try? store.cleanUpDebris()) ?? 0)
         return GCReport(
             entriesScanned: scanned,
             referenced: marked.count,
@@ -134,7 +134,7 @@ extension Ledger {
             sweptBytes: sweptBytes,
             keptYoung: young,
             dryRun: dryRun,
-            debrisRemoved: debris.filter { $0.repair == "removed" }.count
+            debrisRemoved: debris
         )
     }
 

@@ -26,9 +26,11 @@ public struct LedgerEntryRef: Sendable, Hashable {
 /// spec/index.md). Any number of threads and processes may append at once: appends are serialised by a file lock
 /// and group-committed, and each append returns only once its entry is durable.
 public final class Ledger: Sendable {
-    /// The store holding manifest bodies and artifacts.
-    public let store: ObjectStore
-    /// The ledger directory, `<store>/ledger`.
+    /// The objects: manifest bodies and artifacts.
+    public let store: any ObjectBackend
+    /// The folder the ledger and its index live in (`<root>/ledger`, `<root>/index.sqlite`).
+    public let root: String
+    /// The ledger directory, `<root>/ledger`.
     public let directory: String
     /// The key that verifies this ledger's checkpoints.
     public let verifier: NoteVerifier
@@ -85,12 +87,21 @@ public final class Ledger: Sendable {
     /// a complete record that fails its checksum is never cut: opening fails instead.
     /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
     public static func open(store: ObjectStore) throws -> Ledger {
-        try Ledger(store: store)
+        try Ledger(objects: store, root: store.root)
     }
 
-    private init(store: ObjectStore) throws {
-        self.store = store
-        directory = Self.directory(storeRoot: store.root)
+    /// Opens the ledger kept in `root` (creating it and its key on first use) over the objects of `objects`,
+    /// which may be any ``ObjectBackend``.
+    ///
+    /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
+    public static func open(objects: any ObjectBackend, root: String) throws -> Ledger {
+        try Ledger(objects: objects, root: root)
+    }
+
+    private init(objects: any ObjectBackend, root: String) throws {
+        self.store = objects
+        self.root = root
+        directory = Self.directory(storeRoot: root)
         let storage = try LogStorage(directory: directory)
         let signer = try Self.loadOrCreateKey(directory: directory, origin: nil)
         self.signer = signer
@@ -113,7 +124,7 @@ public final class Ledger: Sendable {
             }
             return cut
         }
-        index = try LedgerIndex(path: store.root + "/index.sqlite")
+        index = try LedgerIndex(path: root + "/index.sqlite")
     }
 
     // MARK: Appending

@@ -1,4 +1,5 @@
 public import SystemPackage
+
 /// A failure of the ledger: a code, a message naming the file, entry index, run or digest, and the cause.
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.

@@ -66,7 +66,7 @@ final class LedgerIndex: Sendable {
     }
 
     /// Indexes entries `[indexed, size)`, reading them through `entries` and manifest bodies from `store`.
-    func catchUp(size: UInt64, read: (UInt64, UInt64) throws -> [[UInt8]], store: ObjectStore) throws {
+    func catchUp(size: UInt64, read: (UInt64, UInt64) throws -> [[UInt8]], store: any ObjectBackend) throws {
         do {
             if try queue.read({ db in try Self.indexedCount(db) }) >= size { return }
             // IMMEDIATE: two processes catching up at once must not both read the count and then race to write.
@@ -87,7 +87,7 @@ final class LedgerIndex: Sendable {
         db: Database,
         size: UInt64,
         read: (UInt64, UInt64) throws -> [[UInt8]],
-        store: ObjectStore
+        store: any ObjectBackend
     ) throws {
         var next = try Self.indexedCount(db)
         while next < size {
@@ -125,7 +125,7 @@ final class LedgerIndex: Sendable {
         return UInt64(text) ?? 0
     }
 
-    static func index(seq: UInt64, payload: [UInt8], db: Database, store: ObjectStore) throws {
+    static func index(seq: UInt64, payload: [UInt8], db: Database, store: any ObjectBackend) throws {
         let (entry, timestamp) = try LedgerEntry.decode(payload)
         let seqValue = Int64(seq)
         try db.cachedStatement(

@@ -4,7 +4,6 @@ import CairnStore
 import Foundation
 import _CairnSystem
 
-
 /// One attempt of one step, as the pipeline records it (converted to a ledger receipt by the journal).
 struct AttemptReceipt: Sendable {
     var runID: String
@@ -41,18 +40,19 @@ protocol RunJournal: Sendable {
 
 /// The store, the journal and the step cache a pipeline runs against.
 struct PipelineBackend: Sendable {
-    let store: ObjectStore
+    let store: any ObjectBackend
     let journal: any RunJournal
     let cache: StepCache
 
-    init(store: ObjectStore, journal: any RunJournal) {
+    /// `root` is the local folder for derived data (the step cache, `<root>/pipeline/cache`).
+    init(store: any ObjectBackend, root: String, journal: any RunJournal) {
         self.store = store
         self.journal = journal
-        self.cache = StepCache(root: store.root + "/pipeline/cache")
+        self.cache = StepCache(root: root + "/pipeline/cache")
     }
 
     init(store: ObjectStore) throws {
-        self.init(store: store, journal: try makeLedgerJournal(store: store))
+        self.init(store: store, root: store.root, journal: try makeLedgerJournal(store: store))
     }
 
     /// Puts `bytes` into the store and describes them.

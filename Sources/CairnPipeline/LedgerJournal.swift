@@ -46,7 +46,7 @@ struct LedgerJournal: RunJournal {
         let manifest = try ManifestAssembly.manifest(for: result)
         let bytes = try manifest.canonicalFileBytes()
         let reference = try ledger.appendManifest(bytes: bytes)
-        let digest = ContentHasher.digest(of: bytes, algorithm: ledger.store.configuration.algorithm)
+        let digest = ContentHasher.digest(of: bytes, algorithm: ledger.store.algorithm)
         return RecordedManifest(
             digest: digest,
             canonicalHash: manifest.canonicalHash,

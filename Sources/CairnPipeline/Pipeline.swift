@@ -1,5 +1,5 @@
 public import CairnCore
-import CairnLedger
+public import CairnLedger
 public import CairnManifest
 public import CairnStore
 public import Logging
@@ -52,6 +52,19 @@ public struct Pipeline: Sendable {
         logger: Logger = Logger(label: "cairn.pipeline")
     ) throws {
         try self.init(name, backend: PipelineBackend(store: store), chain: chain, throttle: throttle, logger: logger)
+    }
+
+    /// Creates a pipeline that records into `ledger` and writes every output to the ledger's object backend (any
+    /// ``ObjectBackend``); the step cache is kept beside the ledger, in `<ledger.root>/pipeline/cache`.
+    public init(
+        _ name: String,
+        ledger: Ledger,
+        chain: Bool = false,
+        throttle: Throttle = Throttle(),
+        logger: Logger = Logger(label: "cairn.pipeline")
+    ) {
+        let backend = PipelineBackend(store: ledger.store, root: ledger.root, journal: LedgerJournal(ledger: ledger))
+        self.init(name, backend: backend, chain: chain, throttle: throttle, logger: logger)
     }
 
     init(_ name: String, backend: PipelineBackend, chain: Bool, throttle: Throttle, logger: Logger) {

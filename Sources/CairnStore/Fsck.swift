@@ -1,8 +1,8 @@
 public import CairnCore
 import Foundation
-import _CairnSystem
-import SystemPackage
 import Synchronization
+import SystemPackage
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -375,7 +375,12 @@ extension ObjectStore {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 {
-                    throw StoreError(code: .io, message: "cannot list directory", path: path, errno: Errno(rawValue: errno))
+                    throw StoreError(
+                        code: .io,
+                        message: "cannot list directory",
+                        path: path,
+                        errno: Errno(rawValue: errno)
+                    )
                 }
                 break
             }

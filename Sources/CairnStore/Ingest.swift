@@ -1,8 +1,8 @@
-import CairnCore
+public import CairnCore
 import Foundation
-import _CairnSystem
-import SystemPackage
 import Synchronization
+import SystemPackage
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +43,16 @@ extension ObjectStore {
     ///   - durability: Overrides the store's durability for this call.
     /// - Throws: `StoreError` (`.io`) if the object cannot be written.
     public func put(_ bytes: some Collection<UInt8>, durability: Durability? = nil) throws -> PutResult {
+        try put(bytes, durability: durability, expecting: nil)
+    }
+
+    /// Stores `bytes`, and only if they hash to `expected` (when given): otherwise nothing is stored and
+    /// `StoreError` `.digestMismatch` is thrown.
+    public func put(
+        _ bytes: some Collection<UInt8>,
+        durability: Durability? = nil,
+        expecting expected: Digest?
+    ) throws -> PutResult {
         let durability = durability ?? configuration.durability
         let staged: StagedObject
         if let done = try bytes.withContiguousStorageIfAvailable({ buffer in
@@ -52,7 +62,38 @@ extension ObjectStore {
         } else {
             staged = try Array(bytes).withUnsafeBytes { try stage(bytes: $0, durability: durability) }
         }
+        try check(staged, expected: expected)
         return try finish([staged], durability: durability)[0]
+    }
+
+    /// Stores the file at `path` (streamed), and only if its bytes hash to `expected` (when given): otherwise
+    /// nothing is stored and `StoreError` `.digestMismatch` is thrown.
+    public func put(fileAt path: String, durability: Durability? = nil, expecting expected: Digest?) throws -> PutResult
+    {
+        guard let expected else { return try put(fileAt: path, durability: durability) }
+        let durability = durability ?? configuration.durability
+        try checkInputs([.file(path)])
+        let staged = try stage(.file(path), durability: durability)
+        try check(staged, expected: expected)
+        return try finish([staged], durability: durability)[0]
+    }
+
+    /// Throws `.digestMismatch` (removing the staged temporary file) when `staged` is not `expected`.
+    func check(_ staged: StagedObject, expected: Digest?) throws {
+        guard let expected, staged.digest != expected else { return }
+        if staged.needsPublishing { unlink(staged.temporaryPath) }
+        if expected.algorithm != staged.digest.algorithm {
+            throw StoreError(
+                code: .wrongAlgorithm,
+                message: "expected \(expected), but this store names objects by \(staged.digest.algorithm.rawValue)",
+                digest: expected
+            )
+        }
+        throw StoreError(
+            code: .digestMismatch,
+            message: "bytes hash to \(staged.digest), not the expected",
+            digest: expected
+        )
     }
 
     /// Stores the contents of the file at `path`, streaming it once (read, hash, write) in constant memory.
@@ -326,7 +367,8 @@ extension ObjectStore {
                 temporaryNameLeft = false
                 return 0
             } catch {
-                guard error.errno == .noFunction || error.errno == .invalidArgument || error.errno == .notSupported else {
+                guard error.errno == .noFunction || error.errno == .invalidArgument || error.errno == .notSupported
+                else {
                     return error.errno.rawValue
                 }
                 Self.renameNoReplaceWorks.store(false, ordering: .relaxed)

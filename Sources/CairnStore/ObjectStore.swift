@@ -1,8 +1,8 @@
 public import CairnCore
 public import Foundation
-import _CairnSystem
-import SystemPackage
 import Synchronization
+import SystemPackage
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -275,7 +275,13 @@ public final class ObjectStore: Sendable {
         if unlink(path) != 0 {
             let code = errno
             if code == ENOENT { return false }
-            throw StoreError(code: .io, message: "cannot remove object", path: path, digest: digest, errno: Errno(rawValue: code))
+            throw StoreError(
+                code: .io,
+                message: "cannot remove object",
+                path: path,
+                digest: digest,
+                errno: Errno(rawValue: code)
+            )
         }
         if configuration.durability != .none {
             let directory = shardDirectory(for: digest, base: objectsDirectory)

@@ -1,7 +1,7 @@
 public import CairnCore
 import Foundation
-import _CairnSystem
 import SystemPackage
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -103,7 +103,13 @@ extension ObjectStore {
         if rename(temp, path) != 0 {
             let code = errno
             unlink(temp)
-            throw StoreError(code: .io, message: "cannot write output", path: path, digest: digest, errno: Errno(rawValue: code))
+            throw StoreError(
+                code: .io,
+                message: "cannot write output",
+                path: path,
+                digest: digest,
+                errno: Errno(rawValue: code)
+            )
         }
     }
 

@@ -1,7 +1,7 @@
 import CairnCore
 public import Foundation
-import _CairnSystem
 import SystemPackage
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc

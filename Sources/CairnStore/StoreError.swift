@@ -1,6 +1,6 @@
 public import CairnCore
-import _CairnSystem
 public import SystemPackage
+import _CairnSystem
 
 /// A store operation that failed: what went wrong (`code`), where (`path`, `digest`) and why (`errno`).
 public struct StoreError: Error, CustomStringConvertible, Sendable {
@@ -27,6 +27,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let badInput = Code("bad-input")
         /// The digest uses another algorithm than the store.
         public static let wrongAlgorithm = Code("wrong-algorithm")
+        /// Bytes given to a put with an expected digest hash to another digest; nothing was stored.
+        public static let digestMismatch = Code("digest-mismatch")
         /// A system call failed (see `underlying`).
         public static let io = Code("io")
 

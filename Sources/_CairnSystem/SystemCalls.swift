@@ -1,5 +1,5 @@
-package import SystemPackage
 import Synchronization
+package import SystemPackage
 
 #if canImport(Glibc)
 package import Glibc

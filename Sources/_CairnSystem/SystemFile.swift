@@ -91,7 +91,8 @@ extension SystemCalls {
     /// Publishes `bytes` at `path` atomically: written to a temporary file beside it (`O_EXCL`, `mode`), synced
     /// when `sync`, renamed over `path`, and the directory synced when `sync`. A reader sees the old file or the
     /// new one, never a part; on any failure the temporary file is removed and `path` is untouched.
-    package static func publish(_ bytes: [UInt8], at path: String, mode: mode_t = 0o644, sync: Bool) throws(SystemError) {
+    package static func publish(_ bytes: [UInt8], at path: String, mode: mode_t = 0o644, sync: Bool) throws(SystemError)
+    {
         let temporary = temporaryName(beside: path)
         do {
             let file = try SystemFile(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
