@@ -117,7 +117,7 @@ let package = Package(
         // The backend contracts of spec/backends.md as suites any implementation runs (local, S3, PostgreSQL).
         .target(
             name: "_CairnConformance",
-            dependencies: ["CairnCore", "CairnStore"],
+            dependencies: ["CairnCore", "CairnStore", "CairnLedger"],
             path: "Tests/_CairnConformance",
             swiftSettings: swiftSettings
         ),
@@ -139,7 +139,8 @@ let package = Package(
         .testTarget(
             name: "CairnLedgerTests",
             dependencies: [
-                "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem", "_CairnTestSupport",
+                "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem", "_CairnConformance",
+                "_CairnTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -87,7 +87,7 @@ public final class Ledger: Sendable {
     /// a complete record that fails its checksum is never cut: opening fails instead.
     /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
     public static func open(store: ObjectStore) throws -> Ledger {
-        try Ledger(objects: store, root: store.root)
+        try Ledger(objects: store, storage: nil, root: store.root)
     }
 
     /// Opens the ledger kept in `root` (creating it and its key on first use) over the objects of `objects`,
@@ -95,32 +95,50 @@ public final class Ledger: Sendable {
     ///
     /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
     public static func open(objects: any ObjectBackend, root: String) throws -> Ledger {
-        try Ledger(objects: objects, root: root)
+        try Ledger(objects: objects, storage: nil, root: root)
     }
 
-    private init(objects: any ObjectBackend, root: String) throws {
+    /// Opens a ledger whose entries, tree and checkpoint live in `storage` (any ``LedgerStorage``), over the
+    /// objects of `objects`. `root` is a local folder for the signing key (`<root>/ledger/key`) and the derived
+    /// index (`<root>/index.sqlite`).
+    ///
+    /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
+    public static func open(objects: any ObjectBackend, storage: any LedgerStorage, root: String) throws -> Ledger {
+        try Ledger(objects: objects, storage: storage, root: root)
+    }
+
+    /// The local ledger storage of `spec/ledger.md` in `directory` (created on first use): `entries.log`,
+    /// `entries.idx`, `tree.nodes`, `checkpoint` and `lock`.
+    public static func localStorage(directory: String) throws -> any LedgerStorage {
+        try LogStorage(directory: directory)
+    }
+
+    private init(objects: any ObjectBackend, storage: (any LedgerStorage)?, root: String) throws {
         self.store = objects
         self.root = root
         directory = Self.directory(storeRoot: root)
-        let storage = try LogStorage(directory: directory)
+        try FileSystem.makeDirectory(directory)
+        let storage = try storage ?? LogStorage(directory: directory)
         let signer = try Self.loadOrCreateKey(directory: directory, origin: nil)
         self.signer = signer
         verifier = signer.verifier
-        let directory = self.directory
-        let checkpointFile = try LedgerFile(path: directory + "/" + CheckpointFile.name, flags: O_RDWR | O_CREAT)
-        let writeCheckpoint: (LogStorage, UInt64) throws -> Void = { storage, size in
+        let writeCheckpoint: (any LedgerStorage, UInt64) throws -> Void = { storage, size in
             let checkpoint = Checkpoint(origin: signer.name, size: size, rootHash: try storage.root(size: size))
             let note = try signer.sign(text: checkpoint.text)
-            try CheckpointFile.write(note: note, directory: directory, file: checkpointFile)
+            // The exclusive access is held, so no other writer can move the checkpoint in between.
+            let current = try storage.checkpoint()?.sequence
+            guard try storage.replaceCheckpoint(note, expecting: current) else {
+                throw LedgerError(.io, "\(storage.location): the checkpoint changed under the exclusive lock")
+            }
         }
         core = LedgerCore(storage: storage, afterCommit: writeCheckpoint)
         recoveredTail = try core.withExclusiveLock { storage in
-            let (state, cut) = try storage.reconcile()
-            let current = (try? CheckpointFile.read(directory: directory))?.flatMap {
+            let (size, cut) = try storage.recover()
+            let current = ((try? storage.checkpoint()) ?? nil).flatMap {
                 try? Checkpoint.open(signedNote: $0.note, verifier: signer.verifier)
             }
-            if current?.size != state.size || cut != nil {
-                try writeCheckpoint(storage, state.size)
+            if current?.size != size || cut != nil {
+                try writeCheckpoint(storage, size)
             }
             return cut
         }
@@ -214,7 +232,7 @@ public final class Ledger: Sendable {
             guard index < (try storage.committedSize()) else {
                 throw LedgerError(.notFound, "entry \(index) is past the end of the ledger")
             }
-            return try storage.entry(index)
+            return try storage.entries(index..<(index + 1))[0]
         }
     }
 
@@ -237,11 +255,11 @@ public final class Ledger: Sendable {
 
     /// The latest signed checkpoint (a C2SP signed note).
     public func checkpointNote() throws -> String {
-        try core.withSharedLock { _ in
-            guard let slot = try CheckpointFile.read(directory: directory) else {
-                throw LedgerError(.notFound, "\(directory)/\(CheckpointFile.name) holds no valid checkpoint")
+        try core.withSharedLock { storage in
+            guard let latest = try storage.checkpoint() else {
+                throw LedgerError(.notFound, "\(storage.location) holds no valid checkpoint")
             }
-            return slot.note
+            return latest.note
         }
     }
 

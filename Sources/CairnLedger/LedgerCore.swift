@@ -16,8 +16,8 @@ final class LedgerCore: @unchecked Sendable {
     private let io = NSLock()
     private var pending: [Ticket] = []
     private var leaderActive = false
-    private let storage: LogStorage
-    private let afterCommit: (LogStorage, UInt64) throws -> Void
+    private let storage: any LedgerStorage
+    private let afterCommit: (any LedgerStorage, UInt64) throws -> Void
 
     final class Ticket {
         let payloads: [[UInt8]]
@@ -25,7 +25,7 @@ final class LedgerCore: @unchecked Sendable {
         init(payloads: [[UInt8]]) { self.payloads = payloads }
     }
 
-    init(storage: LogStorage, afterCommit: @escaping (LogStorage, UInt64) throws -> Void) {
+    init(storage: any LedgerStorage, afterCommit: @escaping (any LedgerStorage, UInt64) throws -> Void) {
         self.storage = storage
         self.afterCommit = afterCommit
     }
@@ -61,36 +61,32 @@ final class LedgerCore: @unchecked Sendable {
 
     private func commit(_ batch: [Ticket]) throws -> [UInt64] {
         try withExclusiveLock { storage in
-            let (state, _) = try storage.reconcile()
+            let (size, _) = try storage.recover()
             var firsts: [UInt64] = []
-            var next = state.size
+            var next = size
             var payloads: [[UInt8]] = []
             for ticket in batch {
                 firsts.append(next)
                 next += UInt64(ticket.payloads.count)
                 payloads += ticket.payloads
             }
-            let after = try storage.append(payloads, state: state)
-            try afterCommit(storage, after.size)
+            let after = try storage.append(payloads)
+            try afterCommit(storage, after)
             return firsts
         }
     }
 
     /// Runs `body` holding the exclusive cross-process lock (writers, reconcile).
-    func withExclusiveLock<R>(_ body: (LogStorage) throws -> R) throws -> R {
+    func withExclusiveLock<R>(_ body: (any LedgerStorage) throws -> R) throws -> R {
         io.lock()
         defer { io.unlock() }
-        try storage.lockFile.lock(exclusive: true)
-        defer { storage.lockFile.unlock() }
-        return try body(storage)
+        return try storage.withExclusiveAccess { try body(storage) }
     }
 
     /// Runs `body` holding the shared cross-process lock (readers see only committed entries).
-    func withSharedLock<R>(_ body: (LogStorage) throws -> R) throws -> R {
+    func withSharedLock<R>(_ body: (any LedgerStorage) throws -> R) throws -> R {
         io.lock()
         defer { io.unlock() }
-        try storage.lockFile.lock(exclusive: false)
-        defer { storage.lockFile.unlock() }
-        return try body(storage)
+        return try storage.withSharedAccess { try body(storage) }
     }
 }

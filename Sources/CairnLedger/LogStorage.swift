@@ -38,11 +38,15 @@ final class LogStorage {
     let offsets: LedgerFile
     let nodes: LedgerFile
     let lockFile: LedgerFile
+    let checkpointFile: LedgerFile
+    /// The state found by the last ``recover()`` of the exclusive access in progress (nil outside one).
+    var state: State?
 
     init(directory: String) throws {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
         lockFile = try LedgerFile(path: directory + "/lock", flags: O_RDWR | O_CREAT)
+        checkpointFile = try LedgerFile(path: directory + "/" + CheckpointFile.name, flags: O_RDWR | O_CREAT)
         log = try LedgerFile(path: directory + "/entries.log", flags: O_RDWR | O_CREAT)
         offsets = try LedgerFile(path: directory + "/entries.idx", flags: O_RDWR | O_CREAT)
         nodes = try LedgerFile(path: directory + "/tree.nodes", flags: O_RDWR | O_CREAT)
@@ -313,11 +317,6 @@ final class LogStorage {
         return State(size: size, logEnd: position)
     }
 
-    /// The root hash of the first `size` entries.
-    func root(size: UInt64) throws -> MerkleHash {
-        try Merkle.root(size: size, nodes: { try self.node(level: $0, index: $1) })
-    }
-
     /// The exact bytes of entries `range` (below the committed size), read with two sequential reads.
     func entries(_ range: Range<UInt64>) throws -> [[UInt8]] {
         guard let first = range.first else { return [] }
@@ -371,5 +370,50 @@ final class LogStorage {
         case .incomplete, .endOfFile:
             throw LedgerError(.corruptLog, "\(log.path): entry \(index) at offset \(start) is incomplete")
         }
+    }
+}
+
+extension LogStorage: LedgerStorage {
+    var location: String { directory }
+
+    func withExclusiveAccess<R>(_ body: () throws -> R) throws -> R {
+        try lockFile.lock(exclusive: true)
+        defer {
+            state = nil
+            lockFile.unlock()
+        }
+        return try body()
+    }
+
+    func withSharedAccess<R>(_ body: () throws -> R) throws -> R {
+        try lockFile.lock(exclusive: false)
+        defer { lockFile.unlock() }
+        return try body()
+    }
+
+    func recover() throws -> (size: UInt64, cut: TailCut?) {
+        let (found, cut) = try reconcile()
+        state = found
+        return (found.size, cut)
+    }
+
+    func append(_ payloads: [[UInt8]]) throws -> UInt64 {
+        guard let current = state else {
+            throw LedgerError(.invalidArgument, "\(directory): append without recover() in the exclusive access")
+        }
+        state = nil
+        let after = try append(payloads, state: current)
+        state = after
+        return after.size
+    }
+
+    func checkpoint() throws -> (sequence: UInt64, note: String)? {
+        try CheckpointFile.read(directory: directory).map { ($0.sequence, $0.note) }
+    }
+
+    func replaceCheckpoint(_ note: String, expecting expected: UInt64?) throws -> Bool {
+        guard try CheckpointFile.read(directory: directory)?.sequence == expected else { return false }
+        try CheckpointFile.write(note: note, directory: directory, file: checkpointFile)
+        return true
     }
 }

@@ -179,7 +179,7 @@ struct LedgerTests {
         for i in 0..<10 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
         let log = try LedgerFile(path: fixture.logPath, flags: O_RDWR)
         let fullSize = try log.size()
-        let start9 = try fixture.ledger.core.withSharedLock { try $0.offset(ofEntry: 9) }
+        let start9 = try fixture.ledger.core.withSharedLock { try ($0 as! LogStorage).offset(ofEntry: 9) }
         // Cut inside the last record at every byte: the first nine entries survive, the tail is reported.
         for cut in stride(from: start9 + 1, to: fullSize, by: 7) {
             let copy = try TemporaryDirectory(prefix: "cairn-torn")
@@ -218,7 +218,9 @@ struct LedgerTests {
         let fixture = try LedgerFixture()
         for i in 0..<12 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
         let original = try Data(contentsOf: URL(fileURLWithPath: fixture.logPath))
-        let offsets = try fixture.ledger.core.withSharedLock { s in try (0..<12).map { try s.offset(ofEntry: $0) } }
+        let offsets = try fixture.ledger.core.withSharedLock { s in
+            try (0..<12).map { try (s as! LogStorage).offset(ofEntry: $0) }
+        }
         func record(_ i: Int) -> Data {
             let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : original.count
             return original[Int(offsets[i])..<end]
