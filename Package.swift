@@ -147,7 +147,8 @@ let package = Package(
         .testTarget(
             name: "CairnPipelineTests",
             dependencies: [
-                "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnTestSupport",
+                "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
+                "_CairnTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -4,6 +4,7 @@ import CairnStore
 import Foundation
 import Logging
 import Synchronization
+import _CairnSystem
 
 extension Pipeline {
     /// Runs the pipeline once and appends its manifest to the ledger (also when it fails or is cancelled).
@@ -29,7 +30,9 @@ extension Pipeline {
         var pipeline = self
         if let rerunFrom, pipeline.parent == nil {
             _ = rerunFrom
-            if let previous = try backend.journal.latestRun(named: name) {
+            let backend = backend
+            let name = name
+            if let previous = try await BlockingIO.run({ try backend.journal.latestRun(named: name) }) {
                 pipeline.parent = ParentLink(runID: previous, outputs: [])
             }
         }
@@ -220,7 +223,9 @@ final class RunExecution: Sendable {
         if let parent = pipeline.parent {
             if let outputs = parent.outputs {
                 parentOutputs = outputs
-            } else if let outputs = try backend.journal.outputs(ofRun: parent.runID) {
+            } else if let outputs = try await blocking({ [parentID = parent.runID] in
+                try self.backend.journal.outputs(ofRun: parentID)
+            }) {
                 parentOutputs = outputs
             } else {
                 // Checked for every parent given by id, so that a mistyped id never becomes a dangling link.
@@ -323,7 +328,8 @@ final class RunExecution: Sendable {
             manifest: nil
         )
         do {
-            result.manifest = try backend.journal.appendRun(result)
+            let finished = result
+            result.manifest = try await blocking { try self.backend.journal.appendRun(finished) }
         } catch {
             throw PipelineError(.ledger, "cannot append the manifest of run \(runID)", underlying: error)
         }
@@ -465,8 +471,13 @@ final class RunExecution: Sendable {
             completedAt: ""
         )
         let forced = forcedFrom.map { index >= $0 } ?? false
-        if resume && !forced, let hit = backend.cache.lookup(pipeline: pipeline.name, fingerprint: fingerprint) {
-            if backend.areIntact(hit.outputs) {
+        if resume && !forced,
+            let (hit, intact) = try await blocking({ [name = pipeline.name] () -> (CachedStep, Bool)? in
+                guard let hit = self.backend.cache.lookup(pipeline: name, fingerprint: fingerprint) else { return nil }
+                return (hit, self.backend.areIntact(hit.outputs))
+            })
+        {
+            if intact {
                 logger.debug("step reused", metadata: ["from_run": "\(hit.runID)"])
                 result.status = .succeeded
                 result.reusedFrom = hit.runID
@@ -508,13 +519,15 @@ final class RunExecution: Sendable {
                 try await pipeline.throttle.acquire()
                 let response: ProviderResponse
                 do {
-                    let request = try prepareRequest(
-                        step,
-                        index: index,
-                        attempt: attempt,
-                        inputs: inputs,
-                        resumeJobID: resumeJobID
-                    )
+                    let request = try await blocking { [resumeJobID] in
+                        try self.prepareRequest(
+                            step,
+                            index: index,
+                            attempt: attempt,
+                            inputs: inputs,
+                            resumeJobID: resumeJobID
+                        )
+                    }
                     logger.debug("attempt started", metadata: ["attempt": "\(attempt)"])
                     pipeline.observer?(.attemptStarted(runID: runID, step: step.name, attempt: attempt))
                     response = try await call(step.provider, request, timeout: policy.attemptTimeout)
@@ -525,27 +538,31 @@ final class RunExecution: Sendable {
                 }
                 receipt.providerRequestID = response.requestID
                 receipt.providerResponseID = response.responseID
-                receipt.records = try storeRecords(response.records)
-                var outputs: [Artifact] = []
-                for output in response.outputs {
-                    switch output.content {
-                    case .bytes(let bytes): outputs.append(try backend.ingest(bytes: bytes, output: output))
-                    case .file(let path): outputs.append(try backend.ingest(fileAt: path, output: output))
+                receipt.records = try await blocking { try self.storeRecords(response.records) }
+                let outputs = try await blocking { () -> [Artifact] in
+                    try response.outputs.map { output in
+                        switch output.content {
+                        case .bytes(let bytes): try self.backend.ingest(bytes: bytes, output: output)
+                        case .file(let path): try self.backend.ingest(fileAt: path, output: output)
+                        }
                     }
                 }
                 receipt.outputs = outputs
                 receipt.status = .succeeded
                 receipt.finishedAt = RFC3339.now()
-                try append(receipt)
-                try backend.cache.remember(
-                    CachedStep(
-                        pipeline: pipeline.name,
-                        fingerprint: fingerprint,
-                        runID: runID,
-                        step: step.name,
-                        outputs: outputs
+                let succeeded = receipt
+                try await blocking {
+                    try self.append(succeeded)
+                    try self.backend.cache.remember(
+                        CachedStep(
+                            pipeline: self.pipeline.name,
+                            fingerprint: fingerprint,
+                            runID: self.runID,
+                            step: step.name,
+                            outputs: outputs
+                        )
                     )
-                )
+                }
                 result.status = .succeeded
                 result.outputs = outputs
                 result.error = nil
@@ -570,13 +587,14 @@ final class RunExecution: Sendable {
                 receipt.errorCode = cancelled ? nil : providerError.code.rawValue
                 receipt.providerRequestID = providerError.requestID
                 receipt.providerResponseID = providerError.acceptedJobID
-                receipt.records = (try? storeRecords(providerError.records)) ?? [:]
+                receipt.records = (try? await blocking { try self.storeRecords(providerError.records) }) ?? [:]
                 receipt.finishedAt = RFC3339.now()
                 if cancelled && timedOut.withLock({ $0 }) {
                     receipt.error = "cancelled: the run timed out"
                     receipt.errorCode = ProviderError.Code.timeout.rawValue
                 }
-                try append(receipt)
+                let failed = receipt
+                try await blocking { try self.append(failed) }
                 result.status = receipt.status
                 result.error = receipt.error
                 result.errorCode = receipt.errorCode
@@ -617,6 +635,11 @@ final class RunExecution: Sendable {
             }
         }
         return result
+    }
+
+    /// Runs blocking store, ledger and file work off the cooperative pool (see `BlockingIO`).
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await BlockingIO.run(body)
     }
 
     /// Appends a receipt, turning ledger failures into ``PipelineError``.
