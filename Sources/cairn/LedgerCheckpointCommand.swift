@@ -1,0 +1,35 @@
+import ArgumentParser
+import CairnLedger
+import CairnManifest
+
+/// `cairn ledger checkpoint`: prints the latest signed checkpoint.
+struct LedgerCheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Print the latest signed checkpoint (C2SP signed note) and, with --json, the verifier key."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print JSON: {origin, tree_size, root_hash, checkpoint, verifier_key}.")
+    var json = false
+
+    func run() throws {
+        let ledger = try storeOptions.openLedger()
+        let (note, checkpoint) = try LedgerExit.run { (try ledger.checkpointNote(), try ledger.checkpoint()) }
+        if json {
+            try LedgerExit.printJSON(
+                .object(
+                    JSONObject([
+                        ("origin", .string(checkpoint.origin)),
+                        ("tree_size", .integer(JSONInteger(Int(checkpoint.size)))),
+                        ("root_hash", .string(checkpoint.rootHash.hex)), ("checkpoint", .string(note)),
+                        ("verifier_key", .string(ledger.verifier.encoded)),
+                    ])
+                )
+            )
+        } else {
+            LedgerExit.writeStdout(note)
+        }
+    }
+}
