@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnLedger
 import CairnManifest
 import Foundation
 
@@ -92,12 +93,14 @@ struct VerifyCommand: ParsableCommand {
                     byteSource: source,
                     missingBytes: missingBytes
                 )
-            } catch let error as CLIError {
-                worst = max(worst, error.exitCode)
+            } catch {
+                // An unreadable manifest (CLIError) or unreadable asset bytes (AssetSourceError): exit 2.
+                let failure = error as? CLIError ?? CLIError("\(error)", exitCode: 2)
+                worst = max(worst, failure.exitCode)
                 if json {
-                    try Terminal.printJSON(VerifyJSON(file: path, error: error.message))
+                    try Terminal.printJSON(VerifyJSON(file: path, error: failure.message))
                 } else {
-                    Terminal.error(error.message)
+                    Terminal.error(failure.message)
                 }
                 continue
             }
