@@ -40,12 +40,25 @@ public struct ManifestVerdict: Sendable {
     /// Human output lines in genblaze's wording and order.
     public var lines: [Line]
 
-    /// 0 all verified; 1 hash mismatch, missing/malformed sha256, out-of-spec metadata, missing or mismatching
-    /// bytes; 2 the file was refused.
-    public var exitCode: Int32 {
-        if error != nil { return 2 }
-        return lines.contains(where: \.isFailure) ? 1 : 0
+    /// What a verdict amounts to.
+    public enum Outcome: String, Sendable, Hashable {
+        /// Every check passed.
+        case verified
+        /// The file was read, and a check failed: a hash mismatch, a missing or malformed output sha256, out-of-spec
+        /// output metadata, or missing or mismatching asset bytes.
+        case failed
+        /// The file was refused: it cannot be read as a manifest (``error`` says why).
+        case refused
     }
+
+    /// Verified, failed (a failing check) or refused (``error`` is set).
+    public var outcome: Outcome {
+        if error != nil { return .refused }
+        return lines.contains(where: \.isFailure) ? .failed : .verified
+    }
+
+    /// Every check passed.
+    public var isVerified: Bool { outcome == .verified }
 
     /// Verifies a manifest file's bytes.
     ///

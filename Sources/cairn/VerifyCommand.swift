@@ -104,7 +104,7 @@ struct VerifyCommand: ParsableCommand {
                 }
                 continue
             }
-            worst = max(worst, verdict.exitCode)
+            worst = max(worst, VerifyJSON.exitCode(verdict.outcome))
             if json {
                 try Terminal.printJSON(VerifyJSON(file: path, verdict: verdict))
             } else {
@@ -171,7 +171,16 @@ struct VerifyJSON: Encodable {
             )
         }
         error = verdict.error.map { "\($0.kind): \($0.message)" }
-        exit_code = verdict.exitCode
+        exit_code = Self.exitCode(verdict.outcome)
+    }
+
+    /// The CLI's exit code for a verdict: 0 verified, 1 a failing check, 2 a refused file.
+    static func exitCode(_ outcome: ManifestVerdict.Outcome) -> Int32 {
+        switch outcome {
+        case .verified: 0
+        case .failed: 1
+        case .refused: 2
+        }
     }
 
     enum CodingKeys: String, CodingKey {
