@@ -221,3 +221,55 @@ public struct ManifestVerdict: Sendable {
         return verdict
     }
 }
+
+extension ManifestVerdict: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case storedHash = "stored_hash"
+        case canonicalHash = "canonical_hash"
+        case hashOK = "hash_ok"
+        case verifyOK = "verify_ok"
+        case unverifiedSHA256IDs = "unverified_sha256_ids"
+        case invalidMetadataIDs = "invalid_metadata_ids"
+        case assets, error
+    }
+
+    /// `{schema_version, stored_hash, canonical_hash, hash_ok, verify_ok, unverified_sha256_ids,
+    /// invalid_metadata_ids, assets, error}` (docs/verify.md); `error` is `"Kind: message"` or null.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(storedHash, forKey: .storedHash)
+        try container.encode(canonicalHash, forKey: .canonicalHash)
+        try container.encode(hashOK, forKey: .hashOK)
+        try container.encode(verifyOK, forKey: .verifyOK)
+        try container.encode(unverifiedSHA256IDs, forKey: .unverifiedSHA256IDs)
+        try container.encode(invalidMetadataIDs, forKey: .invalidMetadataIDs)
+        try container.encode(assets, forKey: .assets)
+        try container.encode(error.map { "\($0.kind): \($0.message)" }, forKey: .error)
+    }
+}
+
+extension AssetByteCheck: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case assetID = "asset_id"
+        case role
+        case stepIndex = "step_index"
+        case sha256, status
+        case actualSHA256 = "actual_sha256"
+        case location
+    }
+
+    /// `{asset_id, role, step_index, sha256, status, actual_sha256, location}`; the last two, and a missing
+    /// `sha256`, are left out when absent. The url is not included.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(assetID, forKey: .assetID)
+        try container.encode(role, forKey: .role)
+        try container.encode(stepIndex, forKey: .stepIndex)
+        try container.encodeIfPresent(sha256, forKey: .sha256)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(actualSHA256, forKey: .actualSHA256)
+        try container.encodeIfPresent(location, forKey: .location)
+    }
+}

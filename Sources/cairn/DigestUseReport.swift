@@ -11,20 +11,7 @@ enum DigestUseReport {
             produced ? try ledger.runs(producing: digest) : try ledger.runs(consuming: digest)
         }
         if json {
-            try LedgerExit.printJSON(
-                .array(
-                    uses.map {
-                        .object(
-                            JSONObject([
-                                ("run_id", .string($0.runID)),
-                                ("step_index", $0.stepIndex.map { .integer(JSONInteger($0)) } ?? .null),
-                                ("role", .string($0.role)), ("media_type", LedgerExit.optional($0.mediaType)),
-                                ("entry_index", .integer(JSONInteger(Int($0.entryIndex)))),
-                            ])
-                        )
-                    }
-                )
-            )
+            try JSONOutput.printCanonical(uses)
         } else {
             for use in uses {
                 Terminal.print("\(use.runID)  step \(use.stepIndex.map(String.init) ?? "-")  \(use.mediaType ?? "")")

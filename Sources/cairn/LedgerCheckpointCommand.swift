@@ -16,20 +16,11 @@ struct LedgerCheckpointCommand: ParsableCommand {
 
     func run() throws {
         let ledger = try storeOptions.openLedger()
-        let (note, checkpoint) = try LedgerExit.run { (try ledger.checkpointNote(), try ledger.checkpoint()) }
+        let published = try LedgerExit.run { try ledger.publishedCheckpoint() }
         if json {
-            try LedgerExit.printJSON(
-                .object(
-                    JSONObject([
-                        ("origin", .string(checkpoint.origin)),
-                        ("tree_size", .integer(JSONInteger(Int(checkpoint.size)))),
-                        ("root_hash", .string(checkpoint.rootHash.hex)), ("checkpoint", .string(note)),
-                        ("verifier_key", .string(ledger.verifier.encoded)),
-                    ])
-                )
-            )
+            try JSONOutput.printCanonical(published)
         } else {
-            LedgerExit.writeStdout(note)
+            LedgerExit.writeStdout(published.note)
         }
     }
 }

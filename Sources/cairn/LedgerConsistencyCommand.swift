@@ -25,6 +25,6 @@ struct LedgerConsistencyCommand: ParsableCommand {
         let bundle = try LedgerExit.run {
             try ledger.consistencyBundle(oldSize: oldSize, newSize: try newSize ?? ledger.checkpoint().size)
         }
-        try LedgerExit.printJSON(bundle.jsonValue)
+        try JSONOutput.printCanonical(bundle.jsonValue)
     }
 }

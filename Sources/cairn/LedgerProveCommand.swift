@@ -34,6 +34,6 @@ struct LedgerProveCommand: ParsableCommand {
             let entryIndex = try index ?? ledger.manifestEntryIndex(runID: runID!)
             return try ledger.inclusionBundle(index: entryIndex, size: size)
         }
-        try LedgerExit.printJSON(bundle.jsonValue)
+        try JSONOutput.printCanonical(bundle.jsonValue)
     }
 }

@@ -18,7 +18,7 @@ struct LedgerReindexCommand: ParsableCommand {
         let ledger = try storeOptions.openLedger()
         let count = try LedgerExit.run { try ledger.reindex() }
         if json {
-            try LedgerExit.printJSON(.object(JSONObject([("entries", .integer(JSONInteger(Int(count))))])))
+            try JSONOutput.printCanonical(.object(JSONObject([("entries", .integer(JSONInteger(Int(count))))])))
         } else {
             Terminal.print("Indexed \(count) entries")
         }

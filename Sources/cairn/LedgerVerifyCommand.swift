@@ -24,17 +24,7 @@ struct LedgerVerifyCommand: ParsableCommand {
         }
         let report = try LedgerExit.run { try Ledger.verify(storeRoot: storeOptions.storePath) }
         if json {
-            try LedgerExit.printJSON(
-                .object(
-                    JSONObject([
-                        ("ok", .bool(report.isOK)), ("entries", .integer(JSONInteger(Int(report.entryCount)))),
-                        ("root_hash", .string(report.rootHash.hex)),
-                        ("checkpoint_size", report.checkpoint.map { .integer(JSONInteger(Int($0.size))) } ?? .null),
-                        ("first_bad_index", report.firstBadIndex.map { .integer(JSONInteger(Int($0))) } ?? .null),
-                        ("problems", .array(report.problems.map { .string($0.description) })),
-                    ])
-                )
-            )
+            try JSONOutput.printCanonical(report)
         } else if report.isOK {
             Terminal.print(
                 "OK: \(report.entryCount) entries, root \(report.rootHash.hex), checkpoint signature verified"

@@ -101,6 +101,6 @@ struct PutCommand: ParsableCommand {
         } catch {
             throw StoreExit.cliError(error)
         }
-        if json { try Terminal.printJSON(lines) }
+        if json { try JSONOutput.print(lines) }
     }
 }

@@ -106,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
         interrupt.cancel()
         progress.finish()
         if json {
-            try Terminal.printJSON(results.map(RunReport.init))
+            try JSONOutput.print(results.map(RunReport.init))
         } else {
             for result in results { Terminal.print(RunReport.text(result)) }
             if let last = results.last {

@@ -33,10 +33,10 @@ struct ShowCommand: ParsableCommand {
         let manifestValue = try manifest.map { try JSONReader.parse($0) } ?? .null
         if json {
             let tagValues = try tags.map { (key: $0.key, value: try JSONReader.parse($0.value)) }
-            try LedgerExit.printJSON(
+            try JSONOutput.printCanonical(
                 .object(
                     JSONObject([
-                        ("run", summary.map(LedgerExit.json) ?? .null), ("manifest", manifestValue),
+                        ("run", try summary.map(JSONOutput.jsonValue) ?? .null), ("manifest", manifestValue),
                         ("receipts", .array(receipts.map(LedgerExit.json))),
                         ("tags", .object(JSONObject(tagValues.map { ($0.key, $0.value) }))),
                     ])
