@@ -2,6 +2,8 @@
 // itself, so a program linking CairnLedger gets the same JSON as the CLI with any `JSONEncoder`.
 
 import CairnCore
+public import CairnManifest
+import Foundation
 
 extension RunSummary: Encodable {
     private enum CodingKeys: String, CodingKey {
@@ -204,5 +206,76 @@ extension Ledger {
     public func publishedCheckpoint() throws -> PublishedCheckpoint {
         let note = try checkpointNote()
         return PublishedCheckpoint(checkpoint: try checkpoint(), note: note, verifierKey: verifier.encoded)
+    }
+}
+
+/// What the ledger holds about one run: its summary, manifest, receipts and tags (what `cairn show RUN_ID --json`
+/// prints).
+///
+/// Its JSON is a ``JSONValue`` rather than an `Encodable` encoding because it embeds the stored manifest and tag
+/// values as they are, integers of any size included.
+public struct RunRecord: Sendable {
+    /// The run's summary, nil when the ledger has receipts but no manifest for it.
+    public var summary: RunSummary?
+    /// The stored manifest bytes, if any.
+    public var manifest: [UInt8]?
+    /// The run's receipts, in log order.
+    public var receipts: [Receipt]
+    /// The run's tags, each value the JSON text as stored.
+    public var tags: [(key: String, value: String)]
+
+    /// Creates a value.
+    public init(
+        summary: RunSummary?,
+        manifest: [UInt8]?,
+        receipts: [Receipt],
+        tags: [(key: String, value: String)]
+    ) {
+        self.summary = summary
+        self.manifest = manifest
+        self.receipts = receipts
+        self.tags = tags
+    }
+
+    /// `{run, manifest, receipts, tags}`: the summary (or null), the manifest as JSON (or null), each receipt in the
+    /// entry format without `type`, `v` and `timestamp`, and the tags as an object.
+    ///
+    /// - Throws: A `JSONReader` error when the stored manifest or a tag value is not JSON.
+    public func jsonValue() throws -> JSONValue {
+        let summaryValue = try summary.map { try JSONReader.parse(Array(try JSONEncoder().encode($0))) } ?? .null
+        let manifestValue = try manifest.map { try JSONReader.parse($0) } ?? .null
+        let tagValues = try tags.map { (key: $0.key, value: try JSONReader.parse($0.value)) }
+        return .object(
+            JSONObject([
+                ("run", summaryValue), ("manifest", manifestValue),
+                ("receipts", .array(receipts.map(\.jsonValue))),
+                ("tags", .object(JSONObject(tagValues.map { ($0.key, $0.value) }))),
+            ])
+        )
+    }
+}
+
+extension Ledger {
+    /// The run's summary, manifest bytes, receipts and tags.
+    ///
+    /// - Returns: nil when the ledger has neither a manifest nor a receipt for the run.
+    /// - Throws: ``LedgerError`` when the index or the store cannot be read.
+    public func runRecord(_ runID: String) throws -> RunRecord? {
+        let record = RunRecord(
+            summary: try run(runID),
+            manifest: try manifestBytes(runID: runID),
+            receipts: try receipts(runID: runID),
+            tags: try tags(runID: runID)
+        )
+        return record.summary != nil || !record.receipts.isEmpty ? record : nil
+    }
+}
+
+extension Receipt {
+    /// The receipt in the entry format of spec/ledger.md, without `type`, `v` and `timestamp`.
+    public var jsonValue: JSONValue {
+        guard var object = LedgerEntry.receipt(self).jsonValue(timestamp: "").objectValue else { return .null }
+        for key in ["type", "v", "timestamp"] { _ = object.removeValue(forKey: key) }
+        return .object(object)
     }
 }

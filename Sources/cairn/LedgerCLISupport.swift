@@ -43,13 +43,6 @@ enum LedgerExit {
             throw cliError(error)
         }
     }
-
-    /// A receipt as JSON (the entry format without `type`, `v` and `timestamp`).
-    static func json(_ receipt: Receipt) -> JSONValue {
-        guard var object = LedgerEntry.receipt(receipt).jsonValue(timestamp: "").objectValue else { return .null }
-        for key in ["type", "v", "timestamp"] { _ = object.removeValue(forKey: key) }
-        return .object(object)
-    }
 }
 
 extension LedgerExit {
