@@ -23,7 +23,7 @@ extension StoreOptions {
     }
 }
 
-/// Maps ledger errors onto the CLI's exit codes and prints JSON values.
+/// Maps ledger errors onto the CLI's exit codes.
 enum LedgerExit {
     /// Exit 1 for what a check finds (corrupt log, failed proof or signature); 2 for everything else.
     static func cliError(_ error: any Error) -> CLIError {
