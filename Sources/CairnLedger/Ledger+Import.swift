@@ -44,7 +44,7 @@ extension Ledger {
         if let error = verdict.error {
             throw LedgerError(.manifestInvalid, "manifest refused: \(error)")
         }
-        guard verdict.exitCode == 0 else {
+        guard verdict.isVerified else {
             let reason = verdict.lines.first(where: \.isFailure)?.text ?? "verification failed"
             throw LedgerError(.manifestInvalid, "manifest does not verify: \(reason)")
         }

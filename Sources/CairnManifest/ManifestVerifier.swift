@@ -40,12 +40,25 @@ public struct ManifestVerdict: Sendable {
     /// Human output lines in genblaze's wording and order.
     public var lines: [Line]
 
-    /// 0 all verified; 1 hash mismatch, missing/malformed sha256, out-of-spec metadata, missing or mismatching
-    /// bytes; 2 the file was refused.
-    public var exitCode: Int32 {
-        if error != nil { return 2 }
-        return lines.contains(where: \.isFailure) ? 1 : 0
+    /// What a verdict amounts to.
+    public enum Outcome: String, Sendable, Hashable {
+        /// Every check passed.
+        case verified
+        /// The file was read, and a check failed: a hash mismatch, a missing or malformed output sha256, out-of-spec
+        /// output metadata, or missing or mismatching asset bytes.
+        case failed
+        /// The file was refused: it cannot be read as a manifest (``error`` says why).
+        case refused
     }
+
+    /// Verified, failed (a failing check) or refused (``error`` is set).
+    public var outcome: Outcome {
+        if error != nil { return .refused }
+        return lines.contains(where: \.isFailure) ? .failed : .verified
+    }
+
+    /// Every check passed.
+    public var isVerified: Bool { outcome == .verified }
 
     /// Verifies a manifest file's bytes.
     ///
@@ -206,5 +219,57 @@ public struct ManifestVerdict: Sendable {
             }
         }
         return verdict
+    }
+}
+
+extension ManifestVerdict: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case storedHash = "stored_hash"
+        case canonicalHash = "canonical_hash"
+        case hashOK = "hash_ok"
+        case verifyOK = "verify_ok"
+        case unverifiedSHA256IDs = "unverified_sha256_ids"
+        case invalidMetadataIDs = "invalid_metadata_ids"
+        case assets, error
+    }
+
+    /// `{schema_version, stored_hash, canonical_hash, hash_ok, verify_ok, unverified_sha256_ids,
+    /// invalid_metadata_ids, assets, error}` (docs/verify.md); `error` is `"Kind: message"` or null.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(storedHash, forKey: .storedHash)
+        try container.encode(canonicalHash, forKey: .canonicalHash)
+        try container.encode(hashOK, forKey: .hashOK)
+        try container.encode(verifyOK, forKey: .verifyOK)
+        try container.encode(unverifiedSHA256IDs, forKey: .unverifiedSHA256IDs)
+        try container.encode(invalidMetadataIDs, forKey: .invalidMetadataIDs)
+        try container.encode(assets, forKey: .assets)
+        try container.encode(error.map { "\($0.kind): \($0.message)" }, forKey: .error)
+    }
+}
+
+extension AssetByteCheck: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case assetID = "asset_id"
+        case role
+        case stepIndex = "step_index"
+        case sha256, status
+        case actualSHA256 = "actual_sha256"
+        case location
+    }
+
+    /// `{asset_id, role, step_index, sha256, status, actual_sha256, location}`; the last two, and a missing
+    /// `sha256`, are left out when absent. The url is not included.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(assetID, forKey: .assetID)
+        try container.encode(role, forKey: .role)
+        try container.encode(stepIndex, forKey: .stepIndex)
+        try container.encodeIfPresent(sha256, forKey: .sha256)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(actualSHA256, forKey: .actualSHA256)
+        try container.encodeIfPresent(location, forKey: .location)
     }
 }

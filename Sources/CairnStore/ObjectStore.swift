@@ -41,6 +41,18 @@ public struct PutResult: Sendable, Hashable {
     }
 }
 
+extension PutResult: Encodable {
+    private enum CodingKeys: String, CodingKey { case digest, size, stored }
+
+    /// `{digest, size, stored}`, the digest as `algo:hex`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(digest.description, forKey: .digest)
+        try container.encode(size, forKey: .size)
+        try container.encode(stored, forKey: .stored)
+    }
+}
+
 /// A local content-addressed object store: a directory of read-only files named by their digests.
 ///
 /// Layout (see `spec/store.md`): `config.json`, `objects/<algorithm>/<ab>/<hex>` (one shard level by default),

@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
         }
         if Terminal.stderrIsTerminal { Terminal.writeStderr("\r\u{1B}[2K") }
         if json {
-            try Terminal.printJSON(figures)
+            try JSONOutput.print(figures)
             return
         }
         for figure in figures {

@@ -67,14 +67,6 @@ enum Terminal {
 
     /// True when stderr is a terminal, so that progress may be drawn there.
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
-
-    /// Prints `value` to stdout as JSON with sorted keys on one line.
-    static func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        Swift.print(String(decoding: data, as: UTF8.self))
-    }
 }
 
 /// A one-line progress display on stderr, drawn only when stderr is a terminal.

@@ -44,7 +44,7 @@ struct FsckCommand: ParsableCommand {
         }
         progress.finish()
         if json {
-            try Terminal.printJSON(report)
+            try JSONOutput.print(report)
         } else {
             for problem in report.problems {
                 var line = "\(problem.kind.rawValue)  \(problem.path)  \(problem.detail)"

@@ -49,20 +49,7 @@ struct GCCommand: ParsableCommand {
             try ledger.collectGarbage(grace: Self.parseDuration(grace)!, dryRun: dryRun)
         }
         if json {
-            try LedgerExit.printJSON(
-                .object(
-                    JSONObject([
-                        ("dry_run", .bool(report.dryRun)),
-                        ("entries_scanned", .integer(JSONInteger(Int(report.entriesScanned)))),
-                        ("referenced", .integer(JSONInteger(report.referenced))),
-                        ("objects", .integer(JSONInteger(report.objectsSeen))),
-                        ("swept", .array(report.swept.map { .string($0.description) })),
-                        ("swept_bytes", .integer(JSONInteger(Int(report.sweptBytes)))),
-                        ("kept_young", .integer(JSONInteger(report.keptYoung))),
-                        ("debris_removed", .integer(JSONInteger(report.debrisRemoved))),
-                    ])
-                )
-            )
+            try JSONOutput.printCanonical(report)
             return
         }
         for digest in report.swept { Terminal.print((dryRun ? "would delete " : "deleted ") + digest.description) }

@@ -47,7 +47,7 @@ struct HasCommand: ParsableCommand {
             }
         }
         if json {
-            try Terminal.printJSON(lines)
+            try JSONOutput.print(lines)
         } else if !quiet {
             for line in lines { Terminal.print("\(line.digest)  \(line.present ? "present" : "absent")") }
         }

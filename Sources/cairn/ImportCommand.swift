@@ -44,17 +44,7 @@ struct ImportCommand: ParsableCommand {
             do {
                 let result = try ledger.importManifest(bytes: Array(data), assetsDirectory: assets)
                 if json {
-                    try LedgerExit.printJSON(
-                        .object(
-                            JSONObject([
-                                ("file", .string(path)), ("ok", true), ("run_id", .string(result.runID)),
-                                ("entry_index", .integer(JSONInteger(Int(result.entry.index)))),
-                                ("manifest", .string(result.manifestDigest.description)),
-                                ("assets_stored", .integer(JSONInteger(result.assetsStored.count))),
-                                ("assets_missing", .array(result.assetsMissing.map { .string($0) })),
-                            ])
-                        )
-                    )
+                    try JSONOutput.printCanonical(ImportRecord(file: path, result: result))
                 } else {
                     Terminal.print(
                         "imported \(path): run \(result.runID), entry \(result.entry.index), "
@@ -72,11 +62,26 @@ struct ImportCommand: ParsableCommand {
 
     private func report(path: String, error: String) {
         if json {
-            try? LedgerExit.printJSON(
-                .object(JSONObject([("file", .string(path)), ("ok", false), ("error", .string(error))]))
-            )
+            try? JSONOutput.printCanonical(ImportRecord(file: path, error: error))
         } else {
             Terminal.error("\(path): \(error)")
         }
+    }
+}
+
+/// One manifest's `--json` line: `file` and `ok`, then the ``ImportResult`` fields or the `error`.
+struct ImportRecord: Encodable {
+    var file: String
+    var result: ImportResult? = nil
+    var error: String? = nil
+
+    private enum CodingKeys: String, CodingKey { case file, ok, error }
+
+    func encode(to encoder: any Encoder) throws {
+        try result?.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(file, forKey: .file)
+        try container.encode(result != nil, forKey: .ok)
+        try container.encodeIfPresent(error, forKey: .error)
     }
 }

@@ -53,7 +53,7 @@ struct InitCommand: ParsableCommand {
             throw CLIError("cannot make the ledger's signing key in \(store.root): \(error)")
         }
         if json {
-            try Terminal.printJSON(InitReport(configuration: store.configuration, origin: key.name))
+            try JSONOutput.print(InitReport(configuration: store.configuration, origin: key.name))
         } else {
             Terminal.print(
                 "Initialized an empty Cairn store in \(path) (\(algorithm.rawValue), durability \(durability.rawValue))"

@@ -23,7 +23,7 @@ extension StoreOptions {
     }
 }
 
-/// Maps ledger errors onto the CLI's exit codes and prints JSON values.
+/// Maps ledger errors onto the CLI's exit codes.
 enum LedgerExit {
     /// Exit 1 for what a check finds (corrupt log, failed proof or signature); 2 for everything else.
     static func cliError(_ error: any Error) -> CLIError {
@@ -42,39 +42,6 @@ enum LedgerExit {
         } catch {
             throw cliError(error)
         }
-    }
-
-    /// Prints `value` as canonical JSON (sorted keys, compact) on one line.
-    static func printJSON(_ value: JSONValue) throws {
-        Terminal.print(try CanonicalJSON.string(value))
-    }
-
-    static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-
-    /// A run summary as JSON.
-    static func json(_ run: RunSummary) -> JSONValue {
-        .object(
-            JSONObject([
-                ("run_id", .string(run.runID)), ("name", optional(run.name)),
-                ("parent_run_id", optional(run.parentRunID)), ("canonical_hash", .string(run.canonicalHash)),
-                ("manifest", .string(run.manifestDigest)), ("status", optional(run.status)),
-                ("timestamp", .string(run.timestamp)), ("entry_index", .integer(JSONInteger(Int(run.entryIndex)))),
-            ])
-        )
-    }
-
-    /// A lineage tree as JSON.
-    static func json(_ node: LineageNode) -> JSONValue {
-        var object = json(node.run).objectValue!
-        object["children"] = .array(node.children.map(json))
-        return .object(object)
-    }
-
-    /// A receipt as JSON (the entry format without `type`, `v` and `timestamp`).
-    static func json(_ receipt: Receipt) -> JSONValue {
-        guard var object = LedgerEntry.receipt(receipt).jsonValue(timestamp: "").objectValue else { return .null }
-        for key in ["type", "v", "timestamp"] { _ = object.removeValue(forKey: key) }
-        return .object(object)
     }
 }
 

@@ -35,10 +35,10 @@ struct LineageCommand: ParsableCommand {
         // Edges are (parent, child); nodes are every run shown.
         var nodes: [RunSummary] = []
         var edges: [(String, String)] = []
-        var treeJSON: JSONValue = .null
+        let result: any Encodable
         if descendants {
             guard let tree = try LedgerExit.run({ try ledger.descendants(of: runID) }) else { return }
-            treeJSON = LedgerExit.json(tree)
+            result = tree
             var lines: [String] = []
             func walk(_ node: LineageNode, depth: Int) {
                 nodes.append(node.run)
@@ -57,9 +57,7 @@ struct LineageCommand: ParsableCommand {
             let ancestors = try LedgerExit.run { try ledger.ancestors(of: runID) }
             nodes = [run] + ancestors
             for (child, parent) in zip(nodes, nodes.dropFirst()) { edges.append((parent.runID, child.runID)) }
-            treeJSON = .object(
-                JSONObject([("run", LedgerExit.json(run)), ("ancestors", .array(ancestors.map(LedgerExit.json)))])
-            )
+            result = RunAncestry(run: run, ancestors: ancestors)
             if !json && format == .text {
                 for (depth, node) in nodes.enumerated() {
                     Terminal.print(
@@ -70,7 +68,7 @@ struct LineageCommand: ParsableCommand {
             }
         }
         if json {
-            try LedgerExit.printJSON(treeJSON)
+            try JSONOutput.printCanonical(result)
             return
         }
         switch format {

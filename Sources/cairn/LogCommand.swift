@@ -21,7 +21,7 @@ struct LogCommand: ParsableCommand {
         let ledger = try storeOptions.openLedger()
         let runs = try LedgerExit.run { try ledger.runs(limit: n) }
         if json {
-            try LedgerExit.printJSON(.array(runs.map(LedgerExit.json)))
+            try JSONOutput.printCanonical(runs)
             return
         }
         for run in runs {

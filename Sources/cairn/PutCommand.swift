@@ -65,11 +65,18 @@ struct PutCommand: ParsableCommand {
         return lines.map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// One input's `--json` record: `path` beside the ``PutResult`` fields.
     struct Line: Encodable {
         var path: String
-        var digest: String
-        var size: Int64
-        var stored: Bool
+        var result: PutResult
+
+        private enum CodingKeys: String, CodingKey { case path }
+
+        func encode(to encoder: any Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+        }
     }
 
     func run() throws {
@@ -85,22 +92,17 @@ struct PutCommand: ParsableCommand {
             // is checked first, then each line is printed as soon as its object (and every one before it) is stored.
             if mode != .batch { try store.checkInputs(sources) }
             try store.putEach(sources, durability: mode, concurrency: jobs) { index, result in
-                let line = Line(
-                    path: sources[index].displayName,
-                    digest: result.digest.description,
-                    size: result.size,
-                    stored: result.stored
-                )
+                let line = Line(path: sources[index].displayName, result: result)
                 if json {
                     lines.append(line)
                 } else {
-                    Terminal.print("\(line.digest)  \(line.path)")
+                    Terminal.print("\(result.digest)  \(line.path)")
                     if mode != .batch { fflush(nil) }
                 }
             }
         } catch {
             throw StoreExit.cliError(error)
         }
-        if json { try Terminal.printJSON(lines) }
+        if json { try JSONOutput.print(lines) }
     }
 }

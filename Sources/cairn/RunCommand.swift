@@ -106,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
         interrupt.cancel()
         progress.finish()
         if json {
-            try Terminal.printJSON(results.map(RunReport.init))
+            try JSONOutput.print(results)
         } else {
             for result in results { Terminal.print(RunReport.text(result)) }
             if let last = results.last {
@@ -143,63 +143,8 @@ final class RunProgress: Sendable {
     func finish() { line.finish() }
 }
 
-/// One run as `cairn run --json` prints it.
-struct RunReport: Encodable {
-    struct Output: Encodable {
-        var digest: String
-        var media_type: String
-        var size: Int64
-    }
-
-    struct Step: Encodable {
-        var name: String
-        var stage: String
-        var status: String
-        var attempts: Int
-        var reused_from: String?
-        var fingerprint: String
-        var outputs: [Output]
-        var error: String?
-    }
-
-    var run_id: String
-    var name: String
-    var status: String
-    var parent_run_id: String?
-    var canonical_hash: String?
-    var manifest_digest: String?
-    var steps: [Step]
-    var outputs: [Output]
-    var stopped_stages: [String: String]
-    var error: String?
-
-    init(_ result: RunResult) {
-        func outputs(_ list: [Artifact]) -> [Output] {
-            list.map { Output(digest: $0.digest.description, media_type: $0.mediaType, size: $0.size) }
-        }
-        run_id = result.runID
-        name = result.name
-        status = result.status.rawValue
-        parent_run_id = result.parentRunID
-        canonical_hash = result.manifest?.canonicalHash
-        manifest_digest = result.manifest?.digest.description
-        steps = result.steps.map {
-            Step(
-                name: $0.name,
-                stage: $0.stage,
-                status: $0.status.rawValue,
-                attempts: $0.attempts,
-                reused_from: $0.reusedFrom,
-                fingerprint: $0.fingerprint,
-                outputs: outputs($0.outputs),
-                error: $0.error
-            )
-        }
-        self.outputs = outputs(result.outputs)
-        stopped_stages = result.stoppedStages
-        error = result.error
-    }
-
+/// One run as `cairn run` prints it without `--json` (with `--json`, ``RunResult`` encodes itself).
+enum RunReport {
     static func text(_ result: RunResult) -> String {
         var lines = ["run \(result.runID)  \(result.name)  \(result.status.rawValue)"]
         if let parent = result.parentRunID { lines.append("  parent   \(parent)") }

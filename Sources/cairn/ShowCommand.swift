@@ -21,27 +21,13 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let ledger = try storeOptions.openLedger()
-        let (summary, manifest, receipts, tags) = try LedgerExit.run {
-            (
-                try ledger.run(runID), try ledger.manifestBytes(runID: runID), try ledger.receipts(runID: runID),
-                try ledger.tags(runID: runID)
-            )
-        }
-        guard summary != nil || !receipts.isEmpty else {
+        guard let record = try LedgerExit.run({ try ledger.runRecord(runID) }) else {
             throw CLIError("no run \(runID) in the ledger", exitCode: 1)
         }
+        let (summary, manifest, receipts, tags) = (record.summary, record.manifest, record.receipts, record.tags)
         let manifestValue = try manifest.map { try JSONReader.parse($0) } ?? .null
         if json {
-            let tagValues = try tags.map { (key: $0.key, value: try JSONReader.parse($0.value)) }
-            try LedgerExit.printJSON(
-                .object(
-                    JSONObject([
-                        ("run", summary.map(LedgerExit.json) ?? .null), ("manifest", manifestValue),
-                        ("receipts", .array(receipts.map(LedgerExit.json))),
-                        ("tags", .object(JSONObject(tagValues.map { ($0.key, $0.value) }))),
-                    ])
-                )
-            )
+            try JSONOutput.printCanonical(try record.jsonValue())
             return
         }
         if let summary {

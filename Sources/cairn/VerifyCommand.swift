@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnLedger
 import CairnManifest
 import Foundation
 
@@ -92,18 +93,20 @@ struct VerifyCommand: ParsableCommand {
                     byteSource: source,
                     missingBytes: missingBytes
                 )
-            } catch let error as CLIError {
-                worst = max(worst, error.exitCode)
+            } catch {
+                // An unreadable manifest (CLIError) or unreadable asset bytes (AssetSourceError): exit 2.
+                let failure = error as? CLIError ?? CLIError("\(error)", exitCode: 2)
+                worst = max(worst, failure.exitCode)
                 if json {
-                    try Terminal.printJSON(VerifyJSON(file: path, error: error.message))
+                    try JSONOutput.print(VerifyJSON(file: path, error: failure.message))
                 } else {
-                    Terminal.error(error.message)
+                    Terminal.error(failure.message)
                 }
                 continue
             }
-            worst = max(worst, verdict.exitCode)
+            worst = max(worst, VerifyJSON.exitCode(verdict.outcome))
             if json {
-                try Terminal.printJSON(VerifyJSON(file: path, verdict: verdict))
+                try JSONOutput.print(VerifyJSON(file: path, verdict: verdict))
             } else {
                 for line in verdict.lines {
                     if line.isFailure {
@@ -118,77 +121,55 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
-/// The `--json` record of one file.
+/// The `--json` record of one file: `file` and `exit_code` beside the ``ManifestVerdict`` fields, or, for a file that
+/// cannot be read, the verdict fields empty and the reason in `error`.
 struct VerifyJSON: Encodable {
-    struct AssetRecord: Encodable {
-        var asset_id: String
-        var role: String
-        var step_index: Int
-        var sha256: String?
-        var status: String
-        var actual_sha256: String?
-        var location: String?
-    }
-
     var file: String
-    var schema_version: String?
-    var stored_hash: String?
-    var canonical_hash: String?
-    var hash_ok = false
-    var verify_ok = false
-    var unverified_sha256_ids: [String] = []
-    var invalid_metadata_ids: [String] = []
-    var assets: [AssetRecord] = []
+    var verdict: ManifestVerdict?
     var error: String?
-    var exit_code: Int32 = 2
+    var exitCode: Int32
 
     init(file: String, error: String) {
         self.file = file
         self.error = error
+        exitCode = 2
     }
 
     init(file: String, verdict: ManifestVerdict) {
         self.file = file
-        schema_version = verdict.schemaVersion
-        stored_hash = verdict.storedHash
-        canonical_hash = verdict.canonicalHash
-        hash_ok = verdict.hashOK
-        verify_ok = verdict.verifyOK
-        unverified_sha256_ids = verdict.unverifiedSHA256IDs
-        invalid_metadata_ids = verdict.invalidMetadataIDs
-        assets = verdict.assets.map {
-            AssetRecord(
-                asset_id: $0.assetID,
-                role: $0.role.rawValue,
-                step_index: $0.stepIndex,
-                sha256: $0.sha256,
-                status: $0.status.rawValue,
-                actual_sha256: $0.actualSHA256,
-                location: $0.location
-            )
-        }
-        error = verdict.error.map { "\($0.kind): \($0.message)" }
-        exit_code = verdict.exitCode
+        self.verdict = verdict
+        exitCode = Self.exitCode(verdict.outcome)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case file, schema_version, stored_hash, canonical_hash, hash_ok, verify_ok, unverified_sha256_ids,
-            invalid_metadata_ids, assets, error, exit_code
+    /// The CLI's exit code for a verdict: 0 verified, 1 a failing check, 2 a refused file.
+    static func exitCode(_ outcome: ManifestVerdict.Outcome) -> Int32 {
+        switch outcome {
+        case .verified: 0
+        case .failed: 1
+        case .refused: 2
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case file, exit_code, schema_version, stored_hash, canonical_hash, hash_ok, verify_ok, unverified_sha256_ids,
+            invalid_metadata_ids, assets, error
     }
 
     func encode(to encoder: any Encoder) throws {
+        if let verdict { try verdict.encode(to: encoder) }
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(file, forKey: .file)
-        try container.encode(schema_version, forKey: .schema_version)
-        try container.encode(stored_hash, forKey: .stored_hash)
-        try container.encode(canonical_hash, forKey: .canonical_hash)
-        try container.encode(hash_ok, forKey: .hash_ok)
-        try container.encode(verify_ok, forKey: .verify_ok)
-        try container.encode(unverified_sha256_ids, forKey: .unverified_sha256_ids)
-        try container.encode(invalid_metadata_ids, forKey: .invalid_metadata_ids)
-        try container.encode(assets, forKey: .assets)
+        try container.encode(exitCode, forKey: .exit_code)
+        guard verdict == nil else { return }
+        for key in [CodingKeys.schema_version, .stored_hash, .canonical_hash] {
+            try container.encode(nil as String?, forKey: key)
+        }
+        try container.encode(false, forKey: .hash_ok)
+        try container.encode(false, forKey: .verify_ok)
+        try container.encode([String](), forKey: .unverified_sha256_ids)
+        try container.encode([String](), forKey: .invalid_metadata_ids)
+        try container.encode([AssetByteCheck](), forKey: .assets)
         try container.encode(error, forKey: .error)
-        try container.encode(exit_code, forKey: .exit_code)
     }
 }
 

@@ -26,17 +26,7 @@ enum VerifyProof {
             throw CLIError("\(path): \(error)", exitCode: 2)
         }
         if json {
-            try LedgerExit.printJSON(
-                .object(
-                    JSONObject([
-                        ("file", .string(path)), ("kind", .string(check.kind)), ("ok", .bool(check.isValid)),
-                        ("origin", LedgerExit.optional(check.origin)),
-                        ("verifier_key", LedgerExit.optional(check.verifierKey)),
-                        ("key_from_bundle", .bool(check.keyFromBundle)),
-                        ("findings", .array(check.findings.map { .string($0) })),
-                    ])
-                )
-            )
+            try JSONOutput.printCanonical(ProofFileRecord(file: path, check: check))
         } else {
             for finding in check.findings {
                 if finding.hasPrefix("FAIL") {
@@ -51,5 +41,19 @@ enum VerifyProof {
             }
         }
         if !check.isValid { throw ExitCode(1) }
+    }
+}
+
+/// The `--json` line of `verify --proof`: `file`, then the ``ProofCheck`` fields.
+struct ProofFileRecord: Encodable {
+    var file: String
+    var check: ProofCheck
+
+    private enum CodingKeys: String, CodingKey { case file }
+
+    func encode(to encoder: any Encoder) throws {
+        try check.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(file, forKey: .file)
     }
 }
