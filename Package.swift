@@ -102,6 +102,7 @@ let package = Package(
                 "CairnStore",
                 "CairnLedger",
                 "CairnPipeline",
+                "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -46,18 +47,8 @@ enum Terminal {
 
     /// Writes `text` to stderr as is.
     static func writeStderr(_ text: String) {
-        var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        // Nowhere left to report a failure to write stderr: the text is dropped.
+        try? SystemCalls.writeAll(STDERR_FILENO, Array(text.utf8))
     }
 
     /// Writes `text` to stdout (buffered by the C library and flushed at exit).

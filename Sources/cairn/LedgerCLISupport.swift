@@ -2,6 +2,7 @@ import CairnLedger
 import CairnManifest
 import CairnStore
 import Foundation
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -49,18 +50,8 @@ extension LedgerExit {
     /// Writes `text` to stdout unbuffered (so a line printed has left the process, even if it is killed next).
     static func writeStdout(_ text: String) {
         fflush(nil)
-        var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        // A closed stdout (a reader gone) is not this command's failure: the text is dropped.
+        try? SystemCalls.writeAll(STDOUT_FILENO, Array(text.utf8))
     }
 }
 
