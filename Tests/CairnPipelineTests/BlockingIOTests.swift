@@ -9,29 +9,24 @@ import _CairnTestSupport
 /// Blocking store and ledger work runs off Swift's cooperative pool, so timers and other tasks keep running.
 @Suite(.timeLimit(.minutes(1)))
 struct BlockingIOTests {
-    @Test func blockingWorkRunsOffTheCooperativePool() async throws {
-        // Eight bodies per core (at most 64) that each block their thread for 250 ms. On the cooperative pool (one
-        // thread per core) they would run a core's worth at a time, at least 8 x 250 ms, holding every thread,
-        // timers included. On the blocking-IO threads they all wait at once.
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let count = min(64, 8 * cores)
-        let clock = ContinuousClock()
-        let start = clock.now
+    @Test func blockingWorkRunsOnItsOwnThreadsAndAllAtOnce() async throws {
+        // Every body runs on the blocking-IO queue (never inline on the calling task's cooperative thread), and
+        // bodies that block do not wait for each other: each one below waits until all sixteen have started, which
+        // can only finish when they block side by side (the cooperative pool has one thread per core).
+        let started = DispatchGroupCounter(expected: 16)
         let placed: [Bool] = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for _ in 0..<count {
+            for _ in 0..<16 {
                 group.addTask {
                     try await BlockingIO.run {
-                        usleep(250_000)
+                        started.arriveAndWait(timeout: .now() + 20)
                         return BlockingIO.isOnBlockingThread
                     }
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        let elapsed = clock.now - start
-        #expect(placed == Array(repeating: true, count: count))
-        let pooled = Duration.milliseconds(250 * (count / min(cores, count)))
-        #expect(elapsed < pooled * 3 / 4, "\(count) x 250 ms of blocking work took \(elapsed) (pool-bound: \(pooled))")
+        #expect(placed == Array(repeating: true, count: 16))
+        #expect(started.allArrived, "the bodies ran a few at a time, not side by side")
     }
 
     @Test func aPipelineRunsItsStoreAndLedgerWorkOnTheBlockingThreads() async throws {
@@ -44,5 +39,31 @@ struct BlockingIOTests {
         #expect(result.status == .completed)
         // Per step at least: the request's inputs, the outputs' ingest, the receipt; then the run's manifest.
         #expect(BlockingIO.runCount - before >= 2 * 3 + 1)
+    }
+}
+
+/// A barrier for threads: each arrival waits until `expected` have arrived (or the deadline passes).
+final class DispatchGroupCounter: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var arrived = 0
+    private let expected: Int
+
+    init(expected: Int) { self.expected = expected }
+
+    func arriveAndWait(timeout: DispatchTime) {
+        condition.lock()
+        defer { condition.unlock() }
+        arrived += 1
+        condition.broadcast()
+        let deadline = Date(
+            timeIntervalSinceNow: Double(timeout.uptimeNanoseconds - DispatchTime.now().uptimeNanoseconds) / 1e9
+        )
+        while arrived < expected, condition.wait(until: deadline) {}
+    }
+
+    var allArrived: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return arrived >= expected
     }
 }
