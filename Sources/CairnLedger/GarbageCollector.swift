@@ -56,31 +56,15 @@ extension Ledger {
                             underlying: error
                         )
                     }
-                    guard
-                        let steps = (try? JSONReader.parse(body))?.objectValue?["run"]?.objectValue?["steps"]?
-                            .arrayValue
-                    else {
+                    // The manifest's own references: step inputs and outputs by SHA-256, and provider records
+                    // (stdout, stderr, request and response bodies) named by digest text under `provider_payload`.
+                    guard let outline = try? ManifestOutline(bytes: body) else {
                         throw LedgerError(
                             .gcRefused,
                             "manifest \(record.manifestDigest) of run \(record.runID) (entry \(index)) is not a manifest"
                         )
                     }
-                    for step in steps {
-                        // Provider records (stdout, stderr, request and response bodies) are named by digest text
-                        // anywhere under `provider_payload`; every string there that parses as a digest is a root.
-                        if let payload = step.objectValue?["provider_payload"] {
-                            Self.collectDigests(in: payload, into: &marked)
-                        }
-                        for key in ["inputs", "assets"] {
-                            for asset in step.objectValue?[key]?.arrayValue ?? [] {
-                                if let hex = asset.objectValue?["sha256"]?.stringValue,
-                                    let digest = Digest("sha256:" + hex)
-                                {
-                                    marked.insert(digest)
-                                }
-                            }
-                        }
-                    }
+                    marked.formUnion(outline.referencedDigests)
                 }
             }
         } catch let error as LedgerError where error.code == .gcRefused {
@@ -136,22 +120,5 @@ extension Ledger {
             dryRun: dryRun,
             debrisRemoved: debris
         )
-    }
-
-    /// Adds every string in `value` (at any depth) that parses strictly as a digest.
-    static func collectDigests(in value: JSONValue, into marked: inout Set<Digest>) {
-        var pending = [value]
-        while let next = pending.popLast() {
-            switch next {
-            case .string(let text):
-                if let digest = Digest(text) { marked.insert(digest) }
-            case .array(let items):
-                pending.append(contentsOf: items)
-            case .object(let object):
-                pending.append(contentsOf: object.map(\.value))
-            default:
-                break
-            }
-        }
     }
 }

@@ -177,25 +177,27 @@ public final class Ledger: Sendable {
 
     /// Reads the ledger fields of a genblaze manifest's JSON.
     static func manifestRecord(bytes: [UInt8], digest: Digest) throws -> ManifestRecord {
-        let value: JSONValue
+        let outline: ManifestOutline
         do {
-            value = try JSONReader.parse(bytes)
+            outline = try ManifestOutline(bytes: bytes)
+        } catch let error as ManifestError where error.code == .invalidJSON {
+            throw LedgerError(.manifestInvalid, "manifest is not JSON: \(error.underlying.map { "\($0)" } ?? "")")
         } catch {
-            throw LedgerError(.manifestInvalid, "manifest is not JSON: \(error)")
-        }
-        guard let run = value.objectValue?["run"]?.objectValue, let runID = run["run_id"]?.stringValue else {
             throw LedgerError(.manifestInvalid, "manifest has no run.run_id")
         }
-        guard let hash = value.objectValue?["canonical_hash"]?.stringValue else {
+        guard let runID = outline.runID else {
+            throw LedgerError(.manifestInvalid, "manifest has no run.run_id")
+        }
+        guard let hash = outline.canonicalHash else {
             throw LedgerError(.manifestInvalid, "manifest of run \(runID) has no canonical_hash")
         }
         return ManifestRecord(
             runID: runID,
-            parentRunID: run["parent_run_id"]?.stringValue,
-            name: run["name"]?.stringValue,
+            parentRunID: outline.parentRunID,
+            name: outline.name,
             canonicalHash: hash,
             manifestDigest: digest,
-            status: run["status"]?.stringValue
+            status: outline.status
         )
     }
 

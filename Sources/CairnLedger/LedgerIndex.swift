@@ -157,11 +157,10 @@ final class LedgerIndex: Sendable {
             // Steps and asset digests come from the manifest body when the store still has it.
             if case .present = (try? store.contains(record.manifestDigest)) ?? .absent,
                 let body = try? store.read(record.manifestDigest),
-                let steps = (try? JSONReader.parse(body))?.objectValue?["run"]?.objectValue?["steps"]?.arrayValue
+                let outline = try? ManifestOutline(bytes: body)
             {
-                for (position, stepValue) in steps.enumerated() {
-                    guard let step = stepValue.objectValue else { continue }
-                    let stepIndex = step["step_index"]?.integerValue?.int ?? position
+                for step in outline.steps {
+                    let stepIndex = step.index
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO steps(seq, source, run_id, step_index, step_name, attempt, status, provider,
@@ -170,16 +169,13 @@ final class LedgerIndex: Sendable {
                             """
                     ).execute(
                         arguments: [
-                            seqValue, record.runID, stepIndex, step["step_type"]?.stringValue,
-                            step["status"]?.stringValue, step["provider"]?.stringValue, step["model"]?.stringValue,
-                            step["started_at"]?.stringValue, step["completed_at"]?.stringValue,
+                            seqValue, record.runID, stepIndex, step.stepType, step.status, step.provider, step.model,
+                            step.startedAt, step.completedAt,
                         ]
                     )
-                    for (role, key) in [("consumed", "inputs"), ("produced", "assets")] {
-                        for asset in step[key]?.arrayValue ?? [] {
-                            guard let fields = asset.objectValue, let hex = fields["sha256"]?.stringValue,
-                                let digest = Digest("sha256:" + hex)
-                            else { continue }
+                    for (role, assets) in [("consumed", step.inputs), ("produced", step.outputs)] {
+                        for asset in assets {
+                            guard let digest = asset.digest else { continue }
                             try db.cachedStatement(
                                 sql: """
                                     INSERT INTO edges(seq, source, digest, role, run_id, step_index, media_type)
@@ -187,8 +183,7 @@ final class LedgerIndex: Sendable {
                                     """
                             ).execute(
                                 arguments: [
-                                    seqValue, digest.description, role, record.runID, stepIndex,
-                                    fields["media_type"]?.stringValue,
+                                    seqValue, digest.description, role, record.runID, stepIndex, asset.mediaType,
                                 ]
                             )
                         }

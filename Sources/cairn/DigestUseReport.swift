@@ -1,3 +1,4 @@
+import ArgumentParser
 import CairnCore
 import CairnLedger
 import CairnManifest
@@ -21,4 +22,15 @@ enum DigestUseReport {
             throw CLIError("no run in the ledger \(produced ? "produced" : "consumed") \(digest)", exitCode: 1)
         }
     }
+}
+
+/// The operands of `made` and `used`: a store, one digest, and `--json`.
+struct DigestQuery: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "The object digest (algo:hex).")
+    var digest: String
+
+    @Flag(help: "Print JSON (one array).")
+    var json = false
 }

@@ -8,15 +8,14 @@ struct MadeCommand: ParsableCommand {
         discussion: "Exit 1 when no run in the ledger produced it."
     )
 
-    @OptionGroup var storeOptions: StoreOptions
-
-    @Argument(help: "The object digest (algo:hex).")
-    var digest: String
-
-    @Flag(help: "Print JSON (one array).")
-    var json = false
+    @OptionGroup var query: DigestQuery
 
     func run() throws {
-        try DigestUseReport.run(storeOptions: storeOptions, digest: digest, produced: true, json: json)
+        try DigestUseReport.run(
+            storeOptions: query.storeOptions,
+            digest: query.digest,
+            produced: true,
+            json: query.json
+        )
     }
 }

@@ -1,0 +1,133 @@
+public import CairnCore
+
+/// What the layers above read from a stored manifest, without the model's validation: the run's identity and
+/// links, each step's summary, the assets it consumed and produced, and every digest the manifest refers to.
+///
+/// The ledger, its index and garbage collection read manifests they stored earlier, of any schema version, through
+/// this one reading; none of them walks manifest JSON by hand. An outline is lenient where the model is strict
+/// (a missing optional field is nil), and strict where the ledger depends on it: the text must be a JSON object
+/// with a `run` object.
+public struct ManifestOutline: Sendable, Hashable {
+    /// An asset a step consumed (`inputs`) or produced (`assets`), by its declared SHA-256.
+    public struct AssetReference: Sendable, Hashable {
+        /// The declared `sha256` as a digest (`sha256:<hex>`), or nil when missing or malformed.
+        public var digest: Digest?
+        /// The declared media type.
+        public var mediaType: String?
+    }
+
+    /// One step's summary.
+    public struct Step: Sendable, Hashable {
+        /// `step_index`, or the step's position when absent.
+        public var index: Int
+        public var stepType: String?
+        public var status: String?
+        public var provider: String?
+        public var model: String?
+        public var startedAt: String?
+        public var completedAt: String?
+        /// `inputs`, in order.
+        public var inputs: [AssetReference]
+        /// `assets` (outputs), in order.
+        public var outputs: [AssetReference]
+        /// Every string anywhere under `provider_payload` that parses strictly as a digest (provider records:
+        /// request and response bodies, stdout, stderr).
+        public var payloadDigests: [Digest]
+    }
+
+    /// `run.run_id`.
+    public var runID: String?
+    /// `run.parent_run_id`.
+    public var parentRunID: String?
+    /// `run.name`.
+    public var name: String?
+    /// `run.status`.
+    public var status: String?
+    /// The stored `canonical_hash`.
+    public var canonicalHash: String?
+    /// `run.steps`, in order.
+    public var steps: [Step]
+
+    /// Every digest the manifest refers to: each step's inputs and outputs (by SHA-256) and provider records.
+    /// Garbage collection keeps every one of them.
+    public var referencedDigests: Set<Digest> {
+        var digests: Set<Digest> = []
+        for step in steps {
+            for asset in step.inputs + step.outputs { if let digest = asset.digest { digests.insert(digest) } }
+            digests.formUnion(step.payloadDigests)
+        }
+        return digests
+    }
+
+    /// Reads the outline of a manifest file's bytes.
+    ///
+    /// - Throws: ``ManifestError`` (`.invalidJSON` for malformed JSON, `.notAnObject` when the text is not an object
+    ///   with a `run` object).
+    public init(bytes: some Collection<UInt8>) throws {
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            throw ManifestError(
+                .invalidJSON,
+                kind: "JSONDecodeError",
+                "manifest is not JSON: \(error)",
+                underlying: error
+            )
+        }
+        guard let top = value.objectValue, let run = top["run"]?.objectValue else {
+            throw ManifestError(.notAnObject, kind: "ManifestError", "manifest has no run object")
+        }
+        runID = run["run_id"]?.stringValue
+        parentRunID = run["parent_run_id"]?.stringValue
+        name = run["name"]?.stringValue
+        status = run["status"]?.stringValue
+        canonicalHash = top["canonical_hash"]?.stringValue
+        steps = []
+        for (position, stepValue) in (run["steps"]?.arrayValue ?? []).enumerated() {
+            guard let step = stepValue.objectValue else { continue }
+            func assets(_ key: String) -> [AssetReference] {
+                (step[key]?.arrayValue ?? []).compactMap { item in
+                    guard let fields = item.objectValue else { return nil }
+                    return AssetReference(
+                        digest: fields["sha256"]?.stringValue.flatMap { Digest("sha256:" + $0) },
+                        mediaType: fields["media_type"]?.stringValue
+                    )
+                }
+            }
+            steps.append(
+                Step(
+                    index: step["step_index"]?.integerValue?.int ?? position,
+                    stepType: step["step_type"]?.stringValue,
+                    status: step["status"]?.stringValue,
+                    provider: step["provider"]?.stringValue,
+                    model: step["model"]?.stringValue,
+                    startedAt: step["started_at"]?.stringValue,
+                    completedAt: step["completed_at"]?.stringValue,
+                    inputs: assets("inputs"),
+                    outputs: assets("assets"),
+                    payloadDigests: step["provider_payload"].map(Self.digests(in:)) ?? []
+                )
+            )
+        }
+    }
+
+    /// Every string in `value`, at any depth, that parses strictly as a digest, in document order.
+    static func digests(in value: JSONValue) -> [Digest] {
+        var found: [Digest] = []
+        var pending = [value]
+        while let next = pending.popLast() {
+            switch next {
+            case .string(let text):
+                if let digest = Digest(text) { found.append(digest) }
+            case .array(let items):
+                pending.append(contentsOf: items.reversed())
+            case .object(let object):
+                pending.append(contentsOf: object.map(\.value).reversed())
+            default:
+                break
+            }
+        }
+        return found
+    }
+}
