@@ -4,11 +4,18 @@ import Foundation
 /// Why a value has no canonical text.
 public struct CanonicalJSONError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public enum Code: String, Sendable, Hashable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable name, in snake_case.
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
         /// A value sits deeper than ``CanonicalJSON/maxDepth`` (genblaze's ManifestError).
-        case tooDeep
+        public static let tooDeep = Code("too_deep")
         /// A string holds an unpaired surrogate and cannot be encoded as UTF-8 (genblaze's UnicodeEncodeError).
-        case unencodableString
+        public static let unencodableString = Code("unencodable_string")
+
+        /// The code's name.
+        public var description: String { rawValue }
     }
 
     /// The kind of failure.
