@@ -5,36 +5,36 @@
 public struct DigestError: Error, CustomStringConvertible, Sendable, Hashable {
     /// The kind of problem found in a digest string.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// A short, stable identifier such as `unknown-algorithm`.
-        public let name: String
+        /// A short, stable identifier in snake_case, such as `unknown_algorithm`.
+        public let rawValue: String
 
-        private init(_ name: String) { self.name = name }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// The string was empty.
         public static let empty = Code("empty")
         /// The string has no `:` between algorithm and hex.
-        public static let missingSeparator = Code("missing-separator")
+        public static let missingSeparator = Code("missing_separator")
         /// The algorithm is not `sha256` or `blake2b-256`.
-        public static let unknownAlgorithm = Code("unknown-algorithm")
+        public static let unknownAlgorithm = Code("unknown_algorithm")
         /// The hex part does not have exactly 64 characters.
-        public static let wrongLength = Code("wrong-length")
+        public static let wrongLength = Code("wrong_length")
         /// The hex part has uppercase letters (only lowercase hex is valid).
         public static let uppercase = Code("uppercase")
         /// The string contains a space, tab, newline or other whitespace.
         public static let whitespace = Code("whitespace")
         /// The string contains a path separator (`/` or `\`).
-        public static let pathSeparator = Code("path-separator")
+        public static let pathSeparator = Code("path_separator")
         /// The string contains `..`.
-        public static let dotDot = Code("dot-dot")
+        public static let dotDot = Code("dot_dot")
         /// The string contains a NUL byte.
         public static let nul = Code("nul")
         /// The string contains another control character or non-ASCII character.
-        public static let invalidCharacter = Code("invalid-character")
+        public static let invalidCharacter = Code("invalid_character")
         /// The hex part contains a character outside `0-9a-f`.
-        public static let notHex = Code("not-hex")
+        public static let notHex = Code("not_hex")
 
         /// The identifier.
-        public var description: String { name }
+        public var description: String { rawValue }
     }
 
     /// What is wrong with the input.
@@ -64,7 +64,7 @@ public struct DigestError: Error, CustomStringConvertible, Sendable, Hashable {
         case .nul: return "invalid digest \"\(shown)\": contains a NUL byte"
         case .invalidCharacter: return "invalid digest \"\(shown)\": contains a control or non-ASCII character"
         case .notHex: return "invalid digest \"\(shown)\": the hex part has a character outside 0-9a-f"
-        default: return "invalid digest \"\(shown)\": \(code.name)"
+        default: return "invalid digest \"\(shown)\": \(code.rawValue)"
         }
     }
 

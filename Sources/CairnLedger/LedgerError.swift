@@ -4,35 +4,35 @@ public import SystemPackage
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The code's stable name.
-        public let name: String
-        init(_ name: String) { self.name = name }
+        /// The code's stable name, in snake_case.
+        public let rawValue: String
+        init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// A caller passed a value out of range (an index past the tree, a bad size).
-        public static let invalidArgument = Code("invalid-argument")
+        public static let invalidArgument = Code("invalid_argument")
         /// A system call failed; `underlying` holds the errno.
         public static let io = Code("io")
         /// The log holds a record that fails its checksum or framing and is not a torn tail.
-        public static let corruptLog = Code("corrupt-log")
+        public static let corruptLog = Code("corrupt_log")
         /// An entry's bytes are not a valid ledger entry.
-        public static let invalidEntry = Code("invalid-entry")
+        public static let invalidEntry = Code("invalid_entry")
         /// A Merkle proof does not have the shape its position requires, or does not verify.
-        public static let proofInvalid = Code("proof-invalid")
+        public static let proofInvalid = Code("proof_invalid")
         /// A signed note or checkpoint is malformed or its signature fails.
-        public static let signatureInvalid = Code("signature-invalid")
+        public static let signatureInvalid = Code("signature_invalid")
         /// A key file is missing or malformed.
-        public static let keyInvalid = Code("key-invalid")
+        public static let keyInvalid = Code("key_invalid")
         /// No such run, entry or object.
-        public static let notFound = Code("not-found")
+        public static let notFound = Code("not_found")
         /// The derived index could not be read or written.
         public static let index = Code("index")
         /// Garbage collection refused to run (an unreadable root).
-        public static let gcRefused = Code("gc-refused")
+        public static let gcRefused = Code("gc_refused")
         /// A manifest failed verification.
-        public static let manifestInvalid = Code("manifest-invalid")
+        public static let manifestInvalid = Code("manifest_invalid")
 
         /// The code's name.
-        public var description: String { name }
+        public var description: String { rawValue }
     }
 
     /// What kind of failure this is.

@@ -159,13 +159,13 @@ public enum Merkle {
     }
 
     /// A source of perfect subtree hashes: the hash of leaves `[index * 2^level, (index + 1) * 2^level)`.
-    public typealias NodeSource = (_ level: Int, _ index: UInt64) throws -> MerkleHash
+    package typealias NodeSource = (_ level: Int, _ index: UInt64) throws -> MerkleHash
 
     /// The hash of the RFC 9162 subtree over leaves `[start, end)`, built from perfect subtrees.
     ///
     /// `start` must be aligned as every subtree of an RFC 9162 tree is (a multiple of the largest power of two
     /// not above `end - start`, rounded up). Costs O(log(end - start)) node reads.
-    public static func subtreeHash(start: UInt64, end: UInt64, nodes: NodeSource) rethrows -> MerkleHash {
+    package static func subtreeHash(start: UInt64, end: UInt64, nodes: NodeSource) rethrows -> MerkleHash {
         let count = end - start
         precondition(count >= 1)
         if count & (count - 1) == 0 {
@@ -179,13 +179,13 @@ public enum Merkle {
     }
 
     /// The root of the tree of `size` leaves.
-    public static func root(size: UInt64, nodes: NodeSource) rethrows -> MerkleHash {
+    package static func root(size: UInt64, nodes: NodeSource) rethrows -> MerkleHash {
         guard size > 0 else { return emptyRoot }
         return try subtreeHash(start: 0, end: size, nodes: nodes)
     }
 
     /// The RFC 9162 inclusion proof (audit path) of leaf `index` in the tree of `size` leaves, leaf to root.
-    public static func inclusionProof(index: UInt64, size: UInt64, nodes: NodeSource) throws -> [MerkleHash] {
+    package static func inclusionProof(index: UInt64, size: UInt64, nodes: NodeSource) throws -> [MerkleHash] {
         guard index < size else {
             throw LedgerError(.invalidArgument, "leaf index \(index) is not below tree size \(size)")
         }
@@ -211,7 +211,7 @@ public enum Merkle {
     }
 
     /// The RFC 9162 consistency proof that the tree of `oldSize` leaves is a prefix of the tree of `newSize`.
-    public static func consistencyProof(oldSize: UInt64, newSize: UInt64, nodes: NodeSource) throws -> [MerkleHash] {
+    package static func consistencyProof(oldSize: UInt64, newSize: UInt64, nodes: NodeSource) throws -> [MerkleHash] {
         guard oldSize <= newSize else {
             throw LedgerError(.invalidArgument, "old size \(oldSize) is larger than new size \(newSize)")
         }
@@ -244,7 +244,7 @@ public enum Merkle {
     /// Recomputes the root from an inclusion proof (RFC 9162 section 2.1.3.2).
     ///
     /// - Throws: ``LedgerError`` with code `.proofInvalid` when the proof has the wrong shape for the position.
-    public static func rootFromInclusionProof(
+    package static func rootFromInclusionProof(
         index: UInt64,
         size: UInt64,
         leafHash: MerkleHash,

@@ -108,7 +108,7 @@ func lookUpAssetBytes(_ checks: [AssetByteCheck], using source: (any AssetByteSo
 }
 
 /// A URL with its query replaced by `?...` (so signed-URL credentials never reach a log line).
-public func redactedURL(_ url: String) -> String {
+package func redactedURL(_ url: String) -> String {
     guard let question = url.firstIndex(of: "?") else { return url }
     return url[..<question] + "?..."
 }

@@ -4,11 +4,18 @@ import Foundation
 /// Why a value has no canonical text.
 public struct CanonicalJSONError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public enum Code: String, Sendable, Hashable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable name, in snake_case.
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
         /// A value sits deeper than ``CanonicalJSON/maxDepth`` (genblaze's ManifestError).
-        case tooDeep
+        public static let tooDeep = Code("too_deep")
         /// A string holds an unpaired surrogate and cannot be encoded as UTF-8 (genblaze's UnicodeEncodeError).
-        case unencodableString
+        public static let unencodableString = Code("unencodable_string")
+
+        /// The code's name.
+        public var description: String { rawValue }
     }
 
     /// The kind of failure.
@@ -52,7 +59,7 @@ public enum CanonicalJSON {
     /// Lowercase hex SHA-256 of the canonical text of `value` (genblaze's `canonical_hash`).
     ///
     /// - Throws: ``CanonicalJSONError``.
-    public static func sha256Hex(_ value: JSONValue) throws -> String {
+    package static func sha256Hex(_ value: JSONValue) throws -> String {
         var writer = CanonicalWriter(capacity: 256)
         try writer.write(value, depth: 0)
         return writer.withBytes(sha256Hex(ofBuffer:))
@@ -80,23 +87,23 @@ public enum CanonicalJSON {
     }
 
     /// Python's `round(value, 10)`: half to even at the 10th decimal on the exact binary value, sign kept.
-    public static func roundToTenDecimals(_ value: Double) -> Double {
+    package static func roundToTenDecimals(_ value: Double) -> Double {
         FloatFormatting.roundToTenDecimals(value)
     }
 
     /// Python's `repr` of a finite double (`0.1`, `7.0`, `1e-05`, `1e+16`, `-0.0`).
-    public static func pythonRepr(_ value: Double) -> String {
+    package static func pythonRepr(_ value: Double) -> String {
         FloatFormatting.pythonRepr(value)
     }
 
     /// The canonical text of a float: `null` for NaN and ±infinity, else Python's `repr` of `round(value, 10)`.
-    public static func floatText(_ value: Double) -> String {
+    package static func floatText(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         return FloatFormatting.pythonRepr(FloatFormatting.roundToTenDecimals(value))
     }
 
     /// NFC of `text` (Unicode canonical composition), skipping the work when every scalar is below U+0300.
-    public static func nfc(_ text: String) -> String {
+    package static func nfc(_ text: String) -> String {
         var needsWork = false
         for byte in text.utf8 where byte >= 0xCC {
             needsWork = true

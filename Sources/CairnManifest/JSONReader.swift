@@ -1,29 +1,36 @@
 /// Why a JSON text could not be read, and where.
 public struct JSONReadError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure.
-    public enum Code: String, Sendable, Hashable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable name, in snake_case.
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
         /// The text starts with a UTF-8 byte order mark (Python's `json.loads` refuses it).
-        case byteOrderMark
+        public static let byteOrderMark = Code("byte_order_mark")
         /// The bytes are not strict UTF-8.
-        case invalidUTF8
+        public static let invalidUTF8 = Code("invalid_utf8")
         /// A value was expected here (also: empty input).
-        case expectedValue
+        public static let expectedValue = Code("expected_value")
         /// The text does not follow JSON syntax here.
-        case invalidSyntax
+        public static let invalidSyntax = Code("invalid_syntax")
         /// A string was not closed before the end of the input.
-        case unterminatedString
+        public static let unterminatedString = Code("unterminated_string")
         /// A raw control character (U+0000 to U+001F) appears inside a string.
-        case controlCharacterInString
+        public static let controlCharacterInString = Code("control_character_in_string")
         /// A backslash escape is not one of JSON's.
-        case invalidEscape
+        public static let invalidEscape = Code("invalid_escape")
         /// An integer has more than 4300 digits (Python's limit for converting text to `int`).
-        case integerTooLong
+        public static let integerTooLong = Code("integer_too_long")
         /// Objects and arrays nest deeper than the reader's limit.
-        case tooDeep
+        public static let tooDeep = Code("too_deep")
         /// An object key contains an unpaired surrogate escape (Cairn cannot keep such a key).
-        case unpairedSurrogateInKey
+        public static let unpairedSurrogateInKey = Code("unpaired_surrogate_in_key")
         /// Data follows the first complete value.
-        case extraData
+        public static let extraData = Code("extra_data")
+
+        /// The code's name.
+        public var description: String { rawValue }
     }
 
     /// The kind of failure.

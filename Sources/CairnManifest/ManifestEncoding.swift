@@ -192,7 +192,7 @@ extension Manifest {
 }
 
 /// genblaze's `is_valid_sha256`: exactly 64 characters from `0-9a-f`.
-public func isValidSHA256(_ value: String?) -> Bool {
+package func isValidSHA256(_ value: String?) -> Bool {
     guard var value else { return false }
     return value.withUTF8 { isValidSHA256(utf8: $0) }
 }

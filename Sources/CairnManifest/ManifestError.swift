@@ -4,29 +4,36 @@
 /// `1 validation error for Manifest / run.steps.0.x_extra / Extra inputs are not permitted`).
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
-    public enum Code: String, Sendable, Hashable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's stable name, in snake_case.
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
         /// The file is not valid JSON (see ``ManifestError/underlying``).
-        case invalidJSON
+        public static let invalidJSON = Code("invalid_json")
         /// The top-level value is not an object.
-        case notAnObject
+        public static let notAnObject = Code("not_an_object")
         /// The file is a pointer sidecar (`manifest_uri` but no `run`).
-        case pointerSidecar
+        public static let pointerSidecar = Code("pointer_sidecar")
         /// `schema_version` is not one of "1.0" to "1.6".
-        case unsupportedSchemaVersion
+        public static let unsupportedSchemaVersion = Code("unsupported_schema_version")
         /// A field is missing, has the wrong type or an out-of-range value, or a step has an unknown key.
-        case validation
+        public static let validation = Code("validation")
         /// A step's prompt is encrypted but the manifest has no `encryption_scheme`.
-        case encryptionSchemeMissing
+        public static let encryptionSchemeMissing = Code("encryption_scheme_missing")
         /// A hashed string cannot be encoded as UTF-8 (an unpaired surrogate).
-        case unencodableString
+        public static let unencodableString = Code("unencodable_string")
         /// The payload nests deeper than canonical JSON allows.
-        case tooDeep
+        public static let tooDeep = Code("too_deep")
         /// The schema version can be read but not written (1.6).
-        case readOnlySchemaVersion
+        public static let readOnlySchemaVersion = Code("read_only_schema_version")
         /// A timestamp to be written has no UTC offset.
-        case naiveTimestamp
+        public static let naiveTimestamp = Code("naive_timestamp")
         /// A 1.6 URL-only asset's url cannot be canonicalized (bad port, bad IPv6 host).
-        case invalidURL
+        public static let invalidURL = Code("invalid_url")
+
+        /// The code's name.
+        public var description: String { rawValue }
     }
 
     /// The kind of failure.
@@ -59,10 +66,9 @@ public struct ManifestError: Error, Sendable, CustomStringConvertible {
     }
 
     static func wrapping(_ error: CanonicalJSONError) -> ManifestError {
-        switch error.code {
-        case .tooDeep: ManifestError(.tooDeep, kind: "ManifestError", error.reason, underlying: error)
-        case .unencodableString:
-            ManifestError(.unencodableString, kind: "UnicodeEncodeError", error.reason, underlying: error)
+        if error.code == .tooDeep {
+            return ManifestError(.tooDeep, kind: "ManifestError", error.reason, underlying: error)
         }
+        return ManifestError(.unencodableString, kind: "UnicodeEncodeError", error.reason, underlying: error)
     }
 }

@@ -2,7 +2,7 @@
 public struct PipelineError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The code's name.
+        /// The code's stable name, in snake_case.
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
 
@@ -17,6 +17,7 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
         /// A run or artifact the pipeline refers to does not exist.
         public static let notFound = Code("not_found")
 
+        /// The code's name.
         public var description: String { rawValue }
     }
 

@@ -235,7 +235,7 @@ public struct ProviderResponse: Sendable {
 public struct ProviderError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure; the values are genblaze's `ProviderErrorCode`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The genblaze spelling (`timeout`, `rate_limit`, ...).
+        /// The code's stable name, in snake_case: the genblaze spelling (`timeout`, `rate_limit`, ...).
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
 
@@ -259,6 +259,7 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable {
         /// The codes retried by default (genblaze's default policy): timeout, rate_limit, server_error.
         public var isRetryable: Bool { self == .timeout || self == .rateLimit || self == .serverError }
 
+        /// The code's name.
         public var description: String { rawValue }
     }
 

@@ -49,10 +49,10 @@ public struct FsckProblem: Sendable, Codable, Hashable {
         /// An object file under the wrong shard or algorithm directory.
         case misplaced
         /// A file in `objects/` whose name is not a digest, or that is not a regular file.
-        case strayFile = "stray-file"
+        case strayFile = "stray_file"
         /// A temporary file left in `tmp/` by an ingest that did not finish (its process is gone). Not damage:
         /// ``FsckReport/debris`` lists these, never ``FsckReport/problems``.
-        case strayTemp = "stray-temp"
+        case strayTemp = "stray_temp"
         /// An object file that could not be read.
         case unreadable
     }

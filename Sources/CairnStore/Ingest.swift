@@ -18,7 +18,7 @@ public enum PutSource: Sendable, Hashable {
     case descriptor(Int32)
 
     /// The path, or `-` for a descriptor, as the CLI prints it.
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .file(let path): path
         case .descriptor: "-"

@@ -1,5 +1,5 @@
 import CairnCore
-public import Foundation
+import Foundation
 import SystemPackage
 import _CairnSystem
 
@@ -10,37 +10,37 @@ import Darwin
 #endif
 
 /// One figure of `StoreBenchmark.run`, with the same-run figure of a peer tool when one was measured.
-public struct BenchmarkFigure: Sendable, Codable, Hashable {
+package struct BenchmarkFigure: Sendable, Codable, Hashable {
     /// What was measured, for example `put 256 MiB file, durability none`.
-    public var name: String
+    package var name: String
     /// `MB/s` (10^6 bytes per second) or `objects/s`.
-    public var unit: String
+    package var unit: String
     /// Cairn's figure.
-    public var value: Double
+    package var value: Double
     /// The peer's command line, if a peer was measured.
-    public var peer: String?
+    package var peer: String?
     /// The peer's figure in the same unit.
-    public var peerValue: Double?
+    package var peerValue: Double?
     /// `value / peerValue` (above 1: Cairn is faster).
-    public var ratio: Double?
+    package var ratio: Double?
 }
 
 /// Measures the store on a filesystem: hashing, ingest in each durability mode, verified read and fsck, each beside
 /// the same-run figure of `openssl dgst -sha256`, `b2sum -l 256`, `cp` + `sync` or `git hash-object` where installed.
-public enum StoreBenchmark {
+package enum StoreBenchmark {
     /// What to measure.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Bytes in the large file.
-        public var size: Int
+        package var size: Int
         /// Number of small (4 KiB) files.
-        public var files: Int
+        package var files: Int
         /// Threads for the parallel fsck figure.
-        public var jobs: Int
+        package var jobs: Int
         /// Which measurements to run.
-        public var sections: Set<Section>
+        package var sections: Set<Section>
 
         /// Creates options.
-        public init(
+        package init(
             size: Int = 256 << 20,
             files: Int = 2000,
             jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -54,7 +54,7 @@ public enum StoreBenchmark {
     }
 
     /// A group of measurements.
-    public enum Section: String, Sendable, CaseIterable, Hashable {
+    package enum Section: String, Sendable, CaseIterable, Hashable {
         /// Hashing a page-cached file per algorithm, beside `openssl dgst -sha256` and `b2sum -l 256`.
         case hashing
         /// `put` of the large file per durability mode, and a verified read of it.
@@ -73,7 +73,7 @@ public enum StoreBenchmark {
     ///   - progress: Called with the name of each measurement as it starts.
     /// - Returns: The figures, in order.
     /// - Throws: `StoreError` if files cannot be written.
-    public static func run(
+    package static func run(
         in directory: String,
         options: Options = Options(),
         progress: (String) -> Void = { _ in }

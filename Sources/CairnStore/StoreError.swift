@@ -6,34 +6,34 @@ import _CairnSystem
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// A short, stable identifier such as `not-found`.
-        public let name: String
+        /// A short, stable identifier in snake_case, such as `not_found`.
+        public let rawValue: String
 
-        private init(_ name: String) { self.name = name }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// There is no store at the path (no `config.json`).
-        public static let notAStore = Code("not-a-store")
+        public static let notAStore = Code("not_a_store")
         /// `create` found a store already there.
-        public static let alreadyExists = Code("already-exists")
+        public static let alreadyExists = Code("already_exists")
         /// `config.json` is unreadable, malformed or names an unsupported layout.
-        public static let badConfiguration = Code("bad-configuration")
+        public static let badConfiguration = Code("bad_configuration")
         /// The object is not in the store.
-        public static let notFound = Code("not-found")
+        public static let notFound = Code("not_found")
         /// The object's bytes do not hash to its digest.
         public static let corrupt = Code("corrupt")
         /// The object's file has a different size than was recorded when it was stored.
         public static let truncated = Code("truncated")
         /// The input cannot be stored (a directory, a missing file, an unreadable stream).
-        public static let badInput = Code("bad-input")
+        public static let badInput = Code("bad_input")
         /// The digest uses another algorithm than the store.
-        public static let wrongAlgorithm = Code("wrong-algorithm")
+        public static let wrongAlgorithm = Code("wrong_algorithm")
         /// Bytes given to a put with an expected digest hash to another digest; nothing was stored.
-        public static let digestMismatch = Code("digest-mismatch")
+        public static let digestMismatch = Code("digest_mismatch")
         /// A system call failed (see `underlying`).
         public static let io = Code("io")
 
         /// The identifier.
-        public var description: String { name }
+        public var description: String { rawValue }
     }
 
     /// What went wrong.

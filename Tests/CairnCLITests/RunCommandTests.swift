@@ -266,7 +266,7 @@ struct RunCommandTests {
             #expect(problems.isEmpty, "fsck after kill: \(fsck.stdoutText)")
             #expect(fsck.status == 0)
             let debris = report?["debris"] as? [[String: Any]] ?? []
-            #expect(debris.allSatisfy { $0["kind"] as? String == "stray-temp" }, "\(fsck.stdoutText)")
+            #expect(debris.allSatisfy { $0["kind"] as? String == "stray_temp" }, "\(fsck.stdoutText)")
             if !debris.isEmpty {
                 #expect(try runCairn(["fsck", "--repair", "--store", fixture.store]).status == 0)
                 let after = try runCairn(["fsck", "--json", "--store", fixture.store])

@@ -111,7 +111,7 @@ struct StoreConcurrencyTests {
             #expect(problems.isEmpty, "trial \(trial): fsck found \(problems)")
             #expect(fsck.status == 0, "trial \(trial): \(fsck.stdoutText)")
             let debris = (report?["debris"] as? [[String: Any]]) ?? []
-            #expect(debris.allSatisfy { $0["kind"] as? String == "stray-temp" })
+            #expect(debris.allSatisfy { $0["kind"] as? String == "stray_temp" })
             debrisSeen += debris.count
             // Every line printed so far names bytes that are in the store and intact.
             for (digest, path) in printed {
