@@ -16,6 +16,16 @@ public struct ReceiptArtifact: Sendable, Hashable {
     }
 }
 
+/// How one attempt of a step ended (a receipt's `status`, spec/ledger.md).
+public enum AttemptStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The attempt produced its outputs.
+    case succeeded
+    /// The attempt failed (the receipt's `error` says why).
+    case failed
+    /// The attempt was cancelled (the run timed out or was stopped).
+    case cancelled
+}
+
 /// The record of one attempt of one step of a run (a `receipt` ledger entry).
 public struct Receipt: Sendable, Hashable {
     /// The run's ID.
@@ -26,8 +36,8 @@ public struct Receipt: Sendable, Hashable {
     public var stepIndex: Int
     /// The attempt number (1-based).
     public var attempt: Int
-    /// `succeeded`, `failed` or `cancelled`.
-    public var status: String
+    /// How the attempt ended.
+    public var status: AttemptStatus
     /// When the attempt started (RFC 3339).
     public var startedAt: String
     /// When the attempt finished (RFC 3339).
@@ -53,7 +63,7 @@ public struct Receipt: Sendable, Hashable {
         stepName: String,
         stepIndex: Int,
         attempt: Int = 1,
-        status: String,
+        status: AttemptStatus,
         startedAt: String,
         finishedAt: String,
         inputs: [ReceiptArtifact] = [],
@@ -191,7 +201,7 @@ public enum LedgerEntry: Sendable, Hashable {
             pairs += [
                 ("type", "receipt"), ("run_id", .string(r.runID)), ("step_name", .string(r.stepName)),
                 ("step_index", .integer(JSONInteger(r.stepIndex))), ("attempt", .integer(JSONInteger(r.attempt))),
-                ("status", .string(r.status)), ("started_at", .string(r.startedAt)),
+                ("status", .string(r.status.rawValue)), ("started_at", .string(r.startedAt)),
                 ("finished_at", .string(r.finishedAt)), ("inputs", artifacts(r.inputs)),
                 ("outputs", artifacts(r.outputs)), ("provider", .string(r.provider)),
                 ("provider_request_id", optional(r.providerRequestID)),
@@ -249,7 +259,7 @@ public enum LedgerEntry: Sendable, Hashable {
                 stepName: try fields.string("step_name"),
                 stepIndex: try fields.int("step_index"),
                 attempt: try fields.int("attempt"),
-                status: try fields.string("status"),
+                status: try fields.attemptStatus("status"),
                 startedAt: try fields.string("started_at"),
                 finishedAt: try fields.string("finished_at"),
                 inputs: try fields.artifacts("inputs"),
@@ -306,6 +316,17 @@ private struct EntryFields {
             throw LedgerError(.invalidEntry, "entry field \"\(key)\" is missing or not a string")
         }
         return text
+    }
+
+    func attemptStatus(_ key: String) throws -> AttemptStatus {
+        let text = try string(key)
+        guard let status = AttemptStatus(rawValue: text) else {
+            throw LedgerError(
+                .invalidEntry,
+                "entry field \"\(key)\" is \"\(text)\", not one of succeeded, failed, cancelled"
+            )
+        }
+        return status
     }
 
     func optionalString(_ key: String) throws -> String? {

@@ -198,7 +198,8 @@ final class LedgerIndex: Sendable {
                     """
             ).execute(
                 arguments: [
-                    seqValue, receipt.runID, receipt.stepIndex, receipt.stepName, receipt.attempt, receipt.status,
+                    seqValue, receipt.runID, receipt.stepIndex, receipt.stepName, receipt.attempt,
+                    receipt.status.rawValue,
                     receipt.provider, receipt.fingerprint, receipt.startedAt, receipt.finishedAt,
                 ]
             )

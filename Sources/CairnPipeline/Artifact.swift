@@ -1,29 +1,35 @@
 public import CairnCore
+public import CairnManifest
 
 /// An artifact in the store that a step consumed or produced.
+///
+/// Encodes flat, as the step cache and `cairn run --json` have always shown it: `digest`, `sha256`, `size` and the
+/// ``MediaMetadata`` keys beside them.
 public struct Artifact: Sendable, Hashable, Codable {
     /// The artifact's digest in the store (the store's primary algorithm).
     public var digest: Digest
     /// The SHA-256 of the bytes as 64 lowercase hex digits (genblaze's `asset.sha256`).
     public var sha256: String
-    /// The media type.
-    public var mediaType: String
     /// The size in bytes.
     public var size: Int64
-    /// Pixel width (images, video).
-    public var width: Int?
-    /// Pixel height (images, video).
-    public var height: Int?
-    /// Duration in seconds (audio, video).
-    public var duration: Double?
-    /// Frames per second (video).
-    public var frameRate: Double?
-    /// Sample rate (audio).
-    public var sampleRate: Int?
-    /// Channel count (audio).
-    public var channels: Int?
+    /// What the bytes are: media type, dimensions, timing.
+    public var media: MediaMetadata
+
+    /// The media type.
+    public var mediaType: String {
+        get { media.mediaType }
+        set { media.mediaType = newValue }
+    }
 
     /// Creates an artifact description.
+    public init(digest: Digest, sha256: String, size: Int64, media: MediaMetadata) {
+        self.digest = digest
+        self.sha256 = sha256
+        self.size = size
+        self.media = media
+    }
+
+    /// Creates an artifact description from its media fields.
     public init(
         digest: Digest,
         sha256: String,
@@ -36,23 +42,40 @@ public struct Artifact: Sendable, Hashable, Codable {
         sampleRate: Int? = nil,
         channels: Int? = nil
     ) {
-        self.digest = digest
-        self.sha256 = sha256
-        self.mediaType = mediaType
-        self.size = size
-        self.width = width
-        self.height = height
-        self.duration = duration
-        self.frameRate = frameRate
-        self.sampleRate = sampleRate
-        self.channels = channels
+        self.init(
+            digest: digest,
+            sha256: sha256,
+            size: size,
+            media: MediaMetadata(
+                mediaType: mediaType,
+                width: width,
+                height: height,
+                duration: duration,
+                frameRate: frameRate,
+                sampleRate: sampleRate,
+                channels: channels
+            )
+        )
     }
 
     enum CodingKeys: String, CodingKey {
-        case digest, sha256, size, width, height, duration, channels
-        case mediaType = "media_type"
-        case frameRate = "frame_rate"
-        case sampleRate = "sample_rate"
+        case digest, sha256, size
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        digest = try container.decode(Digest.self, forKey: .digest)
+        sha256 = try container.decode(String.self, forKey: .sha256)
+        size = try container.decode(Int64.self, forKey: .size)
+        media = try MediaMetadata(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(digest, forKey: .digest)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(size, forKey: .size)
+        try media.encode(to: encoder)
     }
 }
 

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnLedger
 import CairnManifest
 import CairnStore
 import Foundation
@@ -11,7 +12,7 @@ struct AttemptReceipt: Sendable {
     var stepName: String
     var stepIndex: Int
     var attempt: Int
-    var status: StepStatus
+    var status: AttemptStatus
     var startedAt: String
     var finishedAt: String
     var inputs: [Artifact]
@@ -75,18 +76,9 @@ struct PipelineBackend: Sendable {
     }
 
     private func artifact(_ result: PutResult, sha256: String, output: ProviderOutput?, mediaType: String) -> Artifact {
-        Artifact(
-            digest: result.digest,
-            sha256: sha256,
-            mediaType: mediaType,
-            size: result.size,
-            width: output?.width,
-            height: output?.height,
-            duration: output?.duration,
-            frameRate: output?.frameRate,
-            sampleRate: output?.sampleRate,
-            channels: output?.channels
-        )
+        var media = output?.media ?? MediaMetadata(mediaType: mediaType)
+        media.mediaType = mediaType
+        return Artifact(digest: result.digest, sha256: sha256, size: result.size, media: media)
     }
 
     /// Whether every artifact is present and its bytes still hash to its digest.
@@ -151,5 +143,16 @@ func writeAtomically(_ data: Data, to path: String, sync: Bool = true) throws {
         try SystemCalls.publish([UInt8](data), at: path, sync: sync)
     } catch {
         throw PipelineError(.store, "cannot write \(path): \(error.errno)")
+    }
+}
+
+extension AttemptStatus {
+    /// The step status an attempt that ended this way gives its step.
+    var stepStatus: StepStatus {
+        switch self {
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .cancelled: .cancelled
+        }
     }
 }

@@ -28,7 +28,7 @@ struct LedgerJournal: RunJournal {
                 stepName: receipt.stepName,
                 stepIndex: receipt.stepIndex,
                 attempt: receipt.attempt,
-                status: receipt.status.rawValue,
+                status: receipt.status,
                 startedAt: receipt.startedAt,
                 finishedAt: receipt.finishedAt,
                 inputs: receipt.inputs.map { ReceiptArtifact(digest: $0.digest, mediaType: $0.mediaType) },

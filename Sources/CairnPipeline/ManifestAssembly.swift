@@ -11,15 +11,15 @@ import Foundation
 enum ManifestAssembly {
     static func asset(_ artifact: Artifact) -> Asset {
         var video: VideoMetadata? = nil
-        if let frameRate = artifact.frameRate {
-            let resolution = artifact.width.flatMap { width in artifact.height.map { "\(width)x\($0)" } }
+        if let frameRate = artifact.media.frameRate {
+            let resolution = artifact.media.width.flatMap { width in artifact.media.height.map { "\(width)x\($0)" } }
             video = VideoMetadata(frameRate: frameRate, hasAudio: false, resolution: resolution)
         }
         var audio: AudioMetadata? = nil
-        if artifact.sampleRate != nil || artifact.channels != nil {
+        if artifact.media.sampleRate != nil || artifact.media.channels != nil {
             audio = AudioMetadata(
-                sampleRate: artifact.sampleRate.map { JSONInteger($0) },
-                channels: artifact.channels.map { JSONInteger($0) }
+                sampleRate: artifact.media.sampleRate.map { JSONInteger($0) },
+                channels: artifact.media.channels.map { JSONInteger($0) }
             )
         }
         return Asset(
@@ -27,9 +27,9 @@ enum ManifestAssembly {
             mediaType: artifact.mediaType,
             sha256: artifact.sha256,
             sizeBytes: JSONInteger(Int(artifact.size)),
-            width: artifact.width.map { JSONInteger($0) },
-            height: artifact.height.map { JSONInteger($0) },
-            duration: artifact.duration,
+            width: artifact.media.width.map { JSONInteger($0) },
+            height: artifact.media.height.map { JSONInteger($0) },
+            duration: artifact.media.duration,
             video: video,
             audio: audio
         )
@@ -118,17 +118,6 @@ enum ManifestAssembly {
         }
         if digest == nil { digest = try? Digest(parsing: "sha256:" + sha256) }
         guard let digest else { return nil }
-        return Artifact(
-            digest: digest,
-            sha256: sha256,
-            mediaType: asset.mediaType,
-            size: Int64(asset.sizeBytes?.int ?? 0),
-            width: asset.width?.int,
-            height: asset.height?.int,
-            duration: asset.duration,
-            frameRate: asset.video?.frameRate,
-            sampleRate: asset.audio?.sampleRate?.int,
-            channels: asset.audio?.channels?.int
-        )
+        return Artifact(digest: digest, sha256: sha256, size: Int64(asset.sizeBytes?.int ?? 0), media: asset.media)
     }
 }

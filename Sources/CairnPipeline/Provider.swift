@@ -145,22 +145,22 @@ public struct ProviderOutput: Sendable {
 
     /// The bytes or file.
     public var content: Content
+    /// What the bytes are: media type, dimensions, timing.
+    public var media: MediaMetadata
+
     /// The media type, for example `image/png`.
-    public var mediaType: String
-    /// Pixel width, for images and video.
-    public var width: Int?
-    /// Pixel height, for images and video.
-    public var height: Int?
-    /// Duration in seconds, for audio and video.
-    public var duration: Double?
-    /// Frames per second, for video.
-    public var frameRate: Double?
-    /// Samples per second, for audio.
-    public var sampleRate: Int?
-    /// Channel count, for audio.
-    public var channels: Int?
+    public var mediaType: String {
+        get { media.mediaType }
+        set { media.mediaType = newValue }
+    }
 
     /// Creates an output description.
+    public init(content: Content, media: MediaMetadata) {
+        self.content = content
+        self.media = media
+    }
+
+    /// Creates an output description from its media fields.
     public init(
         content: Content,
         mediaType: String,
@@ -171,14 +171,18 @@ public struct ProviderOutput: Sendable {
         sampleRate: Int? = nil,
         channels: Int? = nil
     ) {
-        self.content = content
-        self.mediaType = mediaType
-        self.width = width
-        self.height = height
-        self.duration = duration
-        self.frameRate = frameRate
-        self.sampleRate = sampleRate
-        self.channels = channels
+        self.init(
+            content: content,
+            media: MediaMetadata(
+                mediaType: mediaType,
+                width: width,
+                height: height,
+                duration: duration,
+                frameRate: frameRate,
+                sampleRate: sampleRate,
+                channels: channels
+            )
+        )
     }
 }
 

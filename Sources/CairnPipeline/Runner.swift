@@ -1,4 +1,5 @@
 import CairnCore
+import CairnLedger
 import CairnManifest
 import CairnStore
 import Foundation
@@ -595,7 +596,7 @@ final class RunExecution: Sendable {
                 }
                 let failed = receipt
                 try await blocking { try self.append(failed) }
-                result.status = receipt.status
+                result.status = receipt.status.stepStatus
                 result.error = receipt.error
                 result.errorCode = receipt.errorCode
                 result.providerRequestID = receipt.providerRequestID

@@ -1,4 +1,5 @@
 import CairnLedger
+import CairnManifest
 import Foundation
 import Testing
 import _CairnConformance
@@ -10,5 +11,32 @@ struct LedgerStorageContractTests {
     @Test func localFilesPassTheContract() throws {
         let directory = try TemporaryDirectory(prefix: "cairn-ledger-contract")
         try LedgerStorageConformance.run { try Ledger.localStorage(directory: directory.appending("ledger")) }
+    }
+}
+
+/// A receipt's status is one of the three the ledger format allows, and anything else is refused naming it.
+@Suite(.timeLimit(.minutes(1)))
+struct ReceiptStatusTests {
+    static func receiptJSON(status: String) -> String {
+        """
+        {"run_id":"r","step_name":"s","step_index":0,"attempt":1,"status":"\(status)",\
+        "started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z","provider":"p",\
+        "inputs":[],"outputs":[]}
+        """
+    }
+
+    @Test(arguments: AttemptStatus.allCases)
+    func everyStatusRoundTrips(status: AttemptStatus) throws {
+        let receipt = try Receipt(json: JSONReader.parse(Self.receiptJSON(status: status.rawValue)))
+        #expect(receipt.status == status)
+    }
+
+    @Test(arguments: ["done", "pending", "Succeeded", ""])
+    func otherStatusesAreRefusedNamingTheValue(text: String) {
+        #expect {
+            _ = try Receipt(json: JSONReader.parse(Self.receiptJSON(status: text)))
+        } throws: { error in
+            (error as? LedgerError)?.code == .invalidEntry && "\(error)".contains("\"\(text)\"")
+        }
     }
 }

@@ -30,7 +30,7 @@ func makeReceipt(run: String, step: Int, inputs: [Digest] = [], outputs: [Digest
         runID: run,
         stepName: "step\(step)",
         stepIndex: step,
-        status: "succeeded",
+        status: .succeeded,
         startedAt: "2026-01-01T00:00:00Z",
         finishedAt: "2026-01-01T00:00:01Z",
         inputs: inputs.map { ReceiptArtifact(digest: $0, mediaType: "image/png") },

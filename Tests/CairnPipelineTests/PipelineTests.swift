@@ -79,7 +79,7 @@ struct PipelineTests {
         #expect(output.mediaType == "image/png")
         let receipts = try workspace.ledger.receipts(runID: result.runID)
         #expect(receipts.count == 1)
-        #expect(receipts[0].status == "succeeded")
+        #expect(receipts[0].status == .succeeded)
         #expect(receipts[0].outputs.map(\.digest) == [output.digest])
         #expect(receipts[0].fingerprint == result.steps[0].fingerprint)
         let summary = try #require(try workspace.ledger.run(result.runID))
@@ -131,7 +131,7 @@ struct PipelineTests {
         #expect(result.status == .completed)
         let receipts = try workspace.ledger.receipts(runID: result.runID)
         #expect(receipts.map(\.attempt) == [1, 2, 3])
-        #expect(receipts.map(\.status) == ["failed", "failed", "succeeded"])
+        #expect(receipts.map(\.status) == [.failed, .failed, .succeeded])
         #expect(receipts[0].providerRequestID == "req-1")
         #expect(receipts[0].error?.contains("server_error") == true)
         #expect(try workspace.ledger.runs(named: "flaky").count == 1)
@@ -372,7 +372,7 @@ struct PipelineTests {
         let result = try await task.value
         #expect(result.status == .cancelled)
         let receipts = try workspace.ledger.receipts(runID: result.runID)
-        #expect(receipts.map(\.status) == ["cancelled"])
+        #expect(receipts.map(\.status) == [.cancelled])
         #expect(try workspace.ledger.run(result.runID)?.status == "cancelled")
         #expect(provider.callList.count == 1)
     }
@@ -389,7 +389,7 @@ struct PipelineTests {
         #expect(result.status == .failed)
         #expect(result.error == "the run timed out")
         let receipts = try workspace.ledger.receipts(runID: result.runID)
-        #expect(receipts.map(\.status) == ["cancelled"])
+        #expect(receipts.map(\.status) == [.cancelled])
         #expect(receipts.first?.error?.contains("timed out") == true)
     }
 
@@ -408,7 +408,7 @@ struct PipelineTests {
             .step(provider, model: "m", prompt: "async job", modality: .text)
             .run()
         let receipts = try workspace.ledger.receipts(runID: result.runID)
-        #expect(receipts.first?.status == "failed")
+        #expect(receipts.first?.status == .failed)
         #expect(receipts.first?.providerResponseID == "job-1")
         let posts = try server.requests().filter { ($0["method"] as? String) == "POST" }
         #expect(posts.count == 1)

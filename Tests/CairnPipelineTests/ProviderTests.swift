@@ -50,7 +50,7 @@ struct ProviderTests {
         #expect(response.outputs.count == 1)
         let output = response.outputs[0]
         #expect(output.mediaType == "image/png")
-        #expect(output.width == 40 && output.height == 24)
+        #expect(output.media.width == 40 && output.media.height == 24)
         let facts = try inspectMedia(try write(try bytes(output), in: directory, name: "a.png"))
         #expect(facts["kind"] as? String == "png")
         #expect(facts["width"] as? Int == 40)
@@ -67,8 +67,8 @@ struct ProviderTests {
         )
         let output = response.outputs[0]
         #expect(output.mediaType == "image/apng")
-        #expect(output.duration == 0.5)
-        #expect(output.frameRate == 10)
+        #expect(output.media.duration == 0.5)
+        #expect(output.media.frameRate == 10)
         let facts = try inspectMedia(try write(try bytes(output), in: directory, name: "v.png"))
         #expect(facts["frames"] as? Int == 5)
         #expect(facts["fctl"] as? Int == 5)

@@ -21,7 +21,7 @@ func receipt(_ i: Int, run: String) -> Receipt {
         runID: run,
         stepName: "generate",
         stepIndex: i % 8,
-        status: "succeeded",
+        status: .succeeded,
         startedAt: "2026-01-01T00:00:00.000Z",
         finishedAt: "2026-01-01T00:00:01.000Z",
         inputs: [],

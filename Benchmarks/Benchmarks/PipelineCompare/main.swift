@@ -95,7 +95,7 @@ case "steps":
                     runID: "run-\(run)",
                     stepName: "s\(index)",
                     stepIndex: index,
-                    status: "succeeded",
+                    status: .succeeded,
                     startedAt: "2026-01-01T00:00:00.000Z",
                     finishedAt: "2026-01-01T00:00:00.001Z",
                     outputs: [ReceiptArtifact(digest: put.digest, mediaType: "text/plain")],
