@@ -107,3 +107,35 @@ final class ProgressLine: @unchecked Sendable {
         }
     }
 }
+
+/// Writes lines to stdout so that a reader never sees a torn line, even when the process is killed mid-output: lines
+/// go out in writes of whole lines of at most `PIPE_BUF` (4096) bytes, which a pipe delivers whole or not at all.
+struct WholeLineOutput {
+    private var buffer: [UInt8] = []
+    private static let limit = 4096
+
+    /// Adds `line` (a newline is appended); `flush` sends it now.
+    mutating func write(_ line: String, flush: Bool) {
+        let bytes = Array((line + "\n").utf8)
+        if buffer.count + bytes.count > Self.limit { self.flush() }
+        if bytes.count > Self.limit {
+            Self.send(bytes)
+        } else {
+            buffer += bytes
+        }
+        if flush { self.flush() }
+    }
+
+    /// Sends what is buffered.
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        Self.send(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private static func send(_ bytes: [UInt8]) {
+        fflush(nil)
+        // A closed stdout (a reader gone) is not this command's failure: the text is dropped.
+        try? SystemCalls.writeAll(STDOUT_FILENO, bytes)
+    }
+}

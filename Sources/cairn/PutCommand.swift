@@ -87,6 +87,8 @@ struct PutCommand: ParsableCommand {
             : files.map { $0 == "-" ? .descriptor(STDIN_FILENO) : .file($0) }
         let mode = durability ?? store.configuration.durability
         var lines: [Line] = []
+        var output = WholeLineOutput()
+        defer { output.flush() }
         do {
             // A batch becomes visible all at once (and checks its inputs while staging them); otherwise every input
             // is checked first, then each line is printed as soon as its object (and every one before it) is stored.
@@ -96,8 +98,9 @@ struct PutCommand: ParsableCommand {
                 if json {
                     lines.append(line)
                 } else {
-                    Terminal.print("\(result.digest)  \(line.path)")
-                    if mode != .batch { fflush(nil) }
+                    // Each line leaves whole: in object and none modes as soon as it is stored, in batch mode in
+                    // chunks of whole lines.
+                    output.write("\(result.digest)  \(line.path)", flush: mode != .batch)
                 }
             }
         } catch {
