@@ -61,7 +61,7 @@ enum VerifyAssetSources {
             switch event {
             case .started(let algorithm, let objectCount):
                 Terminal.error(
-                    "cairn: the store names objects by \(algorithm.rawValue); hashing its "
+                    "the store names objects by \(algorithm.rawValue); hashing its "
                         + "\(objectCount) objects with SHA-256 to find manifest assets"
                 )
                 line.progress = ProgressLine("hashing store objects", total: Int64(objectCount))

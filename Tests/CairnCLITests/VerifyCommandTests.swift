@@ -170,6 +170,11 @@ struct VerifyCommandTests {
             let stored = try runCairn(["verify", "--json", "--store", store, path])
             #expect(stored.status == 0, "\(stored.stdoutText) \(stored.stderrText)")
             #expect(stored.stdoutText.contains(location))
+            if algorithm == "blake2b-256" {
+                // One note on stderr, with one prefix.
+                #expect(stored.stderrText.hasPrefix("cairn: the store names objects by blake2b-256; hashing its 1 "))
+                #expect(!stored.stderrText.contains("cairn: cairn:"))
+            }
             let record = try JSONSerialization.jsonObject(with: stored.stdout) as? [String: Any]
             #expect((record?["assets"] as? [[String: Any]])?.first?["status"] as? String == "ok")
         }
