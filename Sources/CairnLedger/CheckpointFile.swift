@@ -45,13 +45,13 @@ enum CheckpointFile {
         return best
     }
 
-    /// Writes `note` into the slot after the current one (one `pwrite`, not synced: derived data).
-    static func write(note: String, directory: String, file: LedgerFile) throws {
+    /// Writes `note` as checkpoint `sequence` into its slot (`sequence % 2`; one `pwrite`, not synced: derived data).
+    /// The caller has read the current sequence, under the exclusive lock, and passes the next one.
+    static func write(note: String, sequence: UInt64, file: LedgerFile) throws {
         let body = Array(note.utf8)
         guard body.count <= slotSize - headerSize else {
             throw LedgerError(.invalidArgument, "checkpoint note of \(body.count) bytes does not fit a slot")
         }
-        let sequence = ((try read(directory: directory))?.sequence ?? 0) + 1
         var slot = magic
         withUnsafeBytes(of: sequence.littleEndian) { slot.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(body.count).littleEndian) { slot.append(contentsOf: $0) }

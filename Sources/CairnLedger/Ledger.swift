@@ -122,14 +122,21 @@ public final class Ledger: Sendable {
         let signer = try Self.loadOrCreateKey(directory: directory, origin: nil)
         self.signer = signer
         verifier = signer.verifier
+        // The sequence of the checkpoint this process last saw, so that a commit reads the checkpoint once (in the
+        // compare-and-swap). Used only under the exclusive lock.
+        let known = LastCheckpoint()
         let writeCheckpoint: (any LedgerStorage, UInt64) throws -> Void = { storage, size in
             let checkpoint = Checkpoint(origin: signer.name, size: size, rootHash: try storage.root(size: size))
             let note = try signer.sign(text: checkpoint.text)
-            // The exclusive access is held, so no other writer can move the checkpoint in between.
-            let current = try storage.checkpoint()?.sequence
-            guard try storage.replaceCheckpoint(note, expecting: current) else {
-                throw LedgerError(.io, "\(storage.location): the checkpoint changed under the exclusive lock")
+            if !(try storage.replaceCheckpoint(note, expecting: known.sequence)) {
+                // Another process wrote one since: read it, and swap again (the exclusive access is held, so no
+                // other writer can move it in between).
+                known.sequence = try storage.checkpoint()?.sequence
+                guard try storage.replaceCheckpoint(note, expecting: known.sequence) else {
+                    throw LedgerError(.io, "\(storage.location): the checkpoint changed under the exclusive lock")
+                }
             }
+            known.sequence = (known.sequence ?? 0) + 1
         }
         core = LedgerCore(storage: storage, afterCommit: writeCheckpoint)
         recoveredTail = try core.withExclusiveLock { storage in
@@ -301,4 +308,9 @@ public final class Ledger: Sendable {
             }
         }
     }
+}
+
+/// The sequence of the latest checkpoint a ledger wrote or read; touched only under the exclusive lock.
+private final class LastCheckpoint: @unchecked Sendable {
+    var sequence: UInt64? = nil
 }

@@ -413,7 +413,7 @@ extension LogStorage: LedgerStorage {
 
     func replaceCheckpoint(_ note: String, expecting expected: UInt64?) throws -> Bool {
         guard try CheckpointFile.read(directory: directory)?.sequence == expected else { return false }
-        try CheckpointFile.write(note: note, directory: directory, file: checkpointFile)
+        try CheckpointFile.write(note: note, sequence: (expected ?? 0) + 1, file: checkpointFile)
         return true
     }
 }
