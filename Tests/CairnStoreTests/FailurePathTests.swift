@@ -1,0 +1,47 @@
+import CairnCore
+import CairnStore
+import Foundation
+import SystemPackage
+import Testing
+import _CairnSystem
+import _CairnTestSupport
+
+/// Failure paths of the IO layer and the object store that the contract suites do not reach.
+@Suite(.timeLimit(.minutes(1)))
+struct FailurePathTests {
+    @Test func anExpectedDigestOfAnotherAlgorithmIsRefusedAndStoresNothing() throws {
+        let test = try TestStore(algorithm: .sha256)
+        let bytes = Array("named by blake".utf8)
+        let blake = ContentHasher.digest(of: bytes, algorithm: .blake2b256)
+        #expect {
+            _ = try test.store.put(bytes, expecting: blake)
+        } throws: { error in
+            (error as? StoreError)?.code == .wrongAlgorithm && (error as? StoreError)?.digest == blake
+        }
+        #expect(try test.store.list().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
+    }
+
+    @Test func aPublishThatCannotRenameLeavesTheTargetAndNoTemporaryFile() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-publish")
+        // A non-empty directory where the file should go: rename(2) refuses to replace it.
+        let target = directory.appending("target")
+        try FileManager.default.createDirectory(atPath: target + "/inside", withIntermediateDirectories: true)
+        #expect {
+            try SystemCalls.publish(Array("new bytes".utf8), at: target, sync: true)
+        } throws: { error in
+            (error as? SystemError)?.path == target && (error as? SystemError)?.operation.hasPrefix("rename") == true
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["target"])
+        #expect(FileManager.default.fileExists(atPath: target + "/inside"))
+    }
+
+    @Test func createExclusivelyLeavesAnExistingFileAsItWas() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-exclusive")
+        let path = directory.appending("key")
+        #expect(try SystemCalls.createExclusively(Array("first".utf8), at: path, mode: 0o600))
+        #expect(!(try SystemCalls.createExclusively(Array("second".utf8), at: path, mode: 0o600)))
+        #expect(FileManager.default.contents(atPath: path) == Data("first".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["key"])
+    }
+}
