@@ -29,35 +29,6 @@ public struct Artifact: Sendable, Hashable, Codable {
         self.media = media
     }
 
-    /// Creates an artifact description from its media fields.
-    public init(
-        digest: Digest,
-        sha256: String,
-        mediaType: String,
-        size: Int64,
-        width: Int? = nil,
-        height: Int? = nil,
-        duration: Double? = nil,
-        frameRate: Double? = nil,
-        sampleRate: Int? = nil,
-        channels: Int? = nil
-    ) {
-        self.init(
-            digest: digest,
-            sha256: sha256,
-            size: size,
-            media: MediaMetadata(
-                mediaType: mediaType,
-                width: width,
-                height: height,
-                duration: duration,
-                frameRate: frameRate,
-                sampleRate: sampleRate,
-                channels: channels
-            )
-        )
-    }
-
     enum CodingKeys: String, CodingKey {
         case digest, sha256, size
     }

@@ -145,10 +145,12 @@ public struct HTTPProvider: Provider {
             outputs.append(
                 ProviderOutput(
                     content: .bytes([UInt8](data)),
-                    mediaType: mediaType,
-                    width: output["width"]?.integerValue?.int,
-                    height: output["height"]?.integerValue?.int,
-                    duration: output["duration"].flatMap(Self.number)
+                    media: MediaMetadata(
+                        mediaType: mediaType,
+                        width: output["width"]?.integerValue?.int,
+                        height: output["height"]?.integerValue?.int,
+                        duration: output["duration"].flatMap(Self.number)
+                    )
                 )
             )
         }

@@ -134,7 +134,12 @@ public struct ProcessProvider: Provider {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 continue
             }
-            outputs.append(ProviderOutput(content: .file(path: path), mediaType: MediaTypes.forFileName(name)))
+            outputs.append(
+                ProviderOutput(
+                    content: .file(path: path),
+                    media: MediaMetadata(mediaType: MediaTypes.forFileName(name))
+                )
+            )
         }
         return ProviderResponse(outputs: outputs, records: records, payload: ["exit_status": "0"])
     }

@@ -159,31 +159,6 @@ public struct ProviderOutput: Sendable {
         self.content = content
         self.media = media
     }
-
-    /// Creates an output description from its media fields.
-    public init(
-        content: Content,
-        mediaType: String,
-        width: Int? = nil,
-        height: Int? = nil,
-        duration: Double? = nil,
-        frameRate: Double? = nil,
-        sampleRate: Int? = nil,
-        channels: Int? = nil
-    ) {
-        self.init(
-            content: content,
-            media: MediaMetadata(
-                mediaType: mediaType,
-                width: width,
-                height: height,
-                duration: duration,
-                frameRate: frameRate,
-                sampleRate: sampleRate,
-                channels: channels
-            )
-        )
-    }
 }
 
 /// A named record a provider keeps beside its outputs: a request body, a response body, stdout, stderr.

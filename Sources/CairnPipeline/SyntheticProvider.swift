@@ -116,9 +116,11 @@ enum SyntheticMedia {
             let image = picture(width: width, height: height, state: state, phase: 0)
             return ProviderOutput(
                 content: .bytes(PNGWriter.png(image)),
-                mediaType: "image/png",
-                width: width,
-                height: height
+                media: MediaMetadata(
+                    mediaType: "image/png",
+                    width: width,
+                    height: height
+                )
             )
         case .video:
             let width = try integer(params, "width", default: 48, range: 1...1024)
@@ -129,27 +131,31 @@ enum SyntheticMedia {
             let bytes = PNGWriter.apng(images, delayNumerator: 1, delayDenominator: UInt16(fps))
             return ProviderOutput(
                 content: .bytes(bytes),
-                mediaType: "image/apng",
-                width: width,
-                height: height,
-                duration: Double(frames) / Double(fps),
-                frameRate: Double(fps)
+                media: MediaMetadata(
+                    mediaType: "image/apng",
+                    width: width,
+                    height: height,
+                    duration: Double(frames) / Double(fps),
+                    frameRate: Double(fps)
+                )
             )
         case .audio:
             let seconds = try number(params, "duration", default: 0.5, range: 0.001...600)
             let rate = try integer(params, "sample_rate", default: 16_000, range: 1000...192_000)
             return ProviderOutput(
                 content: .bytes(tone(seconds: seconds, sampleRate: rate, state: state)),
-                mediaType: "audio/wav",
-                duration: Double(Int(seconds * Double(rate))) / Double(rate),
-                sampleRate: rate,
-                channels: 1
+                media: MediaMetadata(
+                    mediaType: "audio/wav",
+                    duration: Double(Int(seconds * Double(rate))) / Double(rate),
+                    sampleRate: rate,
+                    channels: 1
+                )
             )
         case .text:
             let count = try integer(params, "words", default: 24, range: 1...100_000)
             return ProviderOutput(
                 content: .bytes(Array(text(words: count, state: state).utf8)),
-                mediaType: "text/plain"
+                media: MediaMetadata(mediaType: "text/plain")
             )
         }
     }

@@ -35,7 +35,7 @@ struct FingerprintTests {
 
     var input: Artifact {
         let digest = ContentHasher.digest(of: Array("abc".utf8), algorithm: .sha256)
-        return Artifact(digest: digest, sha256: digest.hex, mediaType: "text/plain", size: 3)
+        return Artifact(digest: digest, sha256: digest.hex, size: 3, media: MediaMetadata(mediaType: "text/plain"))
     }
 
     @Test func fingerprintsMatchTheSpecVectors() throws {
