@@ -152,210 +152,243 @@ struct ManifestDecoder {
     // MARK: Models
 
     mutating func manifest(_ object: ModelFields<ManifestKey>) throws -> Manifest {
-        guard let runValue = object[.run] else { throw error("Field required", at: "run") }
-        path.append("run")
-        let run = try self.run(runValue)
-        path.removeLast()
+        let values = try fields(object, ManifestKey.schema)
         return Manifest(
             schemaVersion: version.rawValue,
-            run: run,
-            canonicalHash: try string(object[.canonicalHash], "canonical_hash", hashed: false) ?? "",
-            manifestURI: try string(object[.manifestUri], "manifest_uri", hashed: false, optional: true),
-            encryptionScheme: try string(
-                object[.encryptionScheme],
-                "encryption_scheme",
-                hashed: false,
-                optional: true
-            ),
-            signature: try string(object[.signature], "signature", hashed: false, optional: true),
-            transferFailures: try list(object[.transferFailures], "transfer_failures", optional: false) {
-                decoder,
-                value in
-                try decoder.requiredString(value, nil, hashed: false)
-            } ?? []
+            run: values.nested(.run)!,
+            canonicalHash: values.string(.canonicalHash)!,
+            manifestURI: values.string(.manifestUri),
+            encryptionScheme: values.string(.encryptionScheme),
+            signature: values.string(.signature),
+            transferFailures: values.nested(.transferFailures)!
         )
     }
 
     mutating func run(_ value: Int) throws -> Run {
-        let object = try model(value, "Run", RunKey.self)
-        let legacy = version.hashesIdentifiers
-        let runID = try string(object[.runId], "run_id", hashed: legacy) ?? newIdentifier()
-        let tenantID = try string(object[.tenantId], "tenant_id", hashed: true, optional: true)
-        let projectID = try string(object[.projectId], "project_id", hashed: true, optional: true)
-        let name = try string(object[.name], "name", hashed: true, optional: true)
-        let status = try enumeration(object[.status], "status") ?? RunStatus.pending
-        let parentRunID = try string(object[.parentRunId], "parent_run_id", hashed: false, optional: true)
-        let idempotencyKey = try string(object[.idempotencyKey], "idempotency_key", hashed: false, optional: true)
-        let createdAt = try timestamp(object[.createdAt], "created_at", optional: false) ?? .now()
-        let startedAt = try timestamp(object[.startedAt], "started_at", optional: true)
-        let completedAt = try timestamp(object[.completedAt], "completed_at", optional: true)
-        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
-        let steps =
-            try list(object[.steps], "steps", optional: false) { decoder, value in try decoder.step(value) } ?? []
+        let values = try fields(try model(value, "Run", RunKey.self), RunKey.schema)
         return Run(
-            runID: runID,
-            tenantID: tenantID,
-            projectID: projectID,
-            name: name,
-            status: status,
-            steps: steps,
-            parentRunID: parentRunID,
-            idempotencyKey: idempotencyKey,
-            createdAt: createdAt,
-            startedAt: startedAt,
-            completedAt: completedAt,
-            metadata: metadata
+            runID: values.string(.runId)!,
+            tenantID: values.string(.tenantId),
+            projectID: values.string(.projectId),
+            name: values.string(.name),
+            status: values.member(.status)!,
+            steps: values.nested(.steps)!,
+            parentRunID: values.string(.parentRunId),
+            idempotencyKey: values.string(.idempotencyKey),
+            createdAt: values.timestamp(.createdAt)!,
+            startedAt: values.timestamp(.startedAt),
+            completedAt: values.timestamp(.completedAt),
+            metadata: values.dictionary(.metadata)!
         )
     }
 
     mutating func step(_ value: Int) throws -> Step {
         let object = try model(value, "Step", StepKey.self)
         if let key = object.firstUnknownKey { throw error("Extra inputs are not permitted", at: tape.text(key)) }
-        let legacy = version.hashesIdentifiers
-        guard let modelValue = object[.model] else { throw error("Field required", at: "model") }
-        // Fields are read in genblaze's order (the first bad one is reported), and the step is built once.
-        let stepID = try string(object[.stepId], "step_id", hashed: legacy) ?? newIdentifier()
-        let runID = try string(object[.runId], "run_id", hashed: legacy, optional: true)
-        let provider = try string(object[.provider], "provider", hashed: true, optional: true)
-        let model = try requiredString(modelValue, "model", hashed: true)
-        let stepType = try enumeration(object[.stepType], "step_type") ?? StepType.generate
-        let modelVersion = try string(object[.modelVersion], "model_version", hashed: true, optional: true)
-        let modelHash = try string(object[.modelHash], "model_hash", hashed: true, optional: true)
-        let modality = try enumeration(object[.modality], "modality") ?? Modality.image
-        let prompt = try string(object[.prompt], "prompt", hashed: true, optional: true)
-        let negativePrompt = try string(object[.negativePrompt], "negative_prompt", hashed: true, optional: true)
-        let promptVisibility =
-            try enumeration(object[.promptVisibility], "prompt_visibility") ?? PromptVisibility.public
-        let seed = try integer(object[.seed], "seed", optional: true)
-        let params = try dictionary(object[.params], "params") ?? [:]
-        let status = try enumeration(object[.status], "status") ?? StepStatus.pending
-        let providerPayload = try dictionary(object[.providerPayload], "provider_payload") ?? [:]
-        let retries = try integer(object[.retries], "retries", optional: false) ?? 0
-        let costUSD = try number(object[.costUsd], "cost_usd", optional: true)
-        let errorText = try string(object[.error], "error", hashed: false, optional: true)
-        let errorCode: ProviderErrorCode? = try enumeration(object[.errorCode], "error_code", optional: true)
-        let startedAt = try timestamp(object[.startedAt], "started_at", optional: true)
-        let completedAt = try timestamp(object[.completedAt], "completed_at", optional: true)
-        let stepIndex = try integer(object[.stepIndex], "step_index", optional: true)
-        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
-        let inputs =
-            try list(object[.inputs], "inputs", optional: false) { decoder, value in try decoder.asset(value) } ?? []
-        let assets =
-            try list(object[.assets], "assets", optional: false) { decoder, value in try decoder.asset(value) } ?? []
-        if provider == nil && stepType != .ingest && stepType != .import {
+        let values = try fields(object, StepKey.schema)
+        let step = Step(
+            stepID: values.string(.stepId)!,
+            runID: values.string(.runId),
+            provider: values.string(.provider),
+            model: values.string(.model)!,
+            stepType: values.member(.stepType)!,
+            modelVersion: values.string(.modelVersion),
+            modelHash: values.string(.modelHash),
+            modality: values.member(.modality)!,
+            prompt: values.string(.prompt),
+            negativePrompt: values.string(.negativePrompt),
+            promptVisibility: values.member(.promptVisibility)!,
+            seed: values.integer(.seed),
+            params: values.dictionary(.params)!,
+            status: values.member(.status)!,
+            inputs: values.nested(.inputs)!,
+            assets: values.nested(.assets)!,
+            providerPayload: values.dictionary(.providerPayload)!,
+            retries: values.integer(.retries)!,
+            costUSD: values.number(.costUsd),
+            error: values.string(.error),
+            errorCode: values.member(.errorCode),
+            startedAt: values.timestamp(.startedAt),
+            completedAt: values.timestamp(.completedAt),
+            stepIndex: values.integer(.stepIndex),
+            metadata: values.dictionary(.metadata)!
+        )
+        if step.provider == nil && step.stepType != .ingest && step.stepType != .import {
             throw error(
-                "Value error, Step.provider is required when step_type='\(stepType.rawValue)'; only "
+                "Value error, Step.provider is required when step_type='\(step.stepType.rawValue)'; only "
                     + "['import', 'ingest'] step types may have provider=None."
             )
         }
-        return Step(
-            stepID: stepID,
-            runID: runID,
-            provider: provider,
-            model: model,
-            stepType: stepType,
-            modelVersion: modelVersion,
-            modelHash: modelHash,
-            modality: modality,
-            prompt: prompt,
-            negativePrompt: negativePrompt,
-            promptVisibility: promptVisibility,
-            seed: seed,
-            params: params,
-            status: status,
-            inputs: inputs,
-            assets: assets,
-            providerPayload: providerPayload,
-            retries: retries,
-            costUSD: costUSD,
-            error: errorText,
-            errorCode: errorCode,
-            startedAt: startedAt,
-            completedAt: completedAt,
-            stepIndex: stepIndex,
-            metadata: metadata
-        )
+        return step
     }
 
     mutating func asset(_ value: Int) throws -> Asset {
-        let object = try model(value, "Asset", AssetKey.self)
-        let legacy = version.hashesIdentifiers
-        guard let urlValue = object[.url] else { throw error("Field required", at: "url") }
-        guard let mediaTypeValue = object[.mediaType] else { throw error("Field required", at: "media_type") }
-        let url = try requiredString(urlValue, "url", hashed: legacy || version.marksURLOnlyAssets)
-        let sizeBytes = try integer(object[.sizeBytes], "size_bytes", optional: true)
-        if let sizeBytes, sizeBytes.isNegative {
-            throw error("Input should be greater than or equal to 0", at: "size_bytes")
-        }
-        // Fields are read in genblaze's order (the first bad one is reported), and the asset is built once.
-        let assetID = try string(object[.assetId], "asset_id", hashed: legacy) ?? newIdentifier()
-        let mediaType = try requiredString(mediaTypeValue, "media_type", hashed: true)
-        let sha256 = try string(object[.sha256], "sha256", hashed: true, optional: true)
-        let width = try integer(object[.width], "width", optional: true)
-        let height = try integer(object[.height], "height", optional: true)
-        let duration = try number(object[.duration], "duration", optional: true)
-        let metadata = try dictionary(object[.metadata], "metadata") ?? [:]
-        var video: VideoMetadata? = nil
-        if let videoValue = object[.video], !tape.isNull(videoValue) {
-            path.append("video")
-            video = try self.video(videoValue)
-            path.removeLast()
-        }
-        var audio: AudioMetadata? = nil
-        if let audioValue = object[.audio], !tape.isNull(audioValue) {
-            path.append("audio")
-            audio = try self.audio(audioValue)
-            path.removeLast()
-        }
-        let tracks = try list(object[.tracks], "tracks", optional: true) { decoder, value in
-            let track = try decoder.model(value, "Track", TrackKey.self)
-            guard let kind = track[.kind] else { throw decoder.error("Field required", at: "kind") }
-            return Track(
-                kind: try decoder.requiredString(kind, "kind", hashed: true),
-                codec: try decoder.string(track[.codec], "codec", hashed: true, optional: true),
-                label: try decoder.string(track[.label], "label", hashed: true, optional: true)
-            )
-        }
+        let values = try fields(try model(value, "Asset", AssetKey.self), AssetKey.schema)
         return Asset(
-            assetID: assetID,
-            url: url,
-            mediaType: mediaType,
-            sha256: sha256,
-            sizeBytes: sizeBytes,
-            width: width,
-            height: height,
-            duration: duration,
-            video: video,
-            audio: audio,
-            tracks: tracks,
-            metadata: metadata
+            assetID: values.string(.assetId)!,
+            url: values.string(.url)!,
+            mediaType: values.string(.mediaType)!,
+            sha256: values.string(.sha256),
+            sizeBytes: values.integer(.sizeBytes),
+            width: values.integer(.width),
+            height: values.integer(.height),
+            duration: values.number(.duration),
+            video: values.nested(.video),
+            audio: values.nested(.audio),
+            tracks: values.nested(.tracks),
+            metadata: values.dictionary(.metadata)!
         )
     }
 
+    mutating func track(_ value: Int) throws -> Track {
+        let values = try fields(try model(value, "Track", TrackKey.self), TrackKey.schema)
+        return Track(kind: values.string(.kind)!, codec: values.string(.codec), label: values.string(.label))
+    }
+
     mutating func video(_ value: Int) throws -> VideoMetadata {
-        let object = try model(value, "VideoMetadata", VideoKey.self)
+        let values = try fields(try model(value, "VideoMetadata", VideoKey.self), VideoKey.schema)
         return VideoMetadata(
-            frameRate: try number(object[.frameRate], "frame_rate", optional: true),
-            codec: try string(object[.codec], "codec", hashed: true, optional: true),
-            bitrate: try integer(object[.bitrate], "bitrate", optional: true),
-            colorSpace: try string(object[.colorSpace], "color_space", hashed: true, optional: true),
-            hasAudio: try boolean(object[.hasAudio], "has_audio"),
-            resolution: try string(object[.resolution], "resolution", hashed: true, optional: true)
+            frameRate: values.number(.frameRate),
+            codec: values.string(.codec),
+            bitrate: values.integer(.bitrate),
+            colorSpace: values.string(.colorSpace),
+            hasAudio: values.bool(.hasAudio),
+            resolution: values.string(.resolution)
         )
     }
 
     mutating func audio(_ value: Int) throws -> AudioMetadata {
-        let object = try model(value, "AudioMetadata", AudioKey.self)
+        let values = try fields(try model(value, "AudioMetadata", AudioKey.self), AudioKey.schema)
         var audio = AudioMetadata(
-            sampleRate: try integer(object[.sampleRate], "sample_rate", optional: true),
-            channels: try integer(object[.channels], "channels", optional: true),
-            codec: try string(object[.codec], "codec", hashed: true, optional: true),
-            bitrate: try integer(object[.bitrate], "bitrate", optional: true)
+            sampleRate: values.integer(.sampleRate),
+            channels: values.integer(.channels),
+            codec: values.string(.codec),
+            bitrate: values.integer(.bitrate)
         )
-        audio.wordTimings = try list(object[.wordTimings], "word_timings", optional: true) { decoder, value in
-            try decoder.wordTiming(value)
-        }
+        audio.wordTimings = values.nested(.wordTimings)
         return audio
+    }
+
+    // MARK: Fields by their table
+
+    /// Reads an object's fields as its table says, in declaration order: first every missing required field is
+    /// refused, then each field is read and checked (so the first bad one is the one reported, as in genblaze).
+    mutating func fields<Key>(_ object: ModelFields<Key>, _ schema: ModelSchema<Key>) throws -> FieldValues<Key> {
+        for field in schema.fields where field.absent == .required && object[field.key] == nil {
+            throw error("Field required", at: field.jsonKey)
+        }
+        var values = FieldValues<Key>()
+        for field in schema.fields {
+            values[field.key] = try value(of: field, object[field.key])
+        }
+        return values
+    }
+
+    /// Whether a string field's text must be encodable (it is in this version's hash payload).
+    private func isHashed(_ dump: FieldDump) -> Bool {
+        switch dump {
+        case .hashed: true
+        case .identifier: version.hashesIdentifiers
+        case .assetURL: version.hashesIdentifiers || version.marksURLOnlyAssets
+        case .unhashed, .urlOnlyMarker: false
+        }
+    }
+
+    /// One field's value: the node read with the field's type, or the field's default when `node` is nil.
+    private mutating func value<Key>(of field: SchemaField<Key>, _ node: Int?) throws -> FieldValue {
+        let key = field.jsonKey
+        let nullable = field.absent.allowsNull
+        switch field.type {
+        case .string:
+            if let text = try string(node, key, hashed: isHashed(field.dump), optional: nullable) {
+                return .string(text)
+            }
+            return node == nil && field.absent == .empty ? .string("") : .none
+        case .identifier:
+            return .string(try string(node, key, hashed: isHashed(field.dump)) ?? newIdentifier())
+        case .integer:
+            guard let integer = try integer(node, key, optional: nullable) else {
+                return node == nil && field.absent == .empty ? .integer(0) : .none
+            }
+            if field.rule == .nonNegative && integer.isNegative {
+                throw error("Input should be greater than or equal to 0", at: key)
+            }
+            return .integer(integer)
+        case .number:
+            return try number(node, key, optional: nullable).map(FieldValue.number) ?? .none
+        case .boolean:
+            return try boolean(node, key).map(FieldValue.bool) ?? .none
+        case .dictionary:
+            return .dictionary(try dictionary(node, key) ?? [:])
+        case .timestamp:
+            if let timestamp = try timestamp(node, key, optional: nullable) { return .timestamp(timestamp) }
+            return node == nil && field.absent == .now ? .timestamp(.now()) : .none
+        case .enumeration(let enumeration):
+            switch enumeration {
+            case .runStatus: return try member(RunStatus.self, field, node)
+            case .stepStatus: return try member(StepStatus.self, field, node)
+            case .stepType: return try member(StepType.self, field, node)
+            case .modality: return try member(Modality.self, field, node)
+            case .promptVisibility: return try member(PromptVisibility.self, field, node)
+            case .providerErrorCode: return try member(ProviderErrorCode.self, field, node)
+            }
+        case .model(let kind):
+            guard let node, !(nullable && tape.isNull(node)) else { return .none }
+            path.append(key)
+            defer { path.removeLast() }
+            switch kind {
+            case .run: return .nested(try run(node))
+            case .video: return .nested(try video(node))
+            case .audio: return .nested(try audio(node))
+            case .step: return .nested(try step(node))
+            case .asset: return .nested(try asset(node))
+            case .track: return .nested(try track(node))
+            case .wordTiming: return .nested(try wordTiming(node))
+            }
+        case .models(let kind):
+            let list: (any Sendable)?
+            switch kind {
+            case .run: list = try self.list(node, key, optional: nullable) { try $0.run($1) }
+            case .step: list = try self.list(node, key, optional: nullable) { try $0.step($1) }
+            case .asset: list = try self.list(node, key, optional: nullable) { try $0.asset($1) }
+            case .track: list = try self.list(node, key, optional: nullable) { try $0.track($1) }
+            case .video: list = try self.list(node, key, optional: nullable) { try $0.video($1) }
+            case .audio: list = try self.list(node, key, optional: nullable) { try $0.audio($1) }
+            case .wordTiming: list = try self.list(node, key, optional: nullable) { try $0.wordTiming($1) }
+            }
+            if let list { return .nested(list) }
+            guard node == nil, field.absent == .empty else { return .none }
+            switch kind {
+            case .run: return .nested([Run]())
+            case .step: return .nested([Step]())
+            case .asset: return .nested([Asset]())
+            case .track: return .nested([Track]())
+            case .video: return .nested([VideoMetadata]())
+            case .audio: return .nested([AudioMetadata]())
+            case .wordTiming: return .nested([WordTiming]())
+            }
+        case .strings:
+            let hashed = isHashed(field.dump)
+            let strings = try list(node, key, optional: nullable) { decoder, value in
+                try decoder.requiredString(value, nil, hashed: hashed)
+            }
+            return .nested(strings ?? [])
+        case .schemaVersion, .computed:
+            return .none
+        }
+    }
+
+    /// An enumeration field: the member `node` names, or the field's default member.
+    private func member<E: ByteMatchedEnumeration, Key>(
+        _ type: E.Type,
+        _ field: SchemaField<Key>,
+        _ node: Int?
+    ) throws -> FieldValue {
+        if let value: E = try enumeration(node, field.jsonKey, optional: field.absent.allowsNull) {
+            return .member(value)
+        }
+        if node == nil, case .member(let raw) = field.absent, let value = E(rawValue: raw) { return .member(value) }
+        return .none
     }
 
     mutating func wordTiming(_ value: Int) throws -> WordTiming {
@@ -768,68 +801,4 @@ private func daysInMonth(_ year: Int, _ month: Int) -> Int {
     case 4, 6, 9, 11: 30
     default: 31
     }
-}
-
-/// The keys genblaze's `Manifest` model reads, in code point order (the order canonical JSON writes them).
-enum ManifestKey: Int, ModelKey {
-    case canonicalHash, encryptionScheme, manifestUri, run, schemaVersion, signature, transferFailures
-    static let table = ModelKeys([
-        "canonical_hash", "encryption_scheme", "manifest_uri", "run", "schema_version", "signature",
-        "transfer_failures",
-    ])
-}
-
-/// The keys genblaze's `Run` model reads, in code point order (the order canonical JSON writes them).
-enum RunKey: Int, ModelKey {
-    case completedAt, createdAt, idempotencyKey, metadata, name, parentRunId, projectId, runId, startedAt, status,
-        steps, tenantId
-    static let table = ModelKeys([
-        "completed_at", "created_at", "idempotency_key", "metadata", "name", "parent_run_id", "project_id", "run_id",
-        "started_at", "status", "steps", "tenant_id",
-    ])
-}
-
-/// The keys genblaze's `Step` model reads, in code point order (the order canonical JSON writes them).
-enum StepKey: Int, ModelKey {
-    case assets, completedAt, costUsd, error, errorCode, inputs, metadata, modality, model, modelHash, modelVersion,
-        negativePrompt, params, prompt, promptVisibility, provider, providerPayload, retries, runId, seed, startedAt,
-        status, stepId, stepIndex, stepType
-    static let table = ModelKeys([
-        "assets", "completed_at", "cost_usd", "error", "error_code", "inputs", "metadata", "modality", "model",
-        "model_hash", "model_version", "negative_prompt", "params", "prompt", "prompt_visibility", "provider",
-        "provider_payload", "retries", "run_id", "seed", "started_at", "status", "step_id", "step_index", "step_type",
-    ])
-}
-
-/// The keys genblaze's `Asset` model reads, in code point order (the order canonical JSON writes them).
-enum AssetKey: Int, ModelKey {
-    case assetId, audio, duration, height, mediaType, metadata, sha256, sizeBytes, tracks, url, video, width
-    static let table = ModelKeys([
-        "asset_id", "audio", "duration", "height", "media_type", "metadata", "sha256", "size_bytes", "tracks", "url",
-        "video", "width",
-    ])
-}
-
-/// The keys genblaze's `Track` model reads, in code point order (the order canonical JSON writes them).
-enum TrackKey: Int, ModelKey {
-    case codec, kind, label
-    static let table = ModelKeys(["codec", "kind", "label"])
-}
-
-/// The keys genblaze's `VideoMetadata` model reads, in code point order (the order canonical JSON writes them).
-enum VideoKey: Int, ModelKey {
-    case bitrate, codec, colorSpace, frameRate, hasAudio, resolution
-    static let table = ModelKeys(["bitrate", "codec", "color_space", "frame_rate", "has_audio", "resolution"])
-}
-
-/// The keys genblaze's `AudioMetadata` model reads, in code point order (the order canonical JSON writes them).
-enum AudioKey: Int, ModelKey {
-    case bitrate, channels, codec, sampleRate, wordTimings
-    static let table = ModelKeys(["bitrate", "channels", "codec", "sample_rate", "word_timings"])
-}
-
-/// The keys genblaze's `WordTiming` model reads, in code point order (the order canonical JSON writes them).
-enum WordTimingKey: Int, ModelKey {
-    case confidence, end, start, word
-    static let table = ModelKeys(["confidence", "end", "start", "word"])
 }

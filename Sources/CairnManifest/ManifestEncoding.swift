@@ -48,10 +48,9 @@ extension Manifest {
     /// - Throws: ``ManifestError`` for an unknown schema version or an unencodable hashed string.
     public func hashPayload() throws -> JSONValue {
         let version = try hashableVersion()
-        var payload = JSONObject(reservingCapacity: 2)
-        payload.appendUnchecked("run", .object(try run.jsonObject(mode: .hash(version))))
-        payload.appendUnchecked("schema_version", .string(schemaVersion))
-        return .object(payload)
+        var sink = ObjectSink()
+        try emit(into: &sink, mode: .hash(version))
+        return .object(sink.object)
     }
 
     /// The schema version whose hashing rules apply, after checking that the payload can be encoded.
@@ -92,10 +91,7 @@ extension Manifest {
         let version = try hashableVersion()
         do {
             var sink = CanonicalSink()
-            try sink.beginObjectField("run")
-            try run.emit(into: &sink, mode: .hash(version))
-            sink.endObjectField()
-            sink.field("schema_version", string: schemaVersion)
+            try emit(into: &sink, mode: .hash(version))
             sink.finish()
             return try sink.writer.withBytes(body)
         } catch let error as CanonicalJSONError {
@@ -159,17 +155,10 @@ extension Manifest {
                 "'utf-8' codec can't encode \(field.path): surrogates not allowed"
             )
         }
-        let hash = canonicalHash.isEmpty ? try computeCanonicalHash() : canonicalHash
-        var object = JSONObject()
-        object.appendUnchecked("schema_version", .string(schemaVersion))
-        object.appendUnchecked("run", .object(try run.jsonObject(mode: .full)))
-        object.appendUnchecked("canonical_hash", .string(hash))
-        object.appendUnchecked("manifest_uri", manifestURI.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("encryption_scheme", encryptionScheme.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("signature", signature.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("transfer_failures", .array(transferFailures.map(JSONValue.string)))
+        var sealed = self
+        if sealed.canonicalHash.isEmpty { sealed.canonicalHash = try computeCanonicalHash() }
         do {
-            return try CanonicalJSON.encode(.object(object))
+            return try CanonicalSink.encode { sink in try sealed.emit(into: &sink, mode: .full) }
         } catch let error as CanonicalJSONError {
             throw ManifestError.wrapping(error)
         }
@@ -179,15 +168,9 @@ extension Manifest {
     ///
     /// - Throws: ``ManifestError`` for a naive timestamp.
     public func jsonValue() throws -> JSONValue {
-        var object = JSONObject()
-        object.appendUnchecked("schema_version", .string(schemaVersion))
-        object.appendUnchecked("run", .object(try run.jsonObject(mode: .full)))
-        object.appendUnchecked("canonical_hash", .string(canonicalHash))
-        object.appendUnchecked("manifest_uri", manifestURI.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("encryption_scheme", encryptionScheme.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("signature", signature.map(JSONValue.string) ?? .null)
-        object.appendUnchecked("transfer_failures", .array(transferFailures.map(JSONValue.string)))
-        return .object(object)
+        var sink = ObjectSink()
+        try emit(into: &sink, mode: .full)
+        return .object(sink.object)
     }
 }
 
@@ -220,19 +203,51 @@ func isValidSHA256(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
 
 extension Asset {
     /// genblaze's `is_valid_asset_metadata`: positive dimensions, finite non-negative duration, a MIME-shaped
-    /// media type, and in-range video and audio numbers.
-    public var hasValidMetadata: Bool {
-        func positive(_ value: JSONInteger?) -> Bool { value.map(\.isPositive) ?? true }
-        func finiteNonNegative(_ value: Double?) -> Bool { value.map { $0.isFinite && $0 >= 0 } ?? true }
-        guard positive(width), positive(height), finiteNonNegative(duration), isMediaTypeShaped(mediaType) else {
-            return false
-        }
-        if let video, !finiteNonNegative(video.frameRate) || !positive(video.bitrate) { return false }
-        if let audio, !positive(audio.sampleRate) || !positive(audio.channels) || !positive(audio.bitrate) {
-            return false
+    /// media type, and in-range video and audio numbers (the rule column of each model's table).
+    public var hasValidMetadata: Bool { followsRules() }
+}
+
+extension SchemaModel {
+    /// Whether every field with a metadata rule holds a value the rule accepts (no value passes), here and in
+    /// nested models.
+    func followsRules() -> Bool {
+        var sink = RuleSink()
+        for field in Self.schema.fields {
+            switch (field.rule, field.type) {
+            case (.none, .model), (.positive, _), (.finiteNonNegative, _), (.mediaType, _):
+                sink.rule = field.rule
+                // A rule sink never throws: it only reads the value.
+                try? emit(field, into: &sink, mode: .full)
+                if !sink.passed { return false }
+            default:
+                continue
+            }
         }
         return true
     }
+}
+
+/// Receives one field's value and checks it against a ``FieldRule``.
+private struct RuleSink: ModelFieldSink {
+    var rule = FieldRule.none
+    var passed = true
+
+    mutating func field(_ key: StaticString, _ value: JSONValue) {}
+    mutating func field(_ key: StaticString, string value: String?) {
+        if rule == .mediaType, let value { passed = isMediaTypeShaped(value) }
+    }
+    mutating func field(_ key: StaticString, integer value: JSONInteger?) {
+        if rule == .positive, let value { passed = value.isPositive }
+    }
+    mutating func field(_ key: StaticString, float value: Double?) {
+        if rule == .finiteNonNegative, let value { passed = value.isFinite && value >= 0 }
+    }
+    mutating func field(_ key: StaticString, bool value: Bool?) {}
+    mutating func field(_ key: StaticString, object value: JSONObject) {}
+    mutating func field(_ key: StaticString, object value: (some ModelObject)?, mode: DumpMode) {
+        if let nested = value as? any SchemaModel { passed = nested.followsRules() }
+    }
+    mutating func field(_ key: StaticString, objects items: [some ModelObject]?, mode: DumpMode) {}
 }
 
 /// Python `re.match(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.+-]*$", value)` with Unicode `\w`, where `$` also
@@ -583,127 +598,176 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
     }
 }
 
-extension Run: ModelObject {
+extension Manifest: SchemaModel {
+    static var schema: ModelSchema<ManifestKey> { ManifestKey.schema }
+
+    func emit(
+        _ field: SchemaField<ManifestKey>,
+        into sink: inout some ModelFieldSink & ~Copyable,
+        mode: DumpMode
+    ) throws {
+        let name = field.name
+        switch field.key {
+        case .canonicalHash: try sink.field(name, string: canonicalHash)
+        case .encryptionScheme: try sink.field(name, string: encryptionScheme)
+        case .manifestUri: try sink.field(name, string: manifestURI)
+        case .run: try sink.field(name, object: run, mode: mode)
+        case .schemaVersion: try sink.field(name, string: schemaVersion)
+        case .signature: try sink.field(name, string: signature)
+        case .transferFailures: try sink.field(name, .array(transferFailures.map(JSONValue.string)))
+        }
+    }
+}
+
+extension Run: SchemaModel {
+    static var schema: ModelSchema<RunKey> { RunKey.schema }
+
     func jsonObject(mode: DumpMode) throws -> JSONObject {
         var sink = ObjectSink()
         try emit(into: &sink, mode: mode)
         return sink.object
     }
 
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        let full = mode.isFull
-        if full {
-            try sink.field("completed_at", string: try timestampText(completedAt, "run.completed_at"))
-            try sink.field("created_at", string: try timestampText(createdAt, "run.created_at"))
-            try sink.field("idempotency_key", string: idempotencyKey)
+    func emit(_ field: SchemaField<RunKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .completedAt: try sink.field(name, string: try timestampText(completedAt, "run.completed_at"))
+        case .createdAt: try sink.field(name, string: try timestampText(createdAt, "run.created_at"))
+        case .idempotencyKey: try sink.field(name, string: idempotencyKey)
+        case .metadata: try sink.field(name, object: metadata)
+        case .name: try sink.field(name, string: self.name)
+        case .parentRunId: try sink.field(name, string: parentRunID)
+        case .projectId: try sink.field(name, string: projectID)
+        case .runId: try sink.field(name, string: runID)
+        case .startedAt: try sink.field(name, string: try timestampText(startedAt, "run.started_at"))
+        case .status: try sink.field(name, string: status.rawValue)
+        case .steps: try sink.field(name, objects: steps, mode: mode)
+        case .tenantId: try sink.field(name, string: tenantID)
         }
-        try sink.field("metadata", object: metadata)
-        try sink.field("name", string: name)
-        if full { try sink.field("parent_run_id", string: parentRunID) }
-        try sink.field("project_id", string: projectID)
-        if mode.keepsIdentifiers { try sink.field("run_id", string: runID) }
-        if full {
-            try sink.field("started_at", string: try timestampText(startedAt, "run.started_at"))
-            try sink.field("status", string: status.rawValue)
+    }
+}
+
+extension Step: SchemaModel {
+    static var schema: ModelSchema<StepKey> { StepKey.schema }
+
+    func emit(_ field: SchemaField<StepKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .assets: try sink.field(name, objects: assets, mode: mode)
+        case .completedAt: try sink.field(name, string: try timestampText(completedAt, "step.completed_at"))
+        case .costUsd: try sink.field(name, float: costUSD)
+        case .error: try sink.field(name, string: error)
+        case .errorCode: try sink.field(name, string: errorCode?.rawValue)
+        case .inputs: try sink.field(name, objects: inputs, mode: mode)
+        case .metadata: try sink.field(name, object: metadata)
+        case .modality: try sink.field(name, string: modality.rawValue)
+        case .model: try sink.field(name, string: model)
+        case .modelHash: try sink.field(name, string: modelHash)
+        case .modelVersion: try sink.field(name, string: modelVersion)
+        case .negativePrompt: try sink.field(name, string: negativePrompt)
+        case .params: try sink.field(name, object: params)
+        case .prompt: try sink.field(name, string: prompt)
+        case .promptVisibility: try sink.field(name, string: promptVisibility.rawValue)
+        case .provider: try sink.field(name, string: provider)
+        case .providerPayload: try sink.field(name, object: providerPayload)
+        case .retries: try sink.field(name, integer: retries)
+        case .runId: try sink.field(name, string: runID)
+        case .seed: try sink.field(name, integer: seed)
+        case .startedAt: try sink.field(name, string: try timestampText(startedAt, "step.started_at"))
+        case .status: try sink.field(name, string: status.rawValue)
+        case .stepId: try sink.field(name, string: stepID)
+        case .stepIndex: try sink.field(name, integer: stepIndex)
+        case .stepType: try sink.field(name, string: stepType.rawValue)
         }
-        try sink.field("steps", objects: steps, mode: mode)
-        try sink.field("tenant_id", string: tenantID)
     }
 }
 
-extension Step: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        let full = mode.isFull
-        let identifiers = mode.keepsIdentifiers
-        try sink.field("assets", objects: assets, mode: mode)
-        if full {
-            try sink.field("completed_at", string: try timestampText(completedAt, "step.completed_at"))
-            try sink.field("cost_usd", float: costUSD)
-            try sink.field("error", string: error)
-            try sink.field("error_code", string: errorCode?.rawValue)
+extension Asset: SchemaModel {
+    static var schema: ModelSchema<AssetKey> { AssetKey.schema }
+
+    func writesURLOnlyMarkers(_ mode: DumpMode) -> Bool {
+        mode.marksURLOnlyAssets && !isValidSHA256(sha256)
+    }
+
+    func emit(_ field: SchemaField<AssetKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .assetId: try sink.field(name, string: assetID)
+        case .assetIntegrity: try sink.field(name, string: "url_only_unverified")
+        case .audio: try sink.field(name, object: audio, mode: mode)
+        case .duration: try sink.field(name, float: duration)
+        case .height: try sink.field(name, integer: height)
+        case .mediaType: try sink.field(name, string: mediaType)
+        case .metadata: try sink.field(name, object: metadata)
+        case .sha256: try sink.field(name, string: sha256)
+        case .sizeBytes: try sink.field(name, integer: sizeBytes)
+        case .tracks: try sink.field(name, objects: tracks, mode: mode)
+        case .unverifiedAssetUrl: try sink.field(name, string: try AssetURL.canonical(url))
+        case .url: try sink.field(name, string: url)
+        case .video: try sink.field(name, object: video, mode: mode)
+        case .width: try sink.field(name, integer: width)
         }
-        try sink.field("inputs", objects: inputs, mode: mode)
-        try sink.field("metadata", object: metadata)
-        try sink.field("modality", string: modality.rawValue)
-        try sink.field("model", string: model)
-        try sink.field("model_hash", string: modelHash)
-        try sink.field("model_version", string: modelVersion)
-        try sink.field("negative_prompt", string: negativePrompt)
-        try sink.field("params", object: params)
-        try sink.field("prompt", string: prompt)
-        try sink.field("prompt_visibility", string: promptVisibility.rawValue)
-        try sink.field("provider", string: provider)
-        if full {
-            try sink.field("provider_payload", object: providerPayload)
-            try sink.field("retries", integer: retries)
+    }
+}
+
+extension VideoMetadata: SchemaModel {
+    static var schema: ModelSchema<VideoKey> { VideoKey.schema }
+
+    func emit(_ field: SchemaField<VideoKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .bitrate: try sink.field(name, integer: bitrate)
+        case .codec: try sink.field(name, string: codec)
+        case .colorSpace: try sink.field(name, string: colorSpace)
+        case .frameRate: try sink.field(name, float: frameRate)
+        case .hasAudio: try sink.field(name, bool: hasAudio)
+        case .resolution: try sink.field(name, string: resolution)
         }
-        if identifiers { try sink.field("run_id", string: runID) }
-        try sink.field("seed", integer: seed)
-        if full {
-            try sink.field("started_at", string: try timestampText(startedAt, "step.started_at"))
-            try sink.field("status", string: status.rawValue)
+    }
+}
+
+extension AudioMetadata: SchemaModel {
+    static var schema: ModelSchema<AudioKey> { AudioKey.schema }
+
+    func emit(_ field: SchemaField<AudioKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .bitrate: try sink.field(name, integer: bitrate)
+        case .channels: try sink.field(name, integer: channels)
+        case .codec: try sink.field(name, string: codec)
+        case .sampleRate: try sink.field(name, integer: sampleRate)
+        case .wordTimings: try sink.field(name, objects: wordTimings, mode: mode)
         }
-        if identifiers { try sink.field("step_id", string: stepID) }
-        if full { try sink.field("step_index", integer: stepIndex) }
-        try sink.field("step_type", string: stepType.rawValue)
     }
 }
 
-extension Asset: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        let identifiers = mode.keepsIdentifiers
-        let marksURLOnly = mode.marksURLOnlyAssets && !isValidSHA256(sha256)
-        if identifiers { try sink.field("asset_id", string: assetID) }
-        if marksURLOnly { try sink.field("asset_integrity", string: "url_only_unverified") }
-        try sink.field("audio", object: audio, mode: mode)
-        try sink.field("duration", float: duration)
-        try sink.field("height", integer: height)
-        try sink.field("media_type", string: mediaType)
-        try sink.field("metadata", object: metadata)
-        try sink.field("sha256", string: sha256)
-        try sink.field("size_bytes", integer: sizeBytes)
-        try sink.field("tracks", objects: tracks, mode: mode)
-        if marksURLOnly { try sink.field("unverified_asset_url", string: try AssetURL.canonical(url)) }
-        if identifiers { try sink.field("url", string: url) }
-        try sink.field("video", object: video, mode: mode)
-        try sink.field("width", integer: width)
+extension WordTiming: SchemaModel {
+    static var schema: ModelSchema<WordTimingKey> { WordTimingKey.schema }
+
+    func emit(
+        _ field: SchemaField<WordTimingKey>,
+        into sink: inout some ModelFieldSink & ~Copyable,
+        mode: DumpMode
+    ) throws {
+        let name = field.name
+        switch field.key {
+        case .confidence: try sink.field(name, float: confidence)
+        case .end: try sink.field(name, float: end)
+        case .start: try sink.field(name, float: start)
+        case .word: try sink.field(name, string: word)
+        }
     }
 }
 
-extension VideoMetadata: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        try sink.field("bitrate", integer: bitrate)
-        try sink.field("codec", string: codec)
-        try sink.field("color_space", string: colorSpace)
-        try sink.field("frame_rate", float: frameRate)
-        try sink.field("has_audio", bool: hasAudio)
-        try sink.field("resolution", string: resolution)
-    }
-}
+extension Track: SchemaModel {
+    static var schema: ModelSchema<TrackKey> { TrackKey.schema }
 
-extension AudioMetadata: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        try sink.field("bitrate", integer: bitrate)
-        try sink.field("channels", integer: channels)
-        try sink.field("codec", string: codec)
-        try sink.field("sample_rate", integer: sampleRate)
-        try sink.field("word_timings", objects: wordTimings, mode: mode)
-    }
-}
-
-extension WordTiming: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        try sink.field("confidence", float: confidence)
-        try sink.field("end", float: end)
-        try sink.field("start", float: start)
-        try sink.field("word", string: word)
-    }
-}
-
-extension Track: ModelObject {
-    func emit(into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
-        try sink.field("codec", string: codec)
-        try sink.field("kind", string: kind)
-        try sink.field("label", string: label)
+    func emit(_ field: SchemaField<TrackKey>, into sink: inout some ModelFieldSink & ~Copyable, mode: DumpMode) throws {
+        let name = field.name
+        switch field.key {
+        case .codec: try sink.field(name, string: codec)
+        case .kind: try sink.field(name, string: kind)
+        case .label: try sink.field(name, string: label)
+        }
     }
 }

@@ -61,27 +61,22 @@ struct TapeVerification: ~Copyable {
 
     private mutating func manifest() throws -> Outcome {
         let fields = ModelFields<ManifestKey>(tape, object: 0)
-        guard let run = fields[.run] else { throw Declined() }
+        guard fields[.run] != nil else { throw Declined() }
         let version = try enumeration(fields[.schemaVersion], SchemaVersion.self) ?? .v1_0
+        mode = .hash(version)
         var storedHash = ""
-        if let stored = fields[.canonicalHash] {
-            guard tape.kind(stored) == .string else { throw Declined() }
-            storedHash = tape.text(stored)
-        }
-        try unhashedString(fields[.manifestUri], optional: true)
-        try unhashedString(fields[.signature], optional: true)
-        try unhashedString(fields[.encryptionScheme], optional: true)
-        if let failures = fields[.transferFailures] {
-            guard tape.kind(failures) == .array else { throw Declined() }
-            try forEachElement(of: failures) { verification, element in
-                try verification.unhashedString(element, optional: false)
+        for field in ManifestKey.schema.emissionOrder {
+            let node = fields[field.key]
+            switch field.key {
+            case .schemaVersion:
+                sink.field(field.name, string: version.rawValue)
+            case .canonicalHash:
+                try self.field(field, node)
+                if let node { storedHash = tape.text(node) }
+            default:
+                try self.field(field, node)
             }
         }
-        mode = .hash(version)
-        try sink.beginObjectField("run")
-        try self.run(run)
-        sink.endObjectField()
-        sink.field("schema_version", string: version.rawValue)
         sink.finish()
         if encrypted {
             // Refused unless encryption_scheme is a non-empty string; the model words the refusal.
@@ -104,59 +99,40 @@ struct TapeVerification: ~Copyable {
 
     private mutating func run(_ node: Int) throws {
         let fields = try model(node, RunKey.self)
-        let identifiers = mode.keepsIdentifiers
-        try timestamp(fields[.completedAt], optional: true)
-        try timestamp(fields[.createdAt], optional: false)
-        try timestamp(fields[.startedAt], optional: true)
-        try unhashedString(fields[.idempotencyKey], optional: true)
-        try unhashedString(fields[.parentRunId], optional: true)
-        _ = try enumeration(fields[.status], RunStatus.self)
-        if !identifiers { try unhashedString(fields[.runId], optional: false) }
-        // Hashed fields, in the order Run's model emits them (code point order of keys).
-        try object("metadata", fields[.metadata])
-        try string("name", fields[.name])
-        try string("project_id", fields[.projectId])
-        if identifiers { try identifier("run_id", fields[.runId]) }
-        try objects("steps", fields[.steps], optional: false) { verification, element in
-            try verification.step(element)
-            verification.stepIndex += 1
+        for field in RunKey.schema.emissionOrder {
+            try self.field(field, fields[field.key])
         }
-        try string("tenant_id", fields[.tenantId])
     }
 
     private mutating func step(_ node: Int) throws {
         let fields = try model(node, StepKey.self)
         guard fields.firstUnknownKey == nil, fields[.model] != nil else { throw Declined() }
-        let identifiers = mode.keepsIdentifiers
-        try timestamp(fields[.completedAt], optional: true)
-        try timestamp(fields[.startedAt], optional: true)
-        _ = try number(fields[.costUsd])
-        try unhashedString(fields[.error], optional: true)
-        _ = try enumeration(fields[.errorCode], ProviderErrorCode.self, optional: true)
-        try dictionary(fields[.providerPayload])
-        try integerField(fields[.retries], optional: false)
-        _ = try enumeration(fields[.status], StepStatus.self)
-        try integerField(fields[.stepIndex], optional: true)
-        if !identifiers {
-            try unhashedString(fields[.stepId], optional: false)
-            try unhashedString(fields[.runId], optional: true)
+        let stepStart = assets.count
+        var outputsEnd = stepStart
+        var stepType = StepType.generate
+        for field in StepKey.schema.emissionOrder {
+            let node = fields[field.key]
+            switch field.key {
+            case .assets:
+                try objects(field.name, node, optional: false) { verification, element in
+                    try verification.asset(element, role: .output)
+                }
+                outputsEnd = assets.count
+            case .inputs:
+                try objects(field.name, node, optional: false) { verification, element in
+                    try verification.asset(element, role: .input)
+                }
+            case .stepType:
+                stepType = try enumerationField(StepType.self, field, node) ?? stepType
+            case .promptVisibility:
+                if try enumerationField(PromptVisibility.self, field, node) == .encrypted { encrypted = true }
+            default:
+                try self.field(field, node)
+            }
         }
-        let stepType = try enumeration(fields[.stepType], StepType.self) ?? .generate
-        let visibility = try enumeration(fields[.promptVisibility], PromptVisibility.self) ?? .public
-        let modality = try enumeration(fields[.modality], Modality.self) ?? .image
-        if visibility == .encrypted { encrypted = true }
         if stepType != .ingest && stepType != .import {
             // Refused without a provider; the model words the refusal.
             guard let provider = fields[.provider], tape.kind(provider) == .string else { throw Declined() }
-        }
-        // Hashed fields, in the order Step's model emits them (code point order of keys).
-        let stepStart = assets.count
-        try objects("assets", fields[.assets], optional: false) { verification, element in
-            try verification.asset(element, role: .output)
-        }
-        let outputsEnd = assets.count
-        try objects("inputs", fields[.inputs], optional: false) { verification, element in
-            try verification.asset(element, role: .input)
         }
         if outputsEnd > stepStart && assets.count > outputsEnd {
             // The verdict lists a step's inputs before its outputs.
@@ -164,20 +140,7 @@ struct TapeVerification: ~Copyable {
             assets.removeSubrange(stepStart..<outputsEnd)
             assets.append(contentsOf: outputs)
         }
-        try object("metadata", fields[.metadata])
-        enumerationField("modality", fields[.modality], modality)
-        try string("model", fields[.model], required: true)
-        try string("model_hash", fields[.modelHash])
-        try string("model_version", fields[.modelVersion])
-        try string("negative_prompt", fields[.negativePrompt])
-        try object("params", fields[.params])
-        try string("prompt", fields[.prompt])
-        enumerationField("prompt_visibility", fields[.promptVisibility], visibility)
-        try string("provider", fields[.provider])
-        if identifiers { try string("run_id", fields[.runId]) }
-        sink.field("seed", integer: try integer(fields[.seed]))
-        if identifiers { try identifier("step_id", fields[.stepId]) }
-        enumerationField("step_type", fields[.stepType], stepType)
+        stepIndex += 1
     }
 
     private mutating func asset(_ node: Int, role: AssetRole) throws {
@@ -185,7 +148,6 @@ struct TapeVerification: ~Copyable {
         guard let url = fields[.url], tape.kind(url) == .string, let mediaType = fields[.mediaType],
             tape.kind(mediaType) == .string
         else { throw Declined() }
-        let identifiers = mode.keepsIdentifiers
         let assetIDNode = fields[.assetId]
         if let assetIDNode, tape.kind(assetIDNode) != .string { throw Declined() }
         var validSHA256 = false
@@ -199,32 +161,17 @@ struct TapeVerification: ~Copyable {
         // Schema 1.6 hashes the url's text whenever an asset lacks a valid sha256, so it refuses text UTF-8
         // cannot encode in any asset; legacy schemas write the url itself below.
         if mode.marksURLOnlyAssets && tape.nodes[url].escaped { _ = try hashedText(url, checked: true) }
-        let canonicalURL = marksURLOnly ? try AssetURL.canonical(tape.text(url)) : nil
         metadataOK = true
-        // Hashed fields, in the order Asset's model emits them (code point order of keys).
-        if identifiers { try identifier("asset_id", assetIDNode) }
-        if marksURLOnly { sink.field("asset_integrity", string: "url_only_unverified") }
-        try optionalModel("audio", fields[.audio]) { verification, node in try verification.audio(node) }
-        let duration = try number(fields[.duration])
-        sink.field("duration", float: duration)
-        try positiveInteger("height", fields[.height])
-        try string("media_type", mediaType, required: true)
-        try object("metadata", fields[.metadata])
-        try string("sha256", fields[.sha256])
-        let sizeBytes = try integer(fields[.sizeBytes])
-        if let sizeBytes, sizeBytes.isNegative { throw Declined() }
-        sink.field("size_bytes", integer: sizeBytes)
-        try objects("tracks", fields[.tracks], optional: true) { verification, node in try verification.track(node) }
-        if marksURLOnly { sink.field("unverified_asset_url", string: canonicalURL) }
-        if identifiers { try string("url", url, required: true) }
-        try optionalModel("video", fields[.video]) { verification, node in try verification.video(node) }
-        try positiveInteger("width", fields[.width])
-        if let duration, !(duration.isFinite && duration >= 0) { metadataOK = false }
-        let shaped =
-            tape.nodes[mediaType].escaped
-            ? isMediaTypeShaped(try hashedText(mediaType, checked: true))
-            : isMediaTypeShaped(utf8: tape.body(mediaType))
-        if !shaped { metadataOK = false }
+        for field in AssetKey.schema.emissionOrder {
+            switch field.key {
+            case .assetIntegrity:
+                if marksURLOnly { sink.field(field.name, string: "url_only_unverified") }
+            case .unverifiedAssetUrl:
+                if marksURLOnly { sink.field(field.name, string: try AssetURL.canonical(tape.text(url))) }
+            default:
+                try self.field(field, fields[field.key])
+            }
+        }
         let reported = role == .output && (!validSHA256 || !metadataOK)
         guard listsAssets || reported else { return }
         // The verdict names the asset by id; an absent one is made up, as the model makes it up (it is unhashed
@@ -250,41 +197,149 @@ struct TapeVerification: ~Copyable {
 
     private mutating func video(_ node: Int) throws {
         let fields = try model(node, VideoKey.self)
-        try positiveInteger("bitrate", fields[.bitrate])
-        try string("codec", fields[.codec])
-        try string("color_space", fields[.colorSpace])
-        let frameRate = try number(fields[.frameRate])
-        if let frameRate, !(frameRate.isFinite && frameRate >= 0) { metadataOK = false }
-        sink.field("frame_rate", float: frameRate)
-        var hasAudio: Bool? = nil
-        if let flag = fields[.hasAudio] {
-            switch tape.kind(flag) {
-            case .null: break
-            case .isTrue: hasAudio = true
-            case .isFalse: hasAudio = false
-            default: throw Declined()
-            }
+        for field in VideoKey.schema.emissionOrder {
+            try self.field(field, fields[field.key])
         }
-        sink.field("has_audio", bool: hasAudio)
-        try string("resolution", fields[.resolution])
     }
 
     private mutating func audio(_ node: Int) throws {
         let fields = try model(node, AudioKey.self)
         // Word timings carry their own bounds and messages: the model reads them.
         if let timings = fields[.wordTimings], !tape.isNull(timings) { throw Declined() }
-        try positiveInteger("bitrate", fields[.bitrate])
-        try positiveInteger("channels", fields[.channels])
-        try string("codec", fields[.codec])
-        try positiveInteger("sample_rate", fields[.sampleRate])
-        sink.nullField("word_timings")
+        for field in AudioKey.schema.emissionOrder {
+            try self.field(field, fields[field.key])
+        }
     }
 
     private mutating func track(_ node: Int) throws {
         let fields = try model(node, TrackKey.self)
-        try string("codec", fields[.codec])
-        try string("kind", fields[.kind], required: true)
-        try string("label", fields[.label])
+        for field in TrackKey.schema.emissionOrder {
+            try self.field(field, fields[field.key])
+        }
+    }
+
+    // MARK: Fields by their table
+
+    /// One field, as its row says: written to the pre-image when the hash payload keeps it, otherwise only
+    /// checked. Anything the row's type does not take as it stands declines.
+    private mutating func field<Key>(_ field: SchemaField<Key>, _ node: Int?) throws {
+        let kept = mode.keeps(field.dump)
+        let nullable = field.absent.allowsNull
+        let name = field.name
+        switch field.type {
+        case .string:
+            guard kept else {
+                if node == nil && field.absent == .required { throw Declined() }
+                return try unhashedString(node, optional: nullable)
+            }
+            try string(name, node, required: !nullable)
+            if field.rule == .mediaType, let node {
+                let shaped =
+                    tape.nodes[node].escaped
+                    ? isMediaTypeShaped(try hashedText(node, checked: true))
+                    : isMediaTypeShaped(utf8: tape.body(node))
+                if !shaped { metadataOK = false }
+            }
+        case .identifier:
+            if kept { try identifier(name, node) } else { try unhashedString(node, optional: false) }
+        case .integer:
+            guard kept else { return try integerField(node, optional: nullable) }
+            let value = try integer(node)
+            if let value {
+                if field.rule == .nonNegative && value.isNegative { throw Declined() }
+                if field.rule == .positive && !value.isPositive { metadataOK = false }
+            }
+            sink.field(name, integer: value)
+        case .number:
+            let value = try number(node)
+            guard kept else { return }
+            if field.rule == .finiteNonNegative, let value, !(value.isFinite && value >= 0) { metadataOK = false }
+            sink.field(name, float: value)
+        case .boolean:
+            var value: Bool? = nil
+            if let node {
+                switch tape.kind(node) {
+                case .null: break
+                case .isTrue: value = true
+                case .isFalse: value = false
+                default: throw Declined()
+                }
+            }
+            if kept { sink.field(name, bool: value) }
+        case .dictionary:
+            if kept { try object(name, node) } else { try dictionary(node) }
+        case .timestamp:
+            guard !kept else { throw Declined() }
+            try timestamp(node, optional: nullable)
+        case .enumeration(let enumeration):
+            switch enumeration {
+            case .runStatus: _ = try enumerationField(RunStatus.self, field, node)
+            case .stepStatus: _ = try enumerationField(StepStatus.self, field, node)
+            case .stepType: _ = try enumerationField(StepType.self, field, node)
+            case .modality: _ = try enumerationField(Modality.self, field, node)
+            case .promptVisibility: _ = try enumerationField(PromptVisibility.self, field, node)
+            case .providerErrorCode: _ = try enumerationField(ProviderErrorCode.self, field, node)
+            }
+        case .model(let kind):
+            guard kept else { throw Declined() }
+            guard let node, !tape.isNull(node) else {
+                guard nullable else { throw Declined() }
+                return sink.nullField(name)
+            }
+            try sink.beginObjectField(name)
+            try nested(kind, node)
+            sink.endObjectField()
+        case .models(let kind):
+            guard kept else { throw Declined() }
+            try objects(name, node, optional: nullable) { verification, element in
+                try verification.nested(kind, element)
+            }
+        case .strings:
+            guard !kept else { throw Declined() }
+            guard let node else { return }
+            guard tape.kind(node) == .array else { throw Declined() }
+            try forEachElement(of: node) { verification, element in
+                try verification.unhashedString(element, optional: false)
+            }
+        case .schemaVersion, .computed:
+            throw Declined()
+        }
+    }
+
+    /// The fields of a nested model object.
+    private mutating func nested(_ kind: SchemaModelKind, _ node: Int) throws {
+        switch kind {
+        case .run: try run(node)
+        case .step: try step(node)
+        case .asset: try asset(node, role: .output)
+        case .track: try track(node)
+        case .video: try video(node)
+        case .audio: try audio(node)
+        case .wordTiming: throw Declined()  // bounds and messages of their own: the model reads them
+        }
+    }
+
+    /// An enumeration field, checked, and written when the hash payload keeps it: its bytes as they stand unless
+    /// escaped, or the default member when absent. Returns the member (nil when absent or null).
+    private mutating func enumerationField<E: ByteMatchedEnumeration, Key>(
+        _ type: E.Type,
+        _ field: SchemaField<Key>,
+        _ node: Int?
+    ) throws -> E? {
+        let value = try enumeration(node, E.self, optional: field.absent.allowsNull)
+        guard mode.keeps(field.dump) else { return value }
+        if let node, let value {
+            if tape.nodes[node].escaped {
+                sink.field(field.name, string: value.rawValue)
+            } else {
+                sink.field(field.name, utf8: tape.body(node))
+            }
+        } else if node == nil, case .member(let raw) = field.absent {
+            sink.field(field.name, string: raw)
+        } else {
+            sink.nullField(field.name)
+        }
+        return value
     }
 
     // MARK: Fields
@@ -293,21 +348,6 @@ struct TapeVerification: ~Copyable {
     private func model<Key: ModelKey>(_ node: Int, _ keys: Key.Type) throws -> ModelFields<Key> {
         guard tape.kind(node) == .object else { throw Declined() }
         return ModelFields(tape, object: node)
-    }
-
-    /// A nested model field: `null` when absent or null, else the object `body` writes.
-    private mutating func optionalModel(
-        _ key: StaticString,
-        _ node: Int?,
-        _ body: (inout TapeVerification, Int) throws -> Void
-    ) throws {
-        guard let node, !tape.isNull(node) else {
-            sink.nullField(key)
-            return
-        }
-        try sink.beginObjectField(key)
-        try body(&self, node)
-        sink.endObjectField()
     }
 
     /// A list of model objects: `[]` when absent (or `null` when `optional`), else each element as `body` writes it.
@@ -423,16 +463,6 @@ struct TapeVerification: ~Copyable {
         return value
     }
 
-    /// A hashed enumeration field holding `value`, read from `node` (or the default when `node` is nil): its
-    /// bytes are written as they stand unless escaped.
-    private mutating func enumerationField<E: ByteMatchedEnumeration>(_ key: StaticString, _ node: Int?, _ value: E) {
-        if let node, !tape.nodes[node].escaped {
-            sink.field(key, utf8: tape.body(node))
-        } else {
-            sink.field(key, string: value.rawValue)
-        }
-    }
-
     /// An integer field's value: nil when absent or null. An integral float converts as the model converts it.
     private func integer(_ node: Int?) throws -> JSONInteger? {
         guard let node else { return nil }
@@ -456,13 +486,6 @@ struct TapeVerification: ~Copyable {
     private func integerField(_ node: Int?, optional: Bool) throws {
         if let node, !optional, tape.isNull(node) { throw Declined() }
         _ = try integer(node)
-    }
-
-    /// A hashed integer field that in-spec metadata needs positive (or absent).
-    private mutating func positiveInteger(_ key: StaticString, _ node: Int?) throws {
-        let value = try integer(node)
-        if let value, !value.isPositive { metadataOK = false }
-        sink.field(key, integer: value)
     }
 
     /// A float field's value: nil when absent or null; integers convert as the model converts them.
