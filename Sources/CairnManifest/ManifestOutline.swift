@@ -1,4 +1,4 @@
-public import CairnCore
+package import CairnCore
 
 /// What the layers above read from a stored manifest, without the model's validation: the run's identity and
 /// links, each step's summary, the assets it consumed and produced, and every digest the manifest refers to.
@@ -7,50 +7,50 @@ public import CairnCore
 /// this one reading; none of them walks manifest JSON by hand. An outline is lenient where the model is strict
 /// (a missing optional field is nil), and strict where the ledger depends on it: the text must be a JSON object
 /// with a `run` object.
-public struct ManifestOutline: Sendable, Hashable {
+package struct ManifestOutline: Sendable, Hashable {
     /// An asset a step consumed (`inputs`) or produced (`assets`), by its declared SHA-256.
-    public struct AssetReference: Sendable, Hashable {
+    package struct AssetReference: Sendable, Hashable {
         /// The declared `sha256` as a digest (`sha256:<hex>`), or nil when missing or malformed.
-        public var digest: Digest?
+        package var digest: Digest?
         /// The declared media type.
-        public var mediaType: String?
+        package var mediaType: String?
     }
 
     /// One step's summary.
-    public struct Step: Sendable, Hashable {
+    package struct Step: Sendable, Hashable {
         /// `step_index`, or the step's position when absent.
-        public var index: Int
-        public var stepType: String?
-        public var status: String?
-        public var provider: String?
-        public var model: String?
-        public var startedAt: String?
-        public var completedAt: String?
+        package var index: Int
+        package var stepType: String?
+        package var status: String?
+        package var provider: String?
+        package var model: String?
+        package var startedAt: String?
+        package var completedAt: String?
         /// `inputs`, in order.
-        public var inputs: [AssetReference]
+        package var inputs: [AssetReference]
         /// `assets` (outputs), in order.
-        public var outputs: [AssetReference]
+        package var outputs: [AssetReference]
         /// Every string anywhere under `provider_payload` that parses strictly as a digest (provider records:
         /// request and response bodies, stdout, stderr).
-        public var payloadDigests: [Digest]
+        package var payloadDigests: [Digest]
     }
 
     /// `run.run_id`.
-    public var runID: String?
+    package var runID: String?
     /// `run.parent_run_id`.
-    public var parentRunID: String?
+    package var parentRunID: String?
     /// `run.name`.
-    public var name: String?
+    package var name: String?
     /// `run.status`.
-    public var status: String?
+    package var status: String?
     /// The stored `canonical_hash`.
-    public var canonicalHash: String?
+    package var canonicalHash: String?
     /// `run.steps`, in order.
-    public var steps: [Step]
+    package var steps: [Step]
 
     /// Every digest the manifest refers to: each step's inputs and outputs (by SHA-256) and provider records.
     /// Garbage collection keeps every one of them.
-    public var referencedDigests: Set<Digest> {
+    package var referencedDigests: Set<Digest> {
         var digests: Set<Digest> = []
         for step in steps {
             for asset in step.inputs + step.outputs { if let digest = asset.digest { digests.insert(digest) } }
@@ -63,7 +63,7 @@ public struct ManifestOutline: Sendable, Hashable {
     ///
     /// - Throws: ``ManifestError`` (`.invalidJSON` for malformed JSON, `.notAnObject` when the text is not an object
     ///   with a `run` object).
-    public init(bytes: some Collection<UInt8>) throws {
+    package init(bytes: some Collection<UInt8>) throws {
         let value: JSONValue
         do {
             value = try JSONReader.parse(bytes)
