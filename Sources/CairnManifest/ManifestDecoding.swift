@@ -346,26 +346,14 @@ struct ManifestDecoder {
             case .wordTiming: return .nested(try wordTiming(node))
             }
         case .models(let kind):
-            let list: (any Sendable)?
             switch kind {
-            case .run: list = try self.list(node, key, optional: nullable) { try $0.run($1) }
-            case .step: list = try self.list(node, key, optional: nullable) { try $0.step($1) }
-            case .asset: list = try self.list(node, key, optional: nullable) { try $0.asset($1) }
-            case .track: list = try self.list(node, key, optional: nullable) { try $0.track($1) }
-            case .video: list = try self.list(node, key, optional: nullable) { try $0.video($1) }
-            case .audio: list = try self.list(node, key, optional: nullable) { try $0.audio($1) }
-            case .wordTiming: list = try self.list(node, key, optional: nullable) { try $0.wordTiming($1) }
-            }
-            if let list { return .nested(list) }
-            guard node == nil, field.absent == .empty else { return .none }
-            switch kind {
-            case .run: return .nested([Run]())
-            case .step: return .nested([Step]())
-            case .asset: return .nested([Asset]())
-            case .track: return .nested([Track]())
-            case .video: return .nested([VideoMetadata]())
-            case .audio: return .nested([AudioMetadata]())
-            case .wordTiming: return .nested([WordTiming]())
+            case .run: return try models(field, node) { try $0.run($1) }
+            case .step: return try models(field, node) { try $0.step($1) }
+            case .asset: return try models(field, node) { try $0.asset($1) }
+            case .track: return try models(field, node) { try $0.track($1) }
+            case .video: return try models(field, node) { try $0.video($1) }
+            case .audio: return try models(field, node) { try $0.audio($1) }
+            case .wordTiming: return try models(field, node) { try $0.wordTiming($1) }
             }
         case .strings:
             let hashed = isHashed(field.dump)
@@ -376,6 +364,17 @@ struct ManifestDecoder {
         case .schemaVersion, .computed:
             return .none
         }
+    }
+
+    /// A list field of model objects: each element read by `element`, or `[]` when absent and the field's default
+    /// is empty.
+    private mutating func models<Element: Sendable, Key>(
+        _ field: SchemaField<Key>,
+        _ node: Int?,
+        _ element: (inout ManifestDecoder, Int) throws -> Element
+    ) throws -> FieldValue {
+        if let list = try list(node, field.jsonKey, optional: field.absent.allowsNull, element) { return .nested(list) }
+        return node == nil && field.absent == .empty ? .nested([Element]()) : .none
     }
 
     /// An enumeration field: the member `node` names, or the field's default member.
