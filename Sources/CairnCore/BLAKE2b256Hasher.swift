@@ -3,24 +3,24 @@ internal import CBlake2
 /// A streaming BLAKE2b hasher with a 32-byte output (libb2), equal to `b2sum -l 256`.
 ///
 /// The libb2 state is a plain C value held inline, so the hasher is a copyable `Sendable` value.
-public struct BLAKE2b256Hasher: Sendable {
+package struct BLAKE2b256Hasher: Sendable {
     private var state = blake2b_state()
 
     /// Creates a hasher with no input yet.
-    public init() {
+    package init() {
         let status = blake2b_init(&state, 32)
         precondition(status == 0, "blake2b_init failed")
     }
 
     /// Adds the bytes in `bufferPointer` to the hash.
     @inline(__always)
-    public mutating func update(bufferPointer: UnsafeRawBufferPointer) {
+    package mutating func update(bufferPointer: UnsafeRawBufferPointer) {
         guard let base = bufferPointer.baseAddress, bufferPointer.count > 0 else { return }
         _ = CBlake2_blake2b_update(&state, base, bufferPointer.count)
     }
 
     /// Adds `bytes` to the hash.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         if let done = bytes.withContiguousStorageIfAvailable({ update(bufferPointer: UnsafeRawBufferPointer($0)) }) {
             return done
         }
@@ -29,7 +29,7 @@ public struct BLAKE2b256Hasher: Sendable {
     }
 
     /// The 32-byte hash of everything added so far.
-    public func finalize() -> [UInt8] {
+    package func finalize() -> [UInt8] {
         var copy = state
         var output = [UInt8](repeating: 0, count: 32)
         output.withUnsafeMutableBytes { buffer in

@@ -9,8 +9,8 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable, Codable {
     case blake2b256 = "blake2b-256"
 
     /// The number of bytes in a digest of this algorithm (32 for both).
-    public var byteCount: Int { 32 }
+    package var byteCount: Int { 32 }
 
     /// The number of lowercase hexadecimal characters in a digest's text form (64 for both).
-    public var hexCount: Int { byteCount * 2 }
+    package var hexCount: Int { byteCount * 2 }
 }

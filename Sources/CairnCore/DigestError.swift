@@ -43,7 +43,7 @@ public struct DigestError: Error, CustomStringConvertible, Sendable, Hashable {
     public var input: String
 
     /// Creates an error for `input` with `code`.
-    public init(code: Code, input: String) {
+    package init(code: Code, input: String) {
         self.code = code
         self.input = input
     }

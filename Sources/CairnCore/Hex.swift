@@ -1,5 +1,5 @@
 /// Lowercase hexadecimal encoding and decoding.
-public enum Hex {
+package enum Hex {
     @usableFromInline
     static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
@@ -7,7 +7,7 @@ public enum Hex {
     ///
     /// - Parameter bytes: The bytes to encode.
     /// - Returns: A string of `2 * bytes.count` characters from `0-9a-f`.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let array = Array(bytes)
         return String(unsafeUninitializedCapacity: array.count * 2) { buffer in
             var index = 0
@@ -24,7 +24,7 @@ public enum Hex {
     ///
     /// - Parameter text: An even number of characters from `0-9`, `a-f`, `A-F`; nothing else, no whitespace.
     /// - Returns: The decoded bytes, or `nil` when `text` has an odd length or any other character.
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let utf8 = text.utf8
         guard utf8.count % 2 == 0 else { return nil }
         var result = [UInt8]()

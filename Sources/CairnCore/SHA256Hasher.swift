@@ -1,20 +1,20 @@
 internal import Crypto
 
 /// A streaming SHA-256 hasher (swift-crypto, which uses the CPU's SHA extensions where present).
-public struct SHA256Hasher: Sendable {
+package struct SHA256Hasher: Sendable {
     private var state = SHA256()
 
     /// Creates a hasher with no input yet.
-    public init() {}
+    package init() {}
 
     /// Adds the bytes in `bufferPointer` to the hash.
     @inline(__always)
-    public mutating func update(bufferPointer: UnsafeRawBufferPointer) {
+    package mutating func update(bufferPointer: UnsafeRawBufferPointer) {
         state.update(bufferPointer: bufferPointer)
     }
 
     /// Adds `bytes` to the hash.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         if let done = bytes.withContiguousStorageIfAvailable({ update(bufferPointer: UnsafeRawBufferPointer($0)) }) {
             return done
         }
@@ -23,7 +23,7 @@ public struct SHA256Hasher: Sendable {
     }
 
     /// The 32-byte hash of everything added so far.
-    public func finalize() -> [UInt8] {
+    package func finalize() -> [UInt8] {
         Array(state.finalize())
     }
 }

@@ -2,7 +2,9 @@ internal import CXXHash
 
 /// XXH3 non-cryptographic checksums (libxxhash), for framing and corruption checks only, never as an identity.
 ///
-/// Values equal `xxhsum -H3` (64-bit) and `xxhsum -H2` (128-bit).
+/// Values equal `xxhsum -H3` (64-bit) and `xxhsum -H2` (128-bit). Public: `spec/digests.md` names it as the
+/// checksum of the ledger's framing (`spec/ledger.md`), so a program can check those files, and the separate
+/// benchmark package measures it.
 public enum XXH3 {
     /// The XXH3 64-bit hash of the bytes in `bytes`.
     public static func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {

@@ -15,13 +15,13 @@ public struct AssetSourceError: Error, Sendable, CustomStringConvertible {
     public var storeError: StoreError?
 
     /// A failure about the file at `path` (nil when no one file is involved).
-    public init(path: String?, reason: String) {
+    package init(path: String?, reason: String) {
         self.path = path
         self.reason = reason
     }
 
     /// A store that failed while being listed, checked or read.
-    public init(_ storeError: StoreError) {
+    package init(_ storeError: StoreError) {
         self.path = storeError.path
         self.reason = storeError.description
         self.storeError = storeError

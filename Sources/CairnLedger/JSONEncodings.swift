@@ -31,14 +31,14 @@ extension RunSummary: Encodable {
 }
 
 /// A run and its ancestors (parent first, then the parent's parent...): what `cairn lineage RUN_ID --json` prints.
-public struct RunAncestry: Sendable, Hashable, Encodable {
+package struct RunAncestry: Sendable, Hashable, Encodable {
     /// The run.
-    public var run: RunSummary
+    package var run: RunSummary
     /// Its parent chain, nearest first.
-    public var ancestors: [RunSummary]
+    package var ancestors: [RunSummary]
 
     /// Creates a value.
-    public init(run: RunSummary, ancestors: [RunSummary]) {
+    package init(run: RunSummary, ancestors: [RunSummary]) {
         self.run = run
         self.ancestors = ancestors
     }

@@ -89,7 +89,7 @@ extension Ledger {
     }
 
     /// The deepest parent chain ``ancestors(of:)`` follows.
-    public static let maximumAncestorDepth = 1_000_000
+    package static let maximumAncestorDepth = 1_000_000
 
     private static let runColumns = "run_id, name, parent_run_id, canonical_hash, manifest, status, timestamp, seq"
 

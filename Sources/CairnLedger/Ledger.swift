@@ -31,7 +31,7 @@ public final class Ledger: Sendable {
     /// The folder the ledger and its index live in (`<root>/ledger`, `<root>/index.sqlite`).
     public let root: String
     /// The ledger directory, `<root>/ledger`.
-    public let directory: String
+    package let directory: String
     /// The key that verifies this ledger's checkpoints.
     public let verifier: NoteVerifier
     /// The torn tail cut when the ledger was opened, if there was one.
@@ -41,7 +41,7 @@ public final class Ledger: Sendable {
     let index: LedgerIndex
 
     /// The ledger directory of a store.
-    public static func directory(storeRoot: String) -> String { storeRoot + "/ledger" }
+    package static func directory(storeRoot: String) -> String { storeRoot + "/ledger" }
 
     /// Creates the ledger's signing key if it has none yet and returns its verifier key.
     ///
@@ -167,7 +167,7 @@ public final class Ledger: Sendable {
     /// Stores `bytes` (a genblaze manifest) as an object and appends a `manifest` entry; durable on return.
     ///
     /// The run fields (`run.run_id`, `run.parent_run_id`, `run.name`, `run.status`) and `canonical_hash` are read
-    /// from the manifest JSON. This does not verify the canonical hash; ``importManifest(bytes:)`` does.
+    /// from the manifest JSON. This does not verify the canonical hash; ``importManifest(bytes:assetsDirectory:)`` does.
     /// - Throws: ``LedgerError`` `.manifestInvalid` when the JSON lacks a run ID or canonical hash; store errors.
     @discardableResult
     public func appendManifest(bytes: [UInt8]) throws -> LedgerEntryRef {

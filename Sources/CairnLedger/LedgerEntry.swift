@@ -107,7 +107,7 @@ public struct ManifestRecord: Sendable, Hashable {
     public var status: String?
 
     /// Creates a record.
-    public init(
+    package init(
         runID: String,
         parentRunID: String?,
         name: String?,
@@ -134,7 +134,7 @@ public struct TagRecord: Sendable, Hashable {
     public var value: JSONValue
 
     /// Creates a tag record.
-    public init(runID: String, key: String, value: JSONValue) {
+    package init(runID: String, key: String, value: JSONValue) {
         self.runID = runID
         self.key = key
         self.value = value
@@ -160,7 +160,7 @@ public enum LedgerEntry: Sendable, Hashable {
     }
 
     /// The entry type name (`manifest`, `receipt`, `tag`).
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .manifest: return "manifest"
         case .receipt: return "receipt"
@@ -169,7 +169,7 @@ public enum LedgerEntry: Sendable, Hashable {
     }
 
     /// Every object digest the entry refers to (its GC roots).
-    public var referencedDigests: [Digest] {
+    package var referencedDigests: [Digest] {
         switch self {
         case .manifest(let record): return [record.manifestDigest]
         case .receipt(let receipt): return receipt.inputs.map(\.digest) + receipt.outputs.map(\.digest)
@@ -178,7 +178,7 @@ public enum LedgerEntry: Sendable, Hashable {
     }
 
     /// The entry as a JSON object, with `timestamp` (RFC 3339, when it was appended).
-    public func jsonValue(timestamp: String) -> JSONValue {
+    package func jsonValue(timestamp: String) -> JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
         func artifacts(_ list: [ReceiptArtifact]) -> JSONValue {
             .array(
@@ -215,7 +215,7 @@ public enum LedgerEntry: Sendable, Hashable {
     }
 
     /// The entry's bytes: canonical JSON (spec/ledger.md).
-    public func encoded(timestamp: String) throws -> [UInt8] {
+    package func encoded(timestamp: String) throws -> [UInt8] {
         try CanonicalJSON.encode(jsonValue(timestamp: timestamp))
     }
 
@@ -234,7 +234,7 @@ public enum LedgerEntry: Sendable, Hashable {
     }
 
     /// Decodes an entry from its JSON value.
-    public static func decode(value: JSONValue) throws -> (entry: LedgerEntry, timestamp: String) {
+    package static func decode(value: JSONValue) throws -> (entry: LedgerEntry, timestamp: String) {
         guard let object = value.objectValue else { throw LedgerError(.invalidEntry, "entry is not a JSON object") }
         let fields = EntryFields(object: object)
         let timestamp = try fields.string("timestamp")

@@ -44,7 +44,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
 
-    /// Creates an error.
+    /// Creates an error. Public so that a ``LedgerStorage`` written outside Cairn reports its failures with the
+    /// codes of `spec/backends.md`.
     public init(_ code: Code, _ message: String, errno: Errno? = nil, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

@@ -52,7 +52,7 @@ public protocol LedgerStorage: AnyObject {
 
 extension LedgerStorage {
     /// The root hash of the first `size` entries.
-    public func root(size: UInt64) throws -> MerkleHash {
+    package func root(size: UInt64) throws -> MerkleHash {
         try Merkle.root(size: size, nodes: { try self.node(level: $0, index: $1) })
     }
 }

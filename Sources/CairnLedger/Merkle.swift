@@ -103,7 +103,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
 /// *perfect* subtree hashes (aligned subtrees of `2^level` leaves), so that a stored tree needs O(log n) reads.
 public enum Merkle {
     /// The root of the empty tree: `SHA-256("")`.
-    public static let emptyRoot = MerkleHash(digest: SHA256.hash(data: [UInt8]()))
+    package static let emptyRoot = MerkleHash(digest: SHA256.hash(data: [UInt8]()))
 
     /// `SHA-256(0x00 || entry)`.
     public static func leafHash(_ entry: some Collection<UInt8>) -> MerkleHash {
@@ -120,7 +120,7 @@ public enum Merkle {
     }
 
     /// `SHA-256(0x01 || left || right)`.
-    public static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
+    package static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
         var hasher = SHA256()
         withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
         left.withBytes { hasher.update(bufferPointer: $0) }
@@ -140,7 +140,7 @@ public enum Merkle {
     }
 
     /// The root over `leaves` (leaf hashes), computed in memory.
-    public static func root(ofLeaves leaves: [MerkleHash]) -> MerkleHash {
+    package static func root(ofLeaves leaves: [MerkleHash]) -> MerkleHash {
         guard !leaves.isEmpty else { return emptyRoot }
         var stack: [(level: Int, hash: MerkleHash)] = []
         for leaf in leaves {

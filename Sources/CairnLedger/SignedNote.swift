@@ -4,17 +4,17 @@ import Foundation
 /// An Ed25519 key that signs notes in the C2SP signed-note format (`c2sp.org/signed-note`).
 ///
 /// Encoded as `PRIVATE+KEY+<name>+<key id hex>+<base64(0x01 || 32-byte seed)>`, as Go's `sumdb/note` does.
-public struct NoteSigner: Sendable {
+package struct NoteSigner: Sendable {
     /// The key name (the checkpoint origin for a ledger key).
-    public let name: String
+    package let name: String
     /// The key ID: the first 4 bytes of `SHA-256(name || 0x0A || 0x01 || public key)`, big-endian.
-    public let keyID: UInt32
+    package let keyID: UInt32
     let privateKey: Curve25519.Signing.PrivateKey
 
     /// Makes a fresh random key named `name`.
     ///
     /// - Throws: ``LedgerError`` `.keyInvalid` when `name` is not a valid key name (empty, whitespace or `+`).
-    public static func generate(name: String) throws -> NoteSigner {
+    package static func generate(name: String) throws -> NoteSigner {
         try NoteVerifier.checkName(name)
         return NoteSigner(name: name, privateKey: Curve25519.Signing.PrivateKey())
     }
@@ -26,7 +26,7 @@ public struct NoteSigner: Sendable {
     }
 
     /// Parses an encoded private key (`PRIVATE+KEY+name+id+base64`).
-    public init(encoded: String) throws {
+    package init(encoded: String) throws {
         let trimmed = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = trimmed.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY" else {
@@ -49,18 +49,18 @@ public struct NoteSigner: Sendable {
     }
 
     /// The encoded private key.
-    public var encoded: String {
+    package var encoded: String {
         let material = Data([0x01] + Array(privateKey.rawRepresentation)).base64EncodedString()
         return "PRIVATE+KEY+\(name)+\(String(format: "%08x", keyID))+\(material)"
     }
 
     /// The matching verifier key.
-    public var verifier: NoteVerifier {
+    package var verifier: NoteVerifier {
         NoteVerifier(name: name, publicKey: Array(privateKey.publicKey.rawRepresentation))
     }
 
     /// Signs `text` (which must end in a newline) and returns the signed note: text, blank line, signature line.
-    public func sign(text: String) throws -> String {
+    package func sign(text: String) throws -> String {
         guard text.hasSuffix("\n"), !text.isEmpty else {
             throw LedgerError(.signatureInvalid, "note text must end with a newline")
         }
@@ -80,7 +80,7 @@ public struct NoteSigner: Sendable {
 public struct NoteVerifier: Sendable, Hashable {
     /// The key name.
     public let name: String
-    /// The key ID (see ``NoteSigner/keyID``).
+    /// The key ID: the first 4 bytes of `SHA-256(name || 0x0A || 0x01 || public key)`, big-endian.
     public let keyID: UInt32
     /// The 32-byte Ed25519 public key.
     public let publicKey: [UInt8]
@@ -183,7 +183,7 @@ public struct Checkpoint: Sendable, Hashable {
     public var extensions: [String]
 
     /// Creates a checkpoint.
-    public init(origin: String, size: UInt64, rootHash: MerkleHash, extensions: [String] = []) {
+    package init(origin: String, size: UInt64, rootHash: MerkleHash, extensions: [String] = []) {
         self.origin = origin
         self.size = size
         self.rootHash = rootHash
@@ -198,7 +198,7 @@ public struct Checkpoint: Sendable, Hashable {
     }
 
     /// Parses a checkpoint body (the text of a signed note).
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         guard text.hasSuffix("\n") else { throw LedgerError(.signatureInvalid, "checkpoint does not end in newline") }
         let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 3, !lines[0].isEmpty else {

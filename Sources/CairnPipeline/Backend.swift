@@ -5,32 +5,25 @@ import CairnStore
 import Foundation
 import _CairnSystem
 
-/// One attempt of one step, as the pipeline records it (converted to a ledger receipt by the journal).
-struct AttemptReceipt: Sendable {
-    var runID: String
-    var pipeline: String
-    var stepName: String
-    var stepIndex: Int
-    var attempt: Int
-    var status: AttemptStatus
-    var startedAt: String
-    var finishedAt: String
-    var inputs: [Artifact]
-    var outputs: [Artifact]
-    var provider: String
-    var model: String
-    var providerRequestID: String?
-    var providerResponseID: String?
-    var fingerprint: String
-    var error: String?
-    var errorCode: String?
-    var records: [String: Digest]
+extension Artifact {
+    /// The artifact as a receipt names it: its digest and media type.
+    var receiptArtifact: ReceiptArtifact { ReceiptArtifact(digest: digest, mediaType: mediaType) }
+}
+
+extension Receipt {
+    /// The `error` of a failed attempt's receipt (spec/pipeline.md §5): `<code>: <message>`, the provider error
+    /// code put in front of the message unless the message already starts with it. Without a code (a cancelled
+    /// attempt) the message is kept as it is.
+    static func errorText(_ message: String, code: String?) -> String {
+        guard let code, !message.hasPrefix(code) else { return message }
+        return "\(code): \(message)"
+    }
 }
 
 /// Where runs are recorded: receipts and manifests (the ledger in production).
 protocol RunJournal: Sendable {
     /// Appends one attempt's receipt; durable on return.
-    func appendReceipt(_ receipt: AttemptReceipt) throws
+    func appendReceipt(_ receipt: Receipt) throws
     /// Builds the run's manifest, appends it, and returns it with its stored digest; durable on return.
     func appendRun(_ result: RunResult) throws -> RecordedManifest
     /// The outputs of a recorded run (its steps marked as run outputs), or nil when the run is unknown.
@@ -92,14 +85,26 @@ struct PipelineBackend: Sendable {
 
 /// A cached successful step: the outputs a fingerprint produced, and the run that produced them.
 struct CachedStep: Sendable, Codable, Equatable {
+    /// The entry format (spec/pipeline.md §4); ``StepCache/format`` for every entry this code writes.
+    var format: String
     var pipeline: String
     var fingerprint: String
     var runID: String
     var step: String
     var outputs: [Artifact]
 
+    /// An entry in the current format.
+    init(pipeline: String, fingerprint: String, runID: String, step: String, outputs: [Artifact]) {
+        self.format = StepCache.format
+        self.pipeline = pipeline
+        self.fingerprint = fingerprint
+        self.runID = runID
+        self.step = step
+        self.outputs = outputs
+    }
+
     enum CodingKeys: String, CodingKey {
-        case pipeline, fingerprint, step, outputs
+        case format, pipeline, fingerprint, step, outputs
         case runID = "run_id"
     }
 }
@@ -108,8 +113,12 @@ struct CachedStep: Sendable, Codable, Equatable {
 ///
 /// Derived data: an entry is written only after the step's succeeded receipt is durable in the ledger, and every
 /// hit is checked against the store (outputs present and intact) before it is used. Deleting the folder only
-/// costs re-computation.
+/// costs re-computation. Every entry names its format; an entry in any other format (or in the unversioned shape
+/// written before formats were named) is a miss, never read as this one.
 struct StepCache: Sendable {
+    /// The format this code writes and the only one it reads.
+    static let format = "cairn-step-cache/2"
+
     let root: String
 
     func directory(pipeline: String) -> String {
@@ -119,6 +128,8 @@ struct StepCache: Sendable {
     func lookup(pipeline: String, fingerprint: String) -> CachedStep? {
         let path = directory(pipeline: pipeline) + "/" + fingerprint + ".json"
         guard let data = FileManager.default.contents(atPath: path),
+            let version = try? JSONDecoder().decode(FormatField.self, from: data),
+            version.format == Self.format,
             let entry = try? JSONDecoder().decode(CachedStep.self, from: data),
             entry.fingerprint == fingerprint, entry.pipeline == pipeline
         else { return nil }
@@ -133,6 +144,12 @@ struct StepCache: Sendable {
         let data = try encoder.encode(entry)
         // No fsync: the entry is derived from the (durable) receipt; a torn entry fails to decode and is a miss.
         try writeAtomically(data, to: directory + "/" + entry.fingerprint + ".json", sync: false)
+    }
+
+    /// Only an entry's `format` member, read before anything else so that no other field of an entry in another
+    /// format is ever decoded as this format's.
+    private struct FormatField: Decodable {
+        var format: String?
     }
 }
 

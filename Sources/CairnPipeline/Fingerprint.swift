@@ -5,9 +5,9 @@ import CairnManifest
 ///
 /// Each fingerprint is the lowercase hex SHA-256 of the canonical JSON (genblaze's rules, spec/canonical-json.md)
 /// of a small object. The objects are listed in the spec; ``formatVersion`` is inside every one of them.
-public enum Fingerprint {
+package enum Fingerprint {
     /// The fingerprint format; part of every fingerprint, so a format change misses every cache entry.
-    public static let formatVersion = "cairn-fingerprint/1"
+    package static let formatVersion = "cairn-fingerprint/1"
 
     /// The context a stage's steps run in: its transform and its parents' output fingerprints, sorted.
     static func stageContext(transform: StageTransform?, parentFingerprints: [String]) throws -> String {

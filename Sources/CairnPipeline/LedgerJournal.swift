@@ -19,27 +19,8 @@ public struct RecordedManifest: Sendable {
 struct LedgerJournal: RunJournal {
     let ledger: Ledger
 
-    func appendReceipt(_ receipt: AttemptReceipt) throws {
-        var error = receipt.error
-        if let code = receipt.errorCode, let text = error, !text.hasPrefix(code) { error = "\(code): \(text)" }
-        try ledger.appendReceipt(
-            Receipt(
-                runID: receipt.runID,
-                stepName: receipt.stepName,
-                stepIndex: receipt.stepIndex,
-                attempt: receipt.attempt,
-                status: receipt.status,
-                startedAt: receipt.startedAt,
-                finishedAt: receipt.finishedAt,
-                inputs: receipt.inputs.map { ReceiptArtifact(digest: $0.digest, mediaType: $0.mediaType) },
-                outputs: receipt.outputs.map { ReceiptArtifact(digest: $0.digest, mediaType: $0.mediaType) },
-                provider: receipt.provider,
-                providerRequestID: receipt.providerRequestID,
-                providerResponseID: receipt.providerResponseID,
-                fingerprint: receipt.fingerprint,
-                error: error
-            )
-        )
+    func appendReceipt(_ receipt: Receipt) throws {
+        try ledger.appendReceipt(receipt)
     }
 
     func appendRun(_ result: RunResult) throws -> RecordedManifest {

@@ -213,7 +213,7 @@ public struct Pipeline: Sendable {
     }
 
     /// The names of all steps, in declaration order.
-    public var stepNames: [String] { stages.flatMap { $0.steps.map(\.name) } }
+    package var stepNames: [String] { stages.flatMap { $0.steps.map(\.name) } }
 }
 
 /// Progress of a run, delivered to ``Pipeline/observe(_:)``.

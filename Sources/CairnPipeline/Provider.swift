@@ -326,7 +326,7 @@ public struct RetryPolicy: Sendable, Hashable {
     public static let none = RetryPolicy(maxAttempts: 1)
 
     /// The backoff after failed attempt number `attempt` (from 1), before jitter and `Retry-After`.
-    public func delay(afterAttempt attempt: Int) -> Duration {
+    package func delay(afterAttempt attempt: Int) -> Duration {
         let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18
         let cap = Double(maxDelay.components.seconds) + Double(maxDelay.components.attoseconds) / 1e18
         let seconds = min(cap, base * pow(factor, Double(max(0, attempt - 1))))

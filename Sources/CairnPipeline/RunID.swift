@@ -1,9 +1,9 @@
-public import Foundation
+package import Foundation
 
 /// Makes UUIDv7 run ids (RFC 9562): 48 bits of Unix milliseconds, then random bits; time-sortable.
-public enum RunID {
+package enum RunID {
     /// A new UUIDv7 in lowercase 8-4-4-4-12 form.
-    public static func make(now: Date = Date()) -> String {
+    package static func make(now: Date = Date()) -> String {
         var generator = SystemRandomNumberGenerator()
         let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         var bytes = [UInt8](repeating: 0, count: 16)

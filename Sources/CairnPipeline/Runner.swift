@@ -495,25 +495,19 @@ final class RunExecution: Sendable {
         for attempt in 1...policy.maxAttempts {
             result.attempts = attempt
             let attemptStarted = RFC3339.now()
-            var receipt = AttemptReceipt(
+            // The ledger's receipt of this attempt; the step result takes the message, the error code and the
+            // provider records beside it.
+            var receipt = Receipt(
                 runID: runID,
-                pipeline: pipeline.name,
                 stepName: step.name,
                 stepIndex: index,
                 attempt: attempt,
                 status: .failed,
                 startedAt: attemptStarted,
                 finishedAt: "",
-                inputs: inputs,
-                outputs: [],
+                inputs: inputs.map(\.receiptArtifact),
                 provider: step.provider.name,
-                model: step.model,
-                providerRequestID: nil,
-                providerResponseID: nil,
-                fingerprint: fingerprint,
-                error: nil,
-                errorCode: nil,
-                records: [:]
+                fingerprint: fingerprint
             )
             var retryAfter: Duration?
             do {
@@ -539,7 +533,7 @@ final class RunExecution: Sendable {
                 }
                 receipt.providerRequestID = response.requestID
                 receipt.providerResponseID = response.responseID
-                receipt.records = try await blocking { try self.storeRecords(response.records) }
+                let records = try await blocking { try self.storeRecords(response.records) }
                 let outputs = try await blocking { () -> [Artifact] in
                     try response.outputs.map { output in
                         switch output.content {
@@ -548,7 +542,7 @@ final class RunExecution: Sendable {
                         }
                     }
                 }
-                receipt.outputs = outputs
+                receipt.outputs = outputs.map(\.receiptArtifact)
                 receipt.status = .succeeded
                 receipt.finishedAt = RFC3339.now()
                 let succeeded = receipt
@@ -570,7 +564,7 @@ final class RunExecution: Sendable {
                 result.errorCode = nil
                 result.providerRequestID = response.requestID
                 result.providerResponseID = response.responseID
-                result.records = receipt.records
+                result.records = records
                 result.providerPayload = response.payload
                 result.completedAt = receipt.finishedAt
                 logger.debug("attempt succeeded", metadata: ["attempt": "\(attempt)"])
@@ -583,29 +577,30 @@ final class RunExecution: Sendable {
                 let providerError =
                     (error as? ProviderError)
                     ?? ProviderError(cancelled ? .unknown : .unknown, "\(error)", underlying: error)
+                var message = cancelled ? "cancelled" : providerError.description
+                var errorCode = cancelled ? nil : providerError.code.rawValue
                 receipt.status = cancelled ? .cancelled : .failed
-                receipt.error = cancelled ? "cancelled" : providerError.description
-                receipt.errorCode = cancelled ? nil : providerError.code.rawValue
                 receipt.providerRequestID = providerError.requestID
                 receipt.providerResponseID = providerError.acceptedJobID
-                receipt.records = (try? await blocking { try self.storeRecords(providerError.records) }) ?? [:]
+                let records = (try? await blocking { try self.storeRecords(providerError.records) }) ?? [:]
                 receipt.finishedAt = RFC3339.now()
                 if cancelled && timedOut.withLock({ $0 }) {
-                    receipt.error = "cancelled: the run timed out"
-                    receipt.errorCode = ProviderError.Code.timeout.rawValue
+                    message = "cancelled: the run timed out"
+                    errorCode = ProviderError.Code.timeout.rawValue
                 }
+                receipt.error = Receipt.errorText(message, code: errorCode)
                 let failed = receipt
                 try await blocking { try self.append(failed) }
                 result.status = receipt.status.stepStatus
-                result.error = receipt.error
-                result.errorCode = receipt.errorCode
+                result.error = message
+                result.errorCode = errorCode
                 result.providerRequestID = receipt.providerRequestID
                 result.providerResponseID = receipt.providerResponseID
-                result.records = receipt.records
+                result.records = records
                 result.completedAt = receipt.finishedAt
                 logger.debug(
                     "attempt \(receipt.status.rawValue)",
-                    metadata: ["attempt": "\(attempt)", "error": "\(receipt.error ?? "")"]
+                    metadata: ["attempt": "\(attempt)", "error": "\(message)"]
                 )
                 let final =
                     cancelled || attempt >= policy.maxAttempts || !policy.retryableCodes.contains(providerError.code)
@@ -644,7 +639,7 @@ final class RunExecution: Sendable {
     }
 
     /// Appends a receipt, turning ledger failures into ``PipelineError``.
-    func append(_ receipt: AttemptReceipt) throws {
+    func append(_ receipt: Receipt) throws {
         do {
             try backend.journal.appendReceipt(receipt)
         } catch {

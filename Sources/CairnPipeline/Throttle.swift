@@ -1,6 +1,6 @@
 /// One concurrency limit and one rate limit shared by every stage, branch and batch item of a pipeline.
 ///
-/// A caller ``acquire()``s before each provider call and ``release()``s after it. At most `limit` calls are in
+/// A pipeline acquires a slot before each provider call and releases it after. At most `limit` calls are in
 /// flight, and call starts are spaced at least `minimumInterval` apart. Waiting is cancellable.
 public actor Throttle {
     /// The most calls in flight at once.
@@ -29,7 +29,7 @@ public actor Throttle {
     /// Waits for a free slot (and for the rate limit), then takes it.
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting; no slot is then held.
-    public func acquire() async throws {
+    package func acquire() async throws {
         try Task.checkCancellation()
         if inUse < limit {
             inUse += 1
@@ -60,7 +60,7 @@ public actor Throttle {
     }
 
     /// Gives a slot back, handing it to the longest waiter if there is one.
-    public func release() {
+    package func release() {
         if waiters.isEmpty {
             inUse = max(0, inUse - 1)
         } else {

@@ -11,9 +11,9 @@ import Darwin
 #endif
 
 /// The state of one object after rehashing it.
-public struct ObjectStatus: Sendable, Hashable {
+package struct ObjectStatus: Sendable, Hashable {
     /// What was found.
-    public enum Kind: String, Sendable, Codable {
+    package enum Kind: String, Sendable, Codable {
         /// The file is there, has its recorded size, and its bytes hash to its name.
         case intact
         /// No object file.
@@ -25,17 +25,17 @@ public struct ObjectStatus: Sendable, Hashable {
     }
 
     /// What was found.
-    public var kind: Kind
+    package var kind: Kind
     /// The object checked.
-    public var digest: Digest
+    package var digest: Digest
     /// The object's path.
-    public var path: String
+    package var path: String
     /// The file's size, when there is a file.
-    public var size: Int64?
+    package var size: Int64?
     /// What the bytes hash to, when they were hashed and differ from `digest`.
-    public var actualDigest: Digest?
+    package var actualDigest: Digest?
     /// A one-line explanation, empty when intact.
-    public var detail: String
+    package var detail: String
 }
 
 /// One problem `fsck` found, and what `--repair` did about it.
@@ -106,7 +106,7 @@ extension ObjectStore {
     /// Rehashes the object named `digest` and reports its state. O(size).
     ///
     /// - Throws: `StoreError` (`.io`) only when the file exists but cannot be read.
-    public func verify(_ digest: Digest) throws -> ObjectStatus {
+    package func verify(_ digest: Digest) throws -> ObjectStatus {
         let path = objectPath(for: digest)
         let info: stat?
         do { info = try SystemCalls.lstatIfPresent(path) } catch {
@@ -196,7 +196,7 @@ extension ObjectStore {
     /// - Returns: What was found, each with ``FsckProblem/repair`` saying whether it was removed.
     /// - Throws: `StoreError` (`.io`) if `tmp/` cannot be listed.
     @discardableResult
-    public func removeDebris() throws -> [FsckProblem] {
+    package func removeDebris() throws -> [FsckProblem] {
         var inUse = 0
         var debris = try checkTemporaryFiles(inUse: &inUse)
         for index in debris.indices { debris[index].repair = repair(debris[index], inode: nil) }

@@ -109,12 +109,12 @@ extension ObjectStore {
     /// Stores everything read from `descriptor` until its end, in constant memory. The descriptor is not closed.
     ///
     /// - Throws: `StoreError` with `.badInput` if reading fails, `.io` if writing fails.
-    public func put(contentsOf descriptor: Int32, durability: Durability? = nil) throws -> PutResult {
+    package func put(contentsOf descriptor: Int32, durability: Durability? = nil) throws -> PutResult {
         try putBatch([.descriptor(descriptor)], durability: durability)[0]
     }
 
     /// Stores the files at `paths`; see `putBatch(_:durability:)`.
-    public func putBatch(filesAt paths: [String], durability: Durability? = nil) throws -> [PutResult] {
+    package func putBatch(filesAt paths: [String], durability: Durability? = nil) throws -> [PutResult] {
         try putBatch(paths.map { .file($0) }, durability: durability)
     }
 
@@ -131,7 +131,7 @@ extension ObjectStore {
     ///   - durability: Overrides the store's durability for this call.
     ///   - checkingInputs: Check every input first, as above; pass false only after `checkInputs(_:)` did so.
     /// - Throws: `StoreError` with `.badInput` naming the first bad input, or `.io`.
-    public func putBatch(
+    package func putBatch(
         _ sources: [PutSource],
         durability: Durability? = nil,
         checkingInputs: Bool = true

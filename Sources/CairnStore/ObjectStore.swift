@@ -33,7 +33,7 @@ public struct PutResult: Sendable, Hashable {
     /// False when the object was already in the store (deduplicated).
     public var stored: Bool
 
-    /// Creates a result.
+    /// Creates a result (what an ``ObjectBackend``'s `put` returns).
     public init(digest: Digest, size: Int64, stored: Bool) {
         self.digest = digest
         self.size = size
@@ -201,7 +201,7 @@ public final class ObjectStore: Sendable {
     /// The path where the object named `digest` lives (whether or not it is there).
     ///
     /// The path is always inside the store: a `Digest` holds only lowercase hex.
-    public func objectPath(for digest: Digest) -> String {
+    package func objectPath(for digest: Digest) -> String {
         shardDirectory(for: digest, base: root + "/objects/" + digest.algorithm.rawValue) + "/" + digest.hex
     }
 

@@ -24,12 +24,12 @@ public struct StoreConfiguration: Sendable, Codable, Hashable {
     public var shardDepth: Int
 
     /// The layout version this code writes.
-    public static let currentLayoutVersion = 1
+    package static let currentLayoutVersion = 1
     /// The shard depth new stores get (chosen by the fan-out benchmark in `spec/store.md`).
-    public static let defaultShardDepth = 1
+    package static let defaultShardDepth = 1
 
     /// Creates a configuration for a new store.
-    public init(
+    package init(
         algorithm: DigestAlgorithm = .sha256,
         durability: Durability = .object,
         layoutVersion: Int = StoreConfiguration.currentLayoutVersion,

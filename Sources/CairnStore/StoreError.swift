@@ -47,7 +47,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// What the system said, when a system call failed.
     public var errno: Errno?
 
-    /// Creates an error.
+    /// Creates an error. Public so that an ``ObjectBackend`` written outside Cairn reports its failures with the
+    /// codes of `spec/backends.md`.
     public init(code: Code, message: String, path: String? = nil, digest: Digest? = nil, errno: Errno? = nil) {
         self.code = code
         self.message = message

@@ -133,7 +133,8 @@ struct PipelineTests {
         #expect(receipts.map(\.attempt) == [1, 2, 3])
         #expect(receipts.map(\.status) == [.failed, .failed, .succeeded])
         #expect(receipts[0].providerRequestID == "req-1")
-        #expect(receipts[0].error?.contains("server_error") == true)
+        #expect(receipts[0].error == "server_error: scripted failure")
+        #expect(receipts[2].error == nil)
         #expect(try workspace.ledger.runs(named: "flaky").count == 1)
         let step = try workspace.manifest(result).objectValue?["run"]?.objectValue?["steps"]?.arrayValue?.first
         #expect(step?.objectValue?["retries"]?.integerValue?.int == 2)
@@ -186,6 +187,54 @@ struct PipelineTests {
         let repaired = try await pipeline.run(resume: true)
         #expect(repaired.reusedSteps.isEmpty)
         #expect(provider.callList.count == 2)
+    }
+
+    @Test func aStepCacheEntryInAnotherFormatIsAMissAndTheStepRuns() async throws {
+        let workspace = try Workspace()
+        let provider = ScriptedProvider()
+        let pipeline = try Pipeline("formats", store: workspace.store)
+            .step(provider, model: "m", prompt: "p", modality: .image)
+        let first = try await pipeline.run()
+        // spec/pipeline.md §4: <store>/pipeline/cache/<first 32 hex of SHA-256(name)>/<fingerprint>.json
+        let key = ContentHasher.digest(of: Array("formats".utf8), algorithm: .sha256).hex.prefix(32)
+        let path = workspace.store.root + "/pipeline/cache/\(key)/\(first.steps[0].fingerprint).json"
+        func entry() throws -> [String: Any] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+        func write(_ object: [String: Any]) throws {
+            try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                .write(to: URL(fileURLWithPath: path))
+        }
+        let current = try entry()
+        #expect(current["format"] as? String == "cairn-step-cache/2")
+        #expect(Set(current.keys) == ["fingerprint", "format", "outputs", "pipeline", "run_id", "step"])
+        #expect(try await pipeline.run(resume: true).reusedSteps == ["step-1"])
+        #expect(provider.callList.count == 1)
+
+        // The unversioned shape written before the format was named: the same members, no `format`.
+        var unversioned = current
+        unversioned["format"] = nil
+        try write(unversioned)
+        let afterUnversioned = try await pipeline.run(resume: true)
+        #expect(afterUnversioned.status == .completed)
+        #expect(afterUnversioned.reusedSteps.isEmpty)
+        #expect(provider.callList.count == 2)
+        #expect(try workspace.ledger.receipts(runID: afterUnversioned.runID).map(\.stepName) == ["step-1"])
+        // The step's new entry replaced the old one, in the current format.
+        #expect(try entry()["format"] as? String == "cairn-step-cache/2")
+        #expect(try entry()["run_id"] as? String == afterUnversioned.runID)
+
+        // A format this code does not know, however well its other members would decode.
+        var unknown = try entry()
+        unknown["format"] = "cairn-step-cache/3"
+        try write(unknown)
+        let afterUnknown = try await pipeline.run(resume: true)
+        #expect(afterUnknown.reusedSteps.isEmpty)
+        #expect(provider.callList.count == 3)
+        #expect(try entry()["format"] as? String == "cairn-step-cache/2")
+        #expect(try await pipeline.run(resume: true).reusedSteps == ["step-1"])
+        #expect(provider.callList.count == 3)
     }
 
     @Test func rerunFromCallsThatStepAndLaterOnesAgainAsALinkedRun() async throws {
@@ -373,6 +422,7 @@ struct PipelineTests {
         #expect(result.status == .cancelled)
         let receipts = try workspace.ledger.receipts(runID: result.runID)
         #expect(receipts.map(\.status) == [.cancelled])
+        #expect(receipts.first?.error == "cancelled")
         #expect(try workspace.ledger.run(result.runID)?.status == "cancelled")
         #expect(provider.callList.count == 1)
     }
@@ -390,7 +440,9 @@ struct PipelineTests {
         #expect(result.error == "the run timed out")
         let receipts = try workspace.ledger.receipts(runID: result.runID)
         #expect(receipts.map(\.status) == [.cancelled])
-        #expect(receipts.first?.error?.contains("timed out") == true)
+        #expect(receipts.first?.error == "timeout: cancelled: the run timed out")
+        #expect(result.steps.first?.error == "cancelled: the run timed out")
+        #expect(result.steps.first?.errorCode == "timeout")
     }
 
     @Test func retriesResumeAnAcceptedHTTPJobInsteadOfSubmittingAgain() async throws {

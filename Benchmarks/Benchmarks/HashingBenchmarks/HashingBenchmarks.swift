@@ -2,7 +2,8 @@ import Benchmark
 import CairnCore
 import Crypto
 
-/// In-process hashing throughput: Cairn's hashers beside the raw library call on the same 1 MiB buffer.
+/// In-process hashing throughput: Cairn's public hasher (`ContentHasher`, what the store hashes with) in each
+/// algorithm beside the raw library call on the same 1 MiB buffer.
 /// Allocations are a handful per whole hash (init and finalize), never per chunk: the threshold gates that.
 let benchmarks: @Sendable () -> Void = {
     let input = [UInt8](repeating: 0xA5, count: 1 << 20)
@@ -12,9 +13,9 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [.mallocCountTotal: .init(absolute: [.p90: 8])]
     )
 
-    Benchmark("SHA256Hasher.update 1MiB", configuration: configuration) { benchmark in
+    Benchmark("ContentHasher(sha256).update 1MiB", configuration: configuration) { benchmark in
         for _ in benchmark.scaledIterations {
-            var hasher = SHA256Hasher()
+            var hasher = ContentHasher(algorithm: .sha256)
             input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             blackHole(hasher.finalize())
         }
@@ -28,9 +29,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("BLAKE2b256Hasher.update 1MiB", configuration: configuration) { benchmark in
+    Benchmark("ContentHasher(blake2b-256).update 1MiB", configuration: configuration) { benchmark in
         for _ in benchmark.scaledIterations {
-            var hasher = BLAKE2b256Hasher()
+            var hasher = ContentHasher(algorithm: .blake2b256)
             input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             blackHole(hasher.finalize())
         }

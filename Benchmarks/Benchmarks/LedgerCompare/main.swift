@@ -10,6 +10,11 @@ import Foundation
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+/// Lowercase hexadecimal, for an SQL blob literal.
+func hex(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}
+
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
@@ -92,7 +97,7 @@ case "appends":
         // The same entry bytes, one autocommit INSERT (one transaction) each, for sqlite3 WAL synchronous=FULL.
         var sql = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nCREATE TABLE entries(bytes BLOB NOT NULL);\n"
         try ledger.forEachEntry { _, bytes in
-            sql += "INSERT INTO entries(bytes) VALUES (x'\(Hex.encode(bytes))');\n"
+            sql += "INSERT INTO entries(bytes) VALUES (x'\(hex(bytes))');\n"
         }
         try sql.write(toFile: arguments[5], atomically: true, encoding: .utf8)
     }
