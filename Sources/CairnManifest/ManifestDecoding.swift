@@ -274,12 +274,12 @@ struct ManifestDecoder {
     /// Reads an object's fields as its table says, in declaration order: first every missing required field is
     /// refused, then each field is read and checked (so the first bad one is the one reported, as in genblaze).
     mutating func fields<Key>(_ object: ModelFields<Key>, _ schema: ModelSchema<Key>) throws -> FieldValues<Key> {
-        for field in schema.fields where field.absent == .required && object[field.key] == nil {
-            throw error("Field required", at: field.jsonKey)
+        for field in schema.fields where field.absent.isRequired && object[field.key] == nil {
+            throw error("Field required", at: schema.keys[field.key.rawValue])
         }
         var values = FieldValues<Key>()
         for field in schema.fields {
-            values[field.key] = try value(of: field, object[field.key])
+            values[field.key] = try value(of: field, key: schema.keys[field.key.rawValue], object[field.key])
         }
         return values
     }
@@ -295,20 +295,19 @@ struct ManifestDecoder {
     }
 
     /// One field's value: the node read with the field's type, or the field's default when `node` is nil.
-    private mutating func value<Key>(of field: SchemaField<Key>, _ node: Int?) throws -> FieldValue {
-        let key = field.jsonKey
+    private mutating func value<Key>(of field: SchemaField<Key>, key: String, _ node: Int?) throws -> FieldValue {
         let nullable = field.absent.allowsNull
         switch field.type {
         case .string:
             if let text = try string(node, key, hashed: isHashed(field.dump), optional: nullable) {
                 return .string(text)
             }
-            return node == nil && field.absent == .empty ? .string("") : .none
+            return node == nil && field.absent.isEmpty ? .string("") : .none
         case .identifier:
             return .string(try string(node, key, hashed: isHashed(field.dump)) ?? newIdentifier())
         case .integer:
             guard let integer = try integer(node, key, optional: nullable) else {
-                return node == nil && field.absent == .empty ? .integer(0) : .none
+                return node == nil && field.absent.isEmpty ? .integer(0) : .none
             }
             if field.rule == .nonNegative && integer.isNegative {
                 throw error("Input should be greater than or equal to 0", at: key)
@@ -322,15 +321,15 @@ struct ManifestDecoder {
             return .dictionary(try dictionary(node, key) ?? [:])
         case .timestamp:
             if let timestamp = try timestamp(node, key, optional: nullable) { return .timestamp(timestamp) }
-            return node == nil && field.absent == .now ? .timestamp(.now()) : .none
+            return node == nil && field.absent.isNow ? .timestamp(.now()) : .none
         case .enumeration(let enumeration):
             switch enumeration {
-            case .runStatus: return try member(RunStatus.self, field, node)
-            case .stepStatus: return try member(StepStatus.self, field, node)
-            case .stepType: return try member(StepType.self, field, node)
-            case .modality: return try member(Modality.self, field, node)
-            case .promptVisibility: return try member(PromptVisibility.self, field, node)
-            case .providerErrorCode: return try member(ProviderErrorCode.self, field, node)
+            case .runStatus: return try member(RunStatus.self, field, key, node)
+            case .stepStatus: return try member(StepStatus.self, field, key, node)
+            case .stepType: return try member(StepType.self, field, key, node)
+            case .modality: return try member(Modality.self, field, key, node)
+            case .promptVisibility: return try member(PromptVisibility.self, field, key, node)
+            case .providerErrorCode: return try member(ProviderErrorCode.self, field, key, node)
             }
         case .model(let kind):
             guard let node, !(nullable && tape.isNull(node)) else { return .none }
@@ -347,13 +346,13 @@ struct ManifestDecoder {
             }
         case .models(let kind):
             switch kind {
-            case .run: return try models(field, node) { try $0.run($1) }
-            case .step: return try models(field, node) { try $0.step($1) }
-            case .asset: return try models(field, node) { try $0.asset($1) }
-            case .track: return try models(field, node) { try $0.track($1) }
-            case .video: return try models(field, node) { try $0.video($1) }
-            case .audio: return try models(field, node) { try $0.audio($1) }
-            case .wordTiming: return try models(field, node) { try $0.wordTiming($1) }
+            case .run: return try models(field, key, node) { try $0.run($1) }
+            case .step: return try models(field, key, node) { try $0.step($1) }
+            case .asset: return try models(field, key, node) { try $0.asset($1) }
+            case .track: return try models(field, key, node) { try $0.track($1) }
+            case .video: return try models(field, key, node) { try $0.video($1) }
+            case .audio: return try models(field, key, node) { try $0.audio($1) }
+            case .wordTiming: return try models(field, key, node) { try $0.wordTiming($1) }
             }
         case .strings:
             let hashed = isHashed(field.dump)
@@ -370,23 +369,25 @@ struct ManifestDecoder {
     /// is empty.
     private mutating func models<Element: Sendable, Key>(
         _ field: SchemaField<Key>,
+        _ key: String,
         _ node: Int?,
         _ element: (inout ManifestDecoder, Int) throws -> Element
     ) throws -> FieldValue {
-        if let list = try list(node, field.jsonKey, optional: field.absent.allowsNull, element) { return .nested(list) }
-        return node == nil && field.absent == .empty ? .nested([Element]()) : .none
+        if let list = try list(node, key, optional: field.absent.allowsNull, element) { return .nested(list) }
+        return node == nil && field.absent.isEmpty ? .nested([Element]()) : .none
     }
 
     /// An enumeration field: the member `node` names, or the field's default member.
     private func member<E: ByteMatchedEnumeration, Key>(
         _ type: E.Type,
         _ field: SchemaField<Key>,
+        _ key: String,
         _ node: Int?
     ) throws -> FieldValue {
-        if let value: E = try enumeration(node, field.jsonKey, optional: field.absent.allowsNull) {
+        if let value: E = try enumeration(node, key, optional: field.absent.allowsNull) {
             return .member(value)
         }
-        if node == nil, case .member(let raw) = field.absent, let value = E(rawValue: raw) { return .member(value) }
+        if node == nil, let raw = field.absent.memberRawValue, let value = E(rawValue: raw) { return .member(value) }
         return .none
     }
 

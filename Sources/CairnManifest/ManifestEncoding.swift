@@ -509,6 +509,11 @@ struct CanonicalSink: ModelFieldSink, ~Copyable {
         if let value { writer.writeValue(value) } else { writer.append("null") }
     }
 
+    /// A field holding a string literal of the schema (a default enumeration member).
+    mutating func field(_ key: StaticString, static value: StaticString) {
+        field(key, utf8: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+    }
+
     /// A field holding a string given as its UTF-8 bytes (checked text, such as a string on a ``JSONTape``).
     mutating func field(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
         self.key(key)

@@ -63,22 +63,30 @@ enum SchemaModelKind: Sendable, Equatable {
 }
 
 /// What a field is when its key is absent, and whether it may be `null`.
-enum FieldDefault: Sendable, Equatable {
+enum FieldDefault: Sendable {
     /// Absent is an error ("Field required"); `null` is refused.
     case required
     /// Absent or `null`: no value (`None`).
     case null
     /// Absent: the type's empty value (`""`, `0`, `{}`, `[]`); `null` is refused.
     case empty
-    /// Absent: this enumeration member; `null` is refused.
-    case member(String)
+    /// Absent: the enumeration member with this raw value; `null` is refused.
+    case member(StaticString)
     /// Absent: a new random identifier; `null` is refused.
     case newIdentifier
     /// Absent: the current time; `null` is refused.
     case now
 
     /// Whether `null` is a value of the field.
-    var allowsNull: Bool { self == .null }
+    var allowsNull: Bool { if case .null = self { true } else { false } }
+    /// Whether an absent key is an error.
+    var isRequired: Bool { if case .required = self { true } else { false } }
+    /// Whether an absent key is the type's empty value.
+    var isEmpty: Bool { if case .empty = self { true } else { false } }
+    /// Whether an absent key is the current time.
+    var isNow: Bool { if case .now = self { true } else { false } }
+    /// The raw value of the default member, if the default is one.
+    var memberRawValue: String? { if case .member(let raw) = self { raw.description } else { nil } }
 }
 
 /// The rule genblaze checks a field's value against, beyond its type.
@@ -94,16 +102,20 @@ enum FieldRule: Sendable, Equatable {
     case mediaType
 }
 
-/// One field of a model: one row of its table.
+/// One field of a model: one row of its table (plain values only, so walking a table copies no references).
 struct SchemaField<Key: ModelKey>: Sendable where Key: Sendable {
     let key: Key
     let type: FieldType
     let absent: FieldDefault
     let dump: FieldDump
     let rule: FieldRule
-
-    /// The JSON key, for messages and paths.
-    let jsonKey: String
+    /// The JSON key, as written.
+    let name: StaticString
+    /// `absent.allowsNull`, kept for the hot paths.
+    let nullable: Bool
+    /// Whether hash payloads keep the field: of schemas that hash identifiers, and of the others.
+    private let hashedWithIdentifiers: Bool
+    private let hashedWithoutIdentifiers: Bool
 
     init(_ key: Key, _ type: FieldType, _ absent: FieldDefault, _ dump: FieldDump, _ rule: FieldRule = .none) {
         self.key = key
@@ -111,11 +123,17 @@ struct SchemaField<Key: ModelKey>: Sendable where Key: Sendable {
         self.absent = absent
         self.dump = dump
         self.rule = rule
-        jsonKey = Key.table.names[key.rawValue].description
+        name = Key.table.names[key.rawValue]
+        nullable = absent.allowsNull
+        hashedWithIdentifiers = DumpMode.hash(.v1_0).keeps(dump)
+        hashedWithoutIdentifiers = DumpMode.hash(.v1_5).keeps(dump)
     }
 
-    /// The JSON key, as written.
-    var name: StaticString { Key.table.names[key.rawValue] }
+    /// Whether a hash payload in `mode` keeps the field (url-only markers excepted: the asset decides those).
+    @inline(__always)
+    func isHashed(in mode: DumpMode) -> Bool {
+        mode.keepsIdentifiers ? hashedWithIdentifiers : hashedWithoutIdentifiers
+    }
 }
 
 /// The value the decoder read for one field (``FieldValues``).
@@ -187,6 +205,8 @@ struct ModelSchema<Key: ModelKey & Sendable>: Sendable {
     let fields: [SchemaField<Key>]
     /// Code point order of keys (key slots are numbered in that order).
     let emissionOrder: [SchemaField<Key>]
+    /// The JSON key of each slot as a `String`, for the decoder's paths and messages.
+    let keys: [String]
 
     init(_ fields: [SchemaField<Key>]) {
         let slots = fields.map(\.key.rawValue)
@@ -194,6 +214,7 @@ struct ModelSchema<Key: ModelKey & Sendable>: Sendable {
         precondition(slots.count == Key.allCases.count, "a key has no row")
         self.fields = fields
         emissionOrder = fields.sorted { $0.key.rawValue < $1.key.rawValue }
+        keys = emissionOrder.map(\.name.description)
     }
 }
 
@@ -242,7 +263,7 @@ enum ManifestKey: Int, ModelKey, Sendable {
         "transfer_failures",
     ])
     static let schema = ModelSchema<ManifestKey>([
-        .init(.schemaVersion, .schemaVersion, .member(SchemaVersion.v1_0.rawValue), .hashed),
+        .init(.schemaVersion, .schemaVersion, .member("1.0"), .hashed),
         .init(.run, .model(.run), .required, .hashed),
         .init(.canonicalHash, .string, .empty, .unhashed),
         .init(.manifestUri, .string, .null, .unhashed),
@@ -265,7 +286,7 @@ enum RunKey: Int, ModelKey, Sendable {
         .init(.tenantId, .string, .null, .hashed),
         .init(.projectId, .string, .null, .hashed),
         .init(.name, .string, .null, .hashed),
-        .init(.status, .enumeration(.runStatus), .member(RunStatus.pending.rawValue), .unhashed),
+        .init(.status, .enumeration(.runStatus), .member("pending"), .unhashed),
         .init(.parentRunId, .string, .null, .unhashed),
         .init(.idempotencyKey, .string, .null, .unhashed),
         .init(.createdAt, .timestamp, .now, .unhashed),
@@ -291,16 +312,16 @@ enum StepKey: Int, ModelKey, Sendable {
         .init(.runId, .string, .null, .identifier),
         .init(.provider, .string, .null, .hashed),
         .init(.model, .string, .required, .hashed),
-        .init(.stepType, .enumeration(.stepType), .member(StepType.generate.rawValue), .hashed),
+        .init(.stepType, .enumeration(.stepType), .member("generate"), .hashed),
         .init(.modelVersion, .string, .null, .hashed),
         .init(.modelHash, .string, .null, .hashed),
-        .init(.modality, .enumeration(.modality), .member(Modality.image.rawValue), .hashed),
+        .init(.modality, .enumeration(.modality), .member("image"), .hashed),
         .init(.prompt, .string, .null, .hashed),
         .init(.negativePrompt, .string, .null, .hashed),
-        .init(.promptVisibility, .enumeration(.promptVisibility), .member(PromptVisibility.public.rawValue), .hashed),
+        .init(.promptVisibility, .enumeration(.promptVisibility), .member("public"), .hashed),
         .init(.seed, .integer, .null, .hashed),
         .init(.params, .dictionary, .empty, .hashed),
-        .init(.status, .enumeration(.stepStatus), .member(StepStatus.pending.rawValue), .unhashed),
+        .init(.status, .enumeration(.stepStatus), .member("pending"), .unhashed),
         .init(.providerPayload, .dictionary, .empty, .unhashed),
         .init(.retries, .integer, .empty, .unhashed),
         .init(.costUsd, .number, .null, .unhashed),

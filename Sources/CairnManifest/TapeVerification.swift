@@ -222,14 +222,15 @@ struct TapeVerification: ~Copyable {
 
     /// One field, as its row says: written to the pre-image when the hash payload keeps it, otherwise only
     /// checked. Anything the row's type does not take as it stands declines.
+    @inline(__always)
     private mutating func field<Key>(_ field: SchemaField<Key>, _ node: Int?) throws {
-        let kept = mode.keeps(field.dump)
-        let nullable = field.absent.allowsNull
+        let kept = field.isHashed(in: mode)
+        let nullable = field.nullable
         let name = field.name
         switch field.type {
         case .string:
             guard kept else {
-                if node == nil && field.absent == .required { throw Declined() }
+                if node == nil && field.absent.isRequired { throw Declined() }
                 return try unhashedString(node, optional: nullable)
             }
             try string(name, node, required: !nullable)
@@ -326,8 +327,8 @@ struct TapeVerification: ~Copyable {
         _ field: SchemaField<Key>,
         _ node: Int?
     ) throws -> E? {
-        let value = try enumeration(node, E.self, optional: field.absent.allowsNull)
-        guard mode.keeps(field.dump) else { return value }
+        let value = try enumeration(node, E.self, optional: field.nullable)
+        guard field.isHashed(in: mode) else { return value }
         if let node, let value {
             if tape.nodes[node].escaped {
                 sink.field(field.name, string: value.rawValue)
@@ -335,7 +336,7 @@ struct TapeVerification: ~Copyable {
                 sink.field(field.name, utf8: tape.body(node))
             }
         } else if node == nil, case .member(let raw) = field.absent {
-            sink.field(field.name, string: raw)
+            sink.field(field.name, static: raw)
         } else {
             sink.nullField(field.name)
         }

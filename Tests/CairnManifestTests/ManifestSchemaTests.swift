@@ -83,7 +83,7 @@ struct ManifestSchemaTests {
 
     /// The keys a dump in `mode` must hold for an object of a model, by its table.
     static func expectedKeys<Key>(_ schema: ModelSchema<Key>, _ mode: DumpMode, markers: Bool = false) -> [String] {
-        schema.emissionOrder.filter { mode.keeps($0.dump, urlOnlyMarkers: markers) }.map(\.jsonKey)
+        schema.emissionOrder.filter { mode.keeps($0.dump, urlOnlyMarkers: markers) }.map(\.name.description)
     }
 
     static func object(_ value: JSONValue?) throws -> JSONObject {
@@ -104,7 +104,7 @@ struct ManifestSchemaTests {
     @Test("Tables list every key once; emission order is code point order")
     func tables() {
         func check<Key>(_ schema: ModelSchema<Key>) {
-            let names = schema.emissionOrder.map(\.jsonKey)
+            let names = schema.emissionOrder.map(\.name.description)
             #expect(names == names.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) })
             #expect(Set(names).count == Key.table.count)
             #expect(schema.fields.count == Key.table.count)
