@@ -6,6 +6,7 @@ import _CairnTestSupport
 import Glibc
 #endif
 
+@Suite(.timeLimit(.minutes(15)))
 /// End-to-end tests of the ledger verbs, through the built `cairn` binary.
 struct LedgerCLITests {
     /// A new store in a temporary directory.

@@ -50,6 +50,7 @@ private struct RunFixture {
 
 private func steps(_ run: [String: Any]) -> [[String: Any]] { run["steps"] as? [[String: Any]] ?? [] }
 
+@Suite(.timeLimit(.minutes(15)))
 struct RunCommandTests {
     @Test func runningAPipelineFilePrintsRunIDsDigestsAndWhereToLookNext() throws {
         let fixture = try RunFixture()

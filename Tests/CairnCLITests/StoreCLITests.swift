@@ -25,6 +25,7 @@ struct CLIStore {
     }
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct StoreCLITests {
     static let abcSHA256 = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 

@@ -25,6 +25,7 @@ private func randomData(_ count: Int) -> Data {
     return handle.readData(ofLength: count)
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct StoreConcurrencyTests {
     @Test(arguments: ["object", "batch"])
     func severalProcessesPuttingTheSameAndDifferentFiles(durability: String) throws {

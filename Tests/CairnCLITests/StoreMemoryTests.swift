@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 struct StoreMemoryTests {
     /// `cairn put` streams: its peak RSS stays far below the input's size. (The 10 GiB figure is measured by
     /// Benchmarks/compare/store.sh; this checks the property on a smaller input.)

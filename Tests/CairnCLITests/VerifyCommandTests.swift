@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 struct VerifyCommandTests {
     static let vectors = genblazeVectorsPath
 

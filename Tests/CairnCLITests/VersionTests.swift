@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 struct VersionTests {
     @Test func versionFlagPrintsVersionAndExitsZero() throws {
         let result = try runCairn(["--version"])

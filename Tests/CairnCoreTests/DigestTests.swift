@@ -2,6 +2,7 @@ import CairnCore
 import Foundation
 import Testing
 
+@Suite(.timeLimit(.minutes(15)))
 struct DigestTests {
     static let abc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     static let hex64 = String(repeating: "0f", count: 32)

@@ -46,6 +46,7 @@ struct DigestVector: Decodable, Sendable, CustomTestStringConvertible {
     }()
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct KnownAnswerTests {
     @Test func vectorsAreLoaded() {
         #expect(DigestVector.all.count >= 20)

@@ -7,6 +7,7 @@ import _CairnTestSupport
 
 @testable import CairnLedger
 
+@Suite(.timeLimit(.minutes(15)))
 /// The asset sources `cairn verify` uses, called as a library.
 struct AssetSourceTests {
     let bytes = Array("asset bytes".utf8)

@@ -7,6 +7,7 @@ import _CairnTestSupport
 
 @testable import CairnLedger
 
+@Suite(.timeLimit(.minutes(15)))
 struct ImportTests {
     /// A sealed genblaze manifest whose one output asset is `bytes`, named `image.png` by its url.
     func manifest(bytes: [UInt8], parent: String? = nil) throws -> Manifest {

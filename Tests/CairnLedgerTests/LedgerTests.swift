@@ -96,6 +96,7 @@ func makeManifest(
     return try! CanonicalJSON.encode(value)
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct LedgerTests {
     @Test func appendsAreReadBackWithVerifiableProofs() throws {
         let fixture = try LedgerFixture()

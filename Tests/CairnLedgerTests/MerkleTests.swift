@@ -75,6 +75,7 @@ private func flipping(_ proof: [MerkleHash], element: Int, byte: Int, bit: Int) 
     return copy
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct MerkleTests {
     @Test func hasherMatchesPublishedVectors() throws {
         let vectors = try Vectors.load()
@@ -297,6 +298,7 @@ struct MerkleTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct SignedNoteTests {
     private struct NoteVector: Decodable {
         var signer_key: String

@@ -254,6 +254,7 @@ func genblazeAssetURLOutcomes(_ urls: [String], python: String) throws -> [Asset
     }
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct AssetURLTests {
     @Test("Tricky URLs canonicalize as genblaze does", arguments: assetURLCases.indices)
     func trickyURL(index: Int) {
@@ -273,7 +274,7 @@ struct AssetURLTests {
     }
 }
 
-@Suite(.enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"))
+@Suite(.enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"), .timeLimit(.minutes(15)))
 struct AssetURLGenblazeTests {
     @Test("The tricky-URL table is what genblaze itself gives")
     func tableMatchesGenblaze() throws {

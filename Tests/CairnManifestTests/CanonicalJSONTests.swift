@@ -3,6 +3,7 @@ import Testing
 
 @testable import CairnManifest
 
+@Suite(.timeLimit(.minutes(15)))
 struct CanonicalJSONTests {
     @Test("Float rounding and printing match genblaze on 3,000+ doubles")
     func floatsMatchGenblazeVectors() throws {

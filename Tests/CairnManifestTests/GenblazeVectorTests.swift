@@ -33,6 +33,7 @@ struct ExpectedVerdict: Sendable, CustomStringConvertible {
     }
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct GenblazeVectorTests {
     static let cases: [ExpectedVerdict] = (try? ExpectedVerdict.all()) ?? []
 

@@ -3,6 +3,7 @@ import _CairnTestSupport
 
 @testable import CairnManifest
 
+@Suite(.timeLimit(.minutes(15)))
 struct JSONReaderTests {
     func parse(_ text: String) throws -> JSONValue { try JSONReader.parse(Array(text.utf8)) }
 

@@ -4,6 +4,7 @@ import _CairnTestSupport
 
 @testable import CairnManifest
 
+@Suite(.timeLimit(.minutes(15)))
 /// A long property test over reader + canonicalizer + model: random and mutated inputs must give a value or a typed
 /// error, never a crash or a hang. Short by default; `CAIRN_SLOW_TESTS=1` runs about a minute.
 struct ManifestFuzzTests {

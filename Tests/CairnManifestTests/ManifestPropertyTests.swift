@@ -4,6 +4,7 @@ import _CairnTestSupport
 
 @testable import CairnManifest
 
+@Suite(.timeLimit(.minutes(15)))
 /// Hash invariants: operational fields never change the canonical hash; hashed fields always do.
 struct ManifestPropertyTests {
     static let seeds: [UInt64] = Array(1...25)

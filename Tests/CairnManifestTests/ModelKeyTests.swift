@@ -2,6 +2,7 @@ import Testing
 
 @testable import CairnManifest
 
+@Suite(.timeLimit(.minutes(15)))
 /// Each model's key enum and its table of JSON names agree: one name per case, in case order.
 struct ModelKeyTests {
     func snakeCase(_ name: String) -> String {

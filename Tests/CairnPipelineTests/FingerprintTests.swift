@@ -6,6 +6,7 @@ import _CairnTestSupport
 
 @testable import CairnPipeline
 
+@Suite(.timeLimit(.minutes(15)))
 struct FingerprintTests {
     let vectors: [String: Any] = {
         let path = repositoryRoot() + "/spec/vectors/pipeline-fingerprints.json"

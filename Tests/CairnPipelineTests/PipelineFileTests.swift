@@ -3,6 +3,7 @@ import Testing
 
 @testable import CairnPipeline
 
+@Suite(.timeLimit(.minutes(15)))
 struct PipelineFileTests {
     @Test func stagesTransformsProvidersAndParamsAreRead() throws {
         let file = try PipelineFile.parse(

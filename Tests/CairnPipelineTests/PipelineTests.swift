@@ -66,6 +66,7 @@ struct Workspace {
     }
 }
 
+@Suite(.timeLimit(.minutes(15)))
 struct PipelineTests {
     @Test func aRunStoresOutputsAndAppendsReceiptsAndAManifest() async throws {
         let workspace = try Workspace()

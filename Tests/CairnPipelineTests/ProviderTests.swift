@@ -6,6 +6,7 @@ import _CairnTestSupport
 
 @testable import CairnPipeline
 
+@Suite(.timeLimit(.minutes(15)))
 struct ProviderTests {
     func request(
         _ modality: Modality,

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 struct FsckTests {
     /// A store with `count` intact objects.
     func populated(_ count: Int) throws -> (TestStore, [Digest]) {

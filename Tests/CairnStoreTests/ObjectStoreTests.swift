@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 struct ObjectStoreTests {
     @Test(arguments: DigestAlgorithm.allCases, Durability.allCases)
     func roundTripsBytesAndFiles(algorithm: DigestAlgorithm, durability: Durability) throws {

@@ -7,7 +7,7 @@ import _CairnTestSupport
 @testable import CairnStore
 
 /// The publish step's fallback, for kernels and filesystems without `renameat2(RENAME_NOREPLACE)`.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(15)))
 struct PublishTests {
     @Test(arguments: [true, false])
     func publishStoresDeduplicatesAndHealsWithRenameOrLink(renameWorks: Bool) throws {

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@Suite(.timeLimit(.minutes(15)))
 /// The store vectors of spec/store.md: a committed store and the table `spec/vectors/store.txt`.
 struct SpecVectorTests {
     struct Vector: Sendable {
