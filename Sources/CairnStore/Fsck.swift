@@ -350,67 +350,15 @@ extension ObjectStore {
         )
     }
 
-    /// One directory entry.
-    struct DirectoryEntry {
-        var name: String
-        var isDirectory: Bool
-        var isRegularFile: Bool
-        var inode: UInt64
-        /// The size of a regular file when listed `withSizes` (else, or if it could not be known, 0).
-        var size: Int64
-    }
+    typealias DirectoryEntry = SystemCalls.DirectoryEntry
 
-    /// The entries of a directory (not `.` and `..`), with their types (lstat when `d_type` is unknown) and, when
-    /// `withSizes` is set, the sizes of regular files (one `fstatat` each).
+    /// The entries of a directory (not `.` and `..`); see ``SystemCalls/listDirectory(_:withSizes:)``.
     func listDirectory(_ path: String, withSizes: Bool = false) throws -> [DirectoryEntry] {
-        guard let stream = opendir(path) else {
-            let code = errno
-            if code == ENOENT { return [] }
-            throw StoreError(code: .io, message: "cannot list directory", path: path, errno: Errno(rawValue: code))
+        do {
+            return try SystemCalls.listDirectory(path, withSizes: withSizes)
+        } catch {
+            throw StoreError.io("cannot list directory", path: path, error)
         }
-        defer { closedir(stream) }
-        let descriptor = dirfd(stream)
-        var result: [DirectoryEntry] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                if errno != 0 {
-                    throw StoreError(
-                        code: .io,
-                        message: "cannot list directory",
-                        path: path,
-                        errno: Errno(rawValue: errno)
-                    )
-                }
-                break
-            }
-            var nameTuple = entry.pointee.d_name
-            let name = withUnsafePointer(to: &nameTuple) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name == "." || name == ".." { continue }
-            var type = Int32(entry.pointee.d_type)
-            var size: Int64 = 0
-            if type == Int32(DT_UNKNOWN) || (withSizes && type == Int32(DT_REG)) {
-                var info = stat()
-                if fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
-                    type =
-                        (info.st_mode & S_IFMT) == S_IFDIR
-                        ? Int32(DT_DIR) : (info.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
-                    if type == Int32(DT_REG) { size = Int64(info.st_size) }
-                }
-            }
-            result.append(
-                DirectoryEntry(
-                    name: name,
-                    isDirectory: type == Int32(DT_DIR),
-                    isRegularFile: type == Int32(DT_REG),
-                    inode: UInt64(entry.pointee.d_ino),
-                    size: size
-                )
-            )
-        }
-        return result
     }
 
     /// Finds temporary files in `tmp/`: those whose process is gone (or, for unknown names, older than an hour)
@@ -461,7 +409,12 @@ extension ObjectStore {
     func repair(_ problem: FsckProblem, inode: UInt64?) -> String {
         switch problem.kind {
         case .strayTemp:
-            return unlink(problem.path) == 0 ? "removed" : "not removed: \(SystemCalls.errorText(errno))"
+            do {
+                try SystemCalls.unlink(problem.path)
+                return "removed"
+            } catch {
+                return "not removed: \(error.errno)"
+            }
         case .unreadable:
             return "left in place (unreadable)"
         case .misplaced:
@@ -469,8 +422,8 @@ extension ObjectStore {
                 let canonical = objectPath(for: digest)
                 if (try? contains(digest).isPresent) != true {
                     try? makeShardDirectories(for: digest, sync: configuration.durability != .none)
-                    if link(problem.path, canonical) == 0 {
-                        unlink(problem.path)
+                    if (try? SystemCalls.link(problem.path, canonical)) != nil {
+                        SystemCalls.discard(problem.path)
                         return "moved to \(canonical)"
                     }
                 }
@@ -483,8 +436,13 @@ extension ObjectStore {
 
     /// Moves `path` into `quarantine/`, unless it was replaced since it was checked (another inode).
     func quarantine(_ path: String, inode: UInt64?) -> String {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return "not moved: \(SystemCalls.errorText(errno))" }
+        let info: stat
+        do {
+            guard let found = try SystemCalls.lstatIfPresent(path) else { return "not moved: it is gone" }
+            info = found
+        } catch {
+            return "not moved: \(error.errno)"
+        }
         if let inode, UInt64(info.st_ino) != inode { return "not moved: the file was replaced since it was checked" }
         let directory = root + "/quarantine"
         _ = try? SystemCalls.mkdir(directory)
@@ -492,7 +450,7 @@ extension ObjectStore {
         let target =
             directory + "/\(stamp)-" + (path as NSString).lastPathComponent + "-"
             + String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        if rename(path, target) != 0 { return "not moved: \(SystemCalls.errorText(errno))" }
+        do { try SystemCalls.rename(path, target) } catch { return "not moved: \(error.errno)" }
         return "quarantined to \(target)"
     }
 }

@@ -81,7 +81,7 @@ extension ObjectStore {
     /// Throws `.digestMismatch` (removing the staged temporary file) when `staged` is not `expected`.
     func check(_ staged: StagedObject, expected: Digest?) throws {
         guard let expected, staged.digest != expected else { return }
-        if staged.needsPublishing { unlink(staged.temporaryPath) }
+        if staged.needsPublishing { SystemCalls.discard(staged.temporaryPath) }
         if expected.algorithm != staged.digest.algorithm {
             throw StoreError(
                 code: .wrongAlgorithm,
@@ -231,7 +231,7 @@ extension ObjectStore {
         let threads = min(threads, sources.count / 16 + 1)
         // Temps of objects staged before a failure are removed.
         func removeTemps(_ staged: [StagedObject]) {
-            for object in staged where object.needsPublishing { unlink(object.temporaryPath) }
+            for object in staged where object.needsPublishing { SystemCalls.discard(object.temporaryPath) }
         }
         return try concurrentMap(count: sources.count, threads: threads, cleanup: removeTemps) { index in
             try self.stage(sources[index], durability: durability)
@@ -278,7 +278,7 @@ extension ObjectStore {
                     let stored = try publish(object, syncDirectory: durability == .object)
                     results.append(PutResult(digest: object.digest, size: object.size, stored: stored))
                 } catch {
-                    for rest in staged[index...] where rest.needsPublishing { unlink(rest.temporaryPath) }
+                    for rest in staged[index...] where rest.needsPublishing { SystemCalls.discard(rest.temporaryPath) }
                     throw error
                 }
             }
@@ -306,7 +306,7 @@ extension ObjectStore {
     func publish(_ object: StagedObject, syncDirectory: Bool) throws -> Bool {
         let final = objectPath(for: object.digest)
         var temporaryNameLeft = true
-        defer { if temporaryNameLeft { unlink(object.temporaryPath) } }
+        defer { if temporaryNameLeft { SystemCalls.discard(object.temporaryPath) } }
         var stored = false
         var attempts = 0
         while true {
@@ -326,14 +326,13 @@ extension ObjectStore {
                     break
                 }
                 // A broken file (empty or wrong size) sits at the object's path: replace it atomically.
-                if rename(object.temporaryPath, final) != 0 {
-                    let renameError = errno
+                do { try SystemCalls.rename(object.temporaryPath, final) } catch {
                     throw StoreError(
                         code: .io,
                         message: "cannot replace a damaged object",
                         path: final,
                         digest: object.digest,
-                        errno: Errno(rawValue: renameError)
+                        errno: error.errno
                     )
                 }
                 temporaryNameLeft = false
@@ -374,7 +373,12 @@ extension ObjectStore {
                 Self.renameNoReplaceWorks.store(false, ordering: .relaxed)
             }
         }
-        return link(temporary, final) == 0 ? 0 : errno
+        do {
+            try SystemCalls.link(temporary, final)
+            return 0
+        } catch {
+            return error.errno.rawValue
+        }
     }
 
     /// Sets an already-stored object's modification time to now, so that a put of existing bytes restarts the
@@ -435,7 +439,7 @@ extension ObjectStore {
             try seal(fd: fd, path: path, size: Int64(bytes.count), durability: durability)
         } catch {
             SystemCalls.close(fd)
-            unlink(path)
+            SystemCalls.discard(path)
             throw error
         }
         SystemCalls.close(fd)
@@ -501,7 +505,7 @@ extension ObjectStore {
                 }
             if try contains(digest).isPresent {
                 SystemCalls.close(fd)
-                unlink(path)
+                SystemCalls.discard(path)
                 refreshModificationTime(of: digest)
                 return StagedObject(temporaryPath: "", digest: digest, size: size, needsPublishing: false)
             }
@@ -510,7 +514,7 @@ extension ObjectStore {
             return StagedObject(temporaryPath: path, digest: digest, size: size, needsPublishing: true)
         } catch {
             SystemCalls.close(fd)
-            unlink(path)
+            SystemCalls.discard(path)
             throw error
         }
     }
@@ -519,7 +523,7 @@ extension ObjectStore {
     func seal(fd: Int32, path: String, size: Int64, durability: Durability) throws {
         do {
             try SystemCalls.setAttribute(fd, name: Self.sizeAttribute, value: String(size))
-            if fchmod(fd, 0o444) != 0 { throw SystemError("chmod", errno: Errno(rawValue: errno)) }
+            try SystemCalls.setPermissions(fd, 0o444, path: path)
             if durability == .object { try SystemCalls.fsync(fd) }
         } catch {
             throw StoreError.io("cannot seal temporary object", path: path, error)

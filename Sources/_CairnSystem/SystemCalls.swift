@@ -35,6 +35,7 @@ private func cFtruncate(_ fd: Int32, _ size: off_t) -> Int32 { ftruncate(fd, siz
 private func cRename(_ source: String, _ destination: String) -> Int32 { rename(source, destination) }
 private func cLink(_ source: String, _ destination: String) -> Int32 { link(source, destination) }
 private func cUnlink(_ path: String) -> Int32 { unlink(path) }
+private func cFchmod(_ fd: Int32, _ mode: mode_t) -> Int32 { fchmod(fd, mode) }
 private func cSync() { sync() }
 private var cErrno: Int32 { errno }
 
@@ -361,6 +362,72 @@ package enum SystemCalls {
         if cMkdir(path, mode) == 0 { return true }
         if cErrno == EEXIST { return false }
         throw failure("create directory", path)
+    }
+
+    /// Removes a temporary file left by a failed operation, as a last step that must not hide the failure being
+    /// reported: an error here is dropped, and a file it leaves is debris that `fsck` lists and removes.
+    package static func discard(_ path: String) {
+        _ = cUnlink(path)
+    }
+
+    /// Sets a file's permission bits.
+    package static func setPermissions(_ fd: Int32, _ mode: mode_t, path: String) throws(SystemError) {
+        if cFchmod(fd, mode) != 0 { throw failure("chmod", path) }
+    }
+
+    /// One entry of a directory listing.
+    package struct DirectoryEntry: Sendable, Hashable {
+        package var name: String
+        package var isDirectory: Bool
+        package var isRegularFile: Bool
+        package var inode: UInt64
+        /// The size of a regular file when listed `withSizes` (else, or if it could not be known, 0).
+        package var size: Int64
+    }
+
+    /// The entries of a directory (not `.` and `..`), with their types (`lstat` when `d_type` is unknown) and, when
+    /// `withSizes` is set, the sizes of regular files (one `fstatat` each). A missing directory has no entries.
+    package static func listDirectory(_ path: String, withSizes: Bool = false) throws(SystemError) -> [DirectoryEntry] {
+        guard let stream = opendir(path) else {
+            if cErrno == ENOENT { return [] }
+            throw failure("list directory", path)
+        }
+        defer { closedir(stream) }
+        let descriptor = dirfd(stream)
+        var result: [DirectoryEntry] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if cErrno != 0 { throw failure("list directory", path) }
+                break
+            }
+            var nameTuple = entry.pointee.d_name
+            let name = withUnsafePointer(to: &nameTuple) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." { continue }
+            var type = Int32(entry.pointee.d_type)
+            var size: Int64 = 0
+            if type == Int32(DT_UNKNOWN) || (withSizes && type == Int32(DT_REG)) {
+                var info = stat()
+                if fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+                    type =
+                        (info.st_mode & S_IFMT) == S_IFDIR
+                        ? Int32(DT_DIR) : (info.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
+                    if type == Int32(DT_REG) { size = Int64(info.st_size) }
+                }
+            }
+            result.append(
+                DirectoryEntry(
+                    name: name,
+                    isDirectory: type == Int32(DT_DIR),
+                    isRegularFile: type == Int32(DT_REG),
+                    inode: UInt64(entry.pointee.d_ino),
+                    size: size
+                )
+            )
+        }
+        return result
     }
 
     /// True when something is at `path` (not following a final symbolic link).

@@ -6,7 +6,7 @@ import _CairnConformance
 import _CairnTestSupport
 
 /// The local ledger files pass the ledger-storage contract (spec/backends.md), and a ledger runs on any storage.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(15)))
 struct LedgerStorageContractTests {
     @Test func localFilesPassTheContract() throws {
         let directory = try TemporaryDirectory(prefix: "cairn-ledger-contract")
@@ -15,7 +15,7 @@ struct LedgerStorageContractTests {
 }
 
 /// A receipt's status is one of the three the ledger format allows, and anything else is refused naming it.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct ReceiptStatusTests {
     static func receiptJSON(status: String) -> String {
         """

@@ -10,7 +10,7 @@ import _CairnSystem
 /// The ledger's durability promise ("each append returns only once its entry is durable"), checked through the IO
 /// layer's sync accounting: the test fails when the log's fdatasync is removed, and a failed sync acknowledges
 /// nothing.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(15)))
 struct LedgerSyncTests {
     @Test func everyAppendSyncsTheLogBeforeReturning() throws {
         let fixture = try LedgerFixture()

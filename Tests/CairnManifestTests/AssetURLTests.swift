@@ -274,7 +274,10 @@ struct AssetURLTests {
     }
 }
 
-@Suite(.enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"), .timeLimit(.minutes(15)))
+@Suite(
+    .enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"),
+    .timeLimit(.minutes(15))
+)
 struct AssetURLGenblazeTests {
     @Test("The tricky-URL table is what genblaze itself gives")
     func tableMatchesGenblaze() throws {

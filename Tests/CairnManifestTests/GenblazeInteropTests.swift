@@ -139,7 +139,10 @@ func cairnWrittenManifests() throws -> [(String, Manifest)] {
     ]
 }
 
-@Suite(.enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"), .timeLimit(.minutes(15)))
+@Suite(
+    .enabled(if: genblazePython != nil || runningOnCI, "CAIRN_GENBLAZE_PYTHON is not set (run scripts/test.sh)"),
+    .timeLimit(.minutes(15))
+)
 struct GenblazeInteropTests {
     func python() throws -> String {
         guard let genblazePython else {

@@ -6,7 +6,7 @@ import _CairnTestSupport
 @testable import CairnManifest
 
 /// The outline the ledger, its index and GC read from stored manifests.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct ManifestOutlineTests {
     static let a = String(repeating: "a", count: 64)
     static let b = String(repeating: "b", count: 64)

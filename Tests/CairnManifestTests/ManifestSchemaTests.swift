@@ -4,7 +4,7 @@ import Testing
 
 /// The schema tables decide what every dump holds: these tests read the tables and check the dumps against them,
 /// so a row and the code that writes its field cannot drift apart.
-@Suite("Manifest schema tables", .timeLimit(.minutes(1)))
+@Suite("Manifest schema tables", .timeLimit(.minutes(15)))
 struct ManifestSchemaTests {
     /// A manifest whose every optional field holds a value, with one url-only asset (no sha256).
     static func fullManifest(schemaVersion: String) -> Manifest {

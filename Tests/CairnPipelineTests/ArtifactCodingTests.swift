@@ -7,7 +7,7 @@ import Testing
 
 /// An artifact keeps its media fields in one ``MediaMetadata`` and still encodes flat, as the step cache
 /// (spec/pipeline.md) and `cairn run --json` show it.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct ArtifactCodingTests {
     static let hex = String(repeating: "ab", count: 32)
 

@@ -7,7 +7,7 @@ import _CairnSystem
 import _CairnTestSupport
 
 /// Blocking store and ledger work runs off Swift's cooperative pool, so timers and other tasks keep running.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct BlockingIOTests {
     @Test func blockingWorkRunsOnItsOwnThreadsAndAllAtOnce() async throws {
         // Every body runs on the blocking-IO queue (never inline on the calling task's cooperative thread), and

@@ -7,7 +7,7 @@ import _CairnSystem
 import _CairnTestSupport
 
 /// Failure paths of the IO layer and the object store that the contract suites do not reach.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct FailurePathTests {
     @Test func anExpectedDigestOfAnotherAlgorithmIsRefusedAndStoresNothing() throws {
         let test = try TestStore(algorithm: .sha256)

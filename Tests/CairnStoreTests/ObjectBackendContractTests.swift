@@ -6,7 +6,7 @@ import _CairnConformance
 import _CairnTestSupport
 
 /// The local store passes the object-backend contract (spec/backends.md), in every algorithm and durability.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(15)))
 struct ObjectBackendContractTests {
     @Test(arguments: [DigestAlgorithm.sha256, .blake2b256], [Durability.object, .batch, .none])
     func localStorePassesTheContract(algorithm: DigestAlgorithm, durability: Durability) throws {

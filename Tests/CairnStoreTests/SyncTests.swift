@@ -7,7 +7,7 @@ import _CairnSystem
 
 /// The store's sync promises, checked through the IO layer's sync accounting: each test fails when the sync it
 /// names is removed, and an injected sync failure acknowledges nothing.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(15)))
 struct SyncTests {
     /// Runs `body` with a watch on the test store's directory and returns the syncs it issued there.
     func syncs(in test: TestStore, failure: Errno? = nil, _ body: () throws -> Void) rethrows -> Int {
