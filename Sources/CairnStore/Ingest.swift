@@ -360,7 +360,7 @@ extension ObjectStore {
     /// the temp's name is gone), or, where the kernel or filesystem lacks it, `link` (the temp's name stays, for
     /// the caller to unlink). Returns 0 or the `errno` (`EEXIST`: something is already at `final`).
     func moveIntoPlace(_ temporary: String, _ final: String, temporaryNameLeft: inout Bool) -> Int32 {
-        if Self.renameNoReplaceWorks.load(ordering: .relaxed) {
+        if publishesByRename.load(ordering: .relaxed) {
             do {
                 try SystemCalls.renameNoReplace(temporary, final)
                 temporaryNameLeft = false
@@ -370,7 +370,7 @@ extension ObjectStore {
                 else {
                     return error.errno.rawValue
                 }
-                Self.renameNoReplaceWorks.store(false, ordering: .relaxed)
+                publishesByRename.store(false, ordering: .relaxed)
             }
         }
         do {
@@ -610,11 +610,6 @@ extension ObjectStore {
         if let failure { throw failure }
         return (ring.digest!, total)
     }
-}
-
-extension ObjectStore {
-    /// False once `renameat2(RENAME_NOREPLACE)` failed as unsupported: later puts in this process use `link`.
-    static let renameNoReplaceWorks = Atomic(true)
 }
 
 /// Unique temporary-file names without a system call per name: `<pid>-<random per process><counter>`.

@@ -71,6 +71,9 @@ public final class ObjectStore: Sendable {
     let emptyDigest: Digest
     /// Set once the first ingest has removed the debris of processes that are gone (see ``removeDebris()``).
     let debrisRemoved = Atomic<Bool>(false)
+    /// False once `renameat2(RENAME_NOREPLACE)` failed as unsupported here: later puts through this store use
+    /// `link` (tests clear it to run the fallback on a filesystem that has the rename).
+    let publishesByRename = Atomic<Bool>(true)
 
     /// The name of the extended attribute recording an object's size (decimal ASCII).
     static let sizeAttribute = "user.cairn.size"

@@ -6,8 +6,8 @@ import _CairnTestSupport
 import Glibc
 #endif
 
-@Suite(.timeLimit(.minutes(15)))
 /// End-to-end tests of the ledger verbs, through the built `cairn` binary.
+@Suite(.timeLimit(.minutes(15)))
 struct LedgerCLITests {
     /// A new store in a temporary directory.
     struct Store {

@@ -7,8 +7,8 @@ import _CairnTestSupport
 
 @testable import CairnLedger
 
-@Suite(.timeLimit(.minutes(15)))
 /// The asset sources `cairn verify` uses, called as a library.
+@Suite(.timeLimit(.minutes(15)))
 struct AssetSourceTests {
     let bytes = Array("asset bytes".utf8)
     var hex: String { ContentHasher.digest(of: bytes, algorithm: .sha256).hex }

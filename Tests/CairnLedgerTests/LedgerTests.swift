@@ -181,8 +181,14 @@ struct LedgerTests {
         let log = try LedgerFile(path: fixture.logPath, flags: O_RDWR)
         let fullSize = try log.size()
         let start9 = try fixture.ledger.core.withSharedLock { try ($0 as! LogStorage).offset(ofEntry: 9) }
-        // Cut inside the last record at every byte: the first nine entries survive, the tail is reported.
-        for cut in stride(from: start9 + 1, to: fullSize, by: 7) {
+        // Cut inside the last record: at every byte of its header and just past it, then every seventh byte of its
+        // payload and its last byte (every byte with CAIRN_SLOW_TESTS=1). The first nine entries survive, and the
+        // tail is reported.
+        let header = Array((start9 + 1)...(start9 + 13))
+        let payload =
+            slowTestsEnabled
+            ? Array((start9 + 14)..<fullSize) : Array(stride(from: start9 + 14, to: fullSize, by: 7)) + [fullSize - 1]
+        for cut in header + payload {
             let copy = try TemporaryDirectory(prefix: "cairn-torn")
             try FileManager.default.copyItem(atPath: fixture.root, toPath: copy.appending("s"))
             let path = copy.appending("s") + "/ledger/entries.log"
@@ -236,6 +242,18 @@ struct LedgerTests {
         var flipped = original
         flipped[Int(offsets[5]) + 20] ^= 0x01
         try check(flipped, expect: 5)
+        // An open that has to read that record (its index covers only entries 0-2) refuses the log: a complete
+        // record that fails its checksum is corruption, not a torn tail to cut, and the file keeps every byte.
+        #expect(truncate(fixture.root + "/ledger/entries.idx", 8 * 3) == 0)
+        #expect {
+            _ = try fixture.reopen()
+        } throws: { error in
+            (error as? LedgerError)?.code == .corruptLog
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fixture.logPath)) == flipped)
+        // The intact log back, an open rebuilds the derived files the refused open left behind.
+        try original.write(to: URL(fileURLWithPath: fixture.logPath))
+        #expect(try fixture.reopen().size() == 12)
         // Flip a byte and fix the XXH3 checksum: the Merkle leaf catches it.
         var forged = original
         let start = Int(offsets[7])

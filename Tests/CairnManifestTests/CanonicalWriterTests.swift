@@ -3,8 +3,8 @@ import Testing
 
 @testable import CairnManifest
 
-@Suite(.timeLimit(.minutes(15)))
 /// The byte-level fast paths of the canonical writer, each checked against a plain reference.
+@Suite(.timeLimit(.minutes(15)))
 struct CanonicalWriterTests {
     /// Python `json.dumps(ensure_ascii=False)` escaping of `text`, quoted, one scalar at a time.
     private func referenceQuoted(_ text: String) -> [UInt8] {

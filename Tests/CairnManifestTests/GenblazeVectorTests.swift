@@ -60,9 +60,16 @@ struct GenblazeVectorTests {
         #expect(manifest.canonicalHash == expected.storedHash)
     }
 
-    @Test("Files genblaze wrote with to_canonical_json are reproduced byte for byte", arguments: cases)
+    /// The cases genblaze's own writer produced (the others are crafted, tampered or read-only-schema files).
+    static let writerCases = cases.filter { $0.writer == "Manifest.to_canonical_json" }
+
+    @Test("Nine of the vectors are files genblaze's writer produced")
+    func writerCasesPresent() {
+        #expect(Self.writerCases.count == 9)
+    }
+
+    @Test("Files genblaze wrote with to_canonical_json are reproduced byte for byte", arguments: writerCases)
     func writerRoundTrip(_ expected: ExpectedVerdict) throws {
-        guard expected.writer == "Manifest.to_canonical_json" else { return }
         let bytes = try readBytes(genblazeVectorsRoot + "/cases/\(expected.name).json")
         let manifest = try Manifest.parse(bytes)
         #expect(try manifest.canonicalFileBytes() == bytes)

@@ -4,8 +4,8 @@ import _CairnTestSupport
 
 @testable import CairnManifest
 
-@Suite(.timeLimit(.minutes(15)))
 /// Hash invariants: operational fields never change the canonical hash; hashed fields always do.
+@Suite(.timeLimit(.minutes(15)))
 struct ManifestPropertyTests {
     static let seeds: [UInt64] = Array(1...25)
 

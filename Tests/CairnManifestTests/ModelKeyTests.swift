@@ -2,8 +2,8 @@ import Testing
 
 @testable import CairnManifest
 
-@Suite(.timeLimit(.minutes(15)))
 /// Each model's key enum and its table of JSON names agree: one name per case, in case order.
+@Suite(.timeLimit(.minutes(15)))
 struct ModelKeyTests {
     func snakeCase(_ name: String) -> String {
         var out = ""

@@ -60,8 +60,8 @@ extension TapeVerification.Outcome {
     }
 }
 
-@Suite(.timeLimit(.minutes(15)))
 /// The tape path of verification (``TapeVerification``) against the model path it stands in for.
+@Suite(.timeLimit(.minutes(15)))
 struct TapeVerificationTests {
     @Test("Every genblaze vector is verified from the tape, with the model's outcome")
     func vectors() throws {

@@ -7,15 +7,14 @@ import _CairnTestSupport
 @testable import CairnStore
 
 /// The publish step's fallback, for kernels and filesystems without `renameat2(RENAME_NOREPLACE)`.
-@Suite(.serialized, .timeLimit(.minutes(15)))
+@Suite(.timeLimit(.minutes(15)))
 struct PublishTests {
     @Test(arguments: [true, false])
     func publishStoresDeduplicatesAndHealsWithRenameOrLink(renameWorks: Bool) throws {
-        let saved = ObjectStore.renameNoReplaceWorks.load(ordering: .relaxed)
-        ObjectStore.renameNoReplaceWorks.store(renameWorks, ordering: .relaxed)
-        defer { ObjectStore.renameNoReplaceWorks.store(saved, ordering: .relaxed) }
         for durability in Durability.allCases {
             let test = try TestStore(durability: durability)
+            // This store alone takes the path under test; suites running beside this one keep their own.
+            test.store.publishesByRename.store(renameWorks, ordering: .relaxed)
             let bytes = pseudoRandomBytes(count: 5000, seed: 7)
             let paths = try (0..<3).map { try test.makeFile("in\($0)", bytes) }
             let first = try test.store.putBatch(filesAt: paths)

@@ -4,8 +4,8 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
-@Suite(.timeLimit(.minutes(15)))
 /// The store vectors of spec/store.md: a committed store and the table `spec/vectors/store.txt`.
+@Suite(.timeLimit(.minutes(15)))
 struct SpecVectorTests {
     struct Vector: Sendable {
         var input: String
