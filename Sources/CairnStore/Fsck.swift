@@ -176,7 +176,13 @@ extension ObjectStore {
             for index in debris.indices {
                 debris[index].repair = self.repair(debris[index], inode: nil)
             }
-            if configuration.durability != .none { try? syncStore() }
+            if configuration.durability != .none {
+                do { try syncStore() } catch var error as StoreError {
+                    error.message =
+                        "repairs were made, but syncing them failed: \(error.message); run fsck --repair again"
+                    throw error
+                }
+            }
         }
         problems.sort { $0.path < $1.path }
         debris.sort { $0.path < $1.path }

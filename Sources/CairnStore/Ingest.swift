@@ -322,7 +322,7 @@ extension ObjectStore {
             }
             if code == EEXIST {
                 if try contains(object.digest).isPresent {
-                    refreshModificationTime(of: object.digest)
+                    try refreshModificationTime(of: object.digest)
                     break
                 }
                 // A broken file (empty or wrong size) sits at the object's path: replace it atomically.
@@ -383,9 +383,18 @@ extension ObjectStore {
 
     /// Sets an already-stored object's modification time to now, so that a put of existing bytes restarts the
     /// garbage collector's grace period for them (the object may be about to be referenced by a new ledger entry).
-    /// Best effort: a failure leaves the object as it was.
-    func refreshModificationTime(of digest: Digest) {
-        _ = utimensat(AT_FDCWD, objectPath(for: digest), nil, 0)
+    /// A put that cannot do so fails: reporting the bytes as stored would promise a grace period not given.
+    func refreshModificationTime(of digest: Digest) throws {
+        let path = objectPath(for: digest)
+        do { try SystemCalls.touch(path) } catch {
+            throw StoreError(
+                code: .io,
+                message: "cannot restart the garbage collector's grace period of an existing object",
+                path: path,
+                digest: digest,
+                errno: error.errno
+            )
+        }
     }
 
     /// Creates the shard directories of `digest`, fsyncing each parent that gained an entry when `sync` is set.
@@ -426,7 +435,7 @@ extension ObjectStore {
     func stage(bytes: UnsafeRawBufferPointer, durability: Durability) throws -> StagedObject {
         let digest = ContentHasher.digest(of: bytes, algorithm: configuration.algorithm)
         if try contains(digest).isPresent {
-            refreshModificationTime(of: digest)
+            try refreshModificationTime(of: digest)
             return StagedObject(temporaryPath: "", digest: digest, size: Int64(bytes.count), needsPublishing: false)
         }
         let (fd, path) = try makeTemporaryFile()
@@ -506,7 +515,7 @@ extension ObjectStore {
             if try contains(digest).isPresent {
                 SystemCalls.close(fd)
                 SystemCalls.discard(path)
-                refreshModificationTime(of: digest)
+                try refreshModificationTime(of: digest)
                 return StagedObject(temporaryPath: "", digest: digest, size: size, needsPublishing: false)
             }
             try seal(fd: fd, path: path, size: size, durability: durability)

@@ -370,6 +370,11 @@ package enum SystemCalls {
         _ = cUnlink(path)
     }
 
+    /// Sets a file's access and modification times to now.
+    package static func touch(_ path: String) throws(SystemError) {
+        if utimensat(AT_FDCWD, path, nil, 0) != 0 { throw failure("set the modification time of", path) }
+    }
+
     /// Sets a file's permission bits.
     package static func setPermissions(_ fd: Int32, _ mode: mode_t, path: String) throws(SystemError) {
         if cFchmod(fd, mode) != 0 { throw failure("chmod", path) }

@@ -100,7 +100,7 @@ extension SystemCalls {
             if sync { try file.syncData() }
             try rename(temporary, path)
         } catch {
-            _ = try? unlink(temporary)
+            discard(temporary)
             throw error
         }
         if sync { try fsyncDirectory(directoryName(of: path)) }
@@ -111,7 +111,7 @@ extension SystemCalls {
     /// already existed (it is left as it was).
     package static func createExclusively(_ bytes: [UInt8], at path: String, mode: mode_t) throws(SystemError) -> Bool {
         let temporary = temporaryName(beside: path)
-        defer { _ = try? unlink(temporary) }
+        defer { discard(temporary) }
         let file = try SystemFile(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         try file.write(bytes, at: 0)
         try file.syncData()

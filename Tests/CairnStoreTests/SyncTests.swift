@@ -56,4 +56,19 @@ struct SyncTests {
         #expect(put.digest == digest)
         #expect(try test.store.fsck().isClean)
     }
+
+    @Test func aRepairWhoseSyncFailsIsReportedNotDropped() throws {
+        let test = try TestStore(durability: .object)
+        // Debris of a process that is gone: fsck --repair removes it, then syncs the store.
+        let stale = test.store.root + "/tmp/put-4194305-deadbeef"
+        #expect(FileManager.default.createFile(atPath: stale, contents: Data("partial".utf8)))
+        var thrown: (any Error)? = nil
+        let count = syncs(in: test, failure: .ioError) {
+            do { _ = try test.store.fsck(repair: true) } catch { thrown = error }
+        }
+        #expect(count >= 1)
+        let error = try #require(thrown as? StoreError, "fsck --repair must fail when its sync fails")
+        #expect(error.errno == .ioError)
+        #expect(error.message.contains("repairs were made"))
+    }
 }
