@@ -25,10 +25,12 @@ struct LedgerCLITests {
             try runCairn(arguments + ["--store", path], stdin: stdin)
         }
 
-        func json(_ arguments: [String]) throws -> Any {
+        /// The JSON `cairn ARGUMENTS` printed, as a `Shape`; a different shape fails the test (never the process).
+        func json<Shape>(_ arguments: [String], as shape: Shape.Type) throws -> Shape {
             let result = try run(arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderrText)")
-            return try JSONSerialization.jsonObject(with: result.stdout, options: [.fragmentsAllowed])
+            let value = try JSONSerialization.jsonObject(with: result.stdout, options: [.fragmentsAllowed])
+            return try #require(value as? Shape, "\(arguments) printed \(result.stdoutText)")
         }
     }
 
@@ -56,16 +58,16 @@ struct LedgerCLITests {
         #expect(appended.stdoutText.split(separator: "\n").map { $0.split(separator: " ")[0] } == ["0", "1"])
         #expect(try store.run(["ledger", "tag", "r1", "selected=true"]).status == 0)
 
-        let made = try store.json(["made", "--json", Self.digestA]) as! [[String: Any]]
-        #expect(made.map { $0["run_id"] as! String } == ["r1"])
-        let used = try store.json(["used", "--json", Self.digestA]) as! [[String: Any]]
-        #expect(used.map { $0["run_id"] as! String } == ["r2"])
+        let made = try store.json(["made", "--json", Self.digestA], as: [[String: Any]].self)
+        #expect(made.map { $0["run_id"] as? String } == ["r1"])
+        let used = try store.json(["used", "--json", Self.digestA], as: [[String: Any]].self)
+        #expect(used.map { $0["run_id"] as? String } == ["r2"])
         #expect(try store.run(["used", Self.digestB]).status == 1)
         #expect(try store.run(["made", "sha256:nothex"]).status == 2)
 
-        let shown = try store.json(["show", "--json", "r1"]) as! [String: Any]
-        #expect((shown["receipts"] as! [Any]).count == 1)
-        #expect((shown["tags"] as! [String: Any])["selected"] as? Bool == true)
+        let shown = try store.json(["show", "--json", "r1"], as: [String: Any].self)
+        #expect((shown["receipts"] as? [Any])?.count == 1)
+        #expect((shown["tags"] as? [String: Any])?["selected"] as? Bool == true)
         #expect(try store.run(["show", "nope"]).status == 1)
 
         let verified = try store.run(["ledger", "verify"])
@@ -76,18 +78,18 @@ struct LedgerCLITests {
 
         let prove = try store.run(["ledger", "prove", "--json", "--index", "1"])
         #expect(prove.status == 0, "\(prove.stderrText)")
-        let bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
+        let bundle = try #require(try JSONSerialization.jsonObject(with: prove.stdout) as? [String: Any])
         #expect(bundle["leaf_index"] as? Int == 1)
         #expect(bundle["tree_size"] as? Int == 3)
         for key in ["entry", "leaf_hash", "audit_path", "root_hash", "checkpoint"] { #expect(bundle[key] != nil) }
-        let consistency = try store.json(["ledger", "consistency", "--json", "1", "3"]) as! [String: Any]
+        let consistency = try store.json(["ledger", "consistency", "--json", "1", "3"], as: [String: Any].self)
         #expect(consistency["old_size"] as? Int == 1)
-        #expect((consistency["proof"] as! [String]).count >= 1)
+        #expect(((consistency["proof"] as? [String])?.count ?? 0) >= 1)
         #expect(try store.run(["ledger", "prove", "--json", "--index", "7"]).status == 2)
 
-        let reindexed = try store.json(["ledger", "reindex", "--json"]) as! [String: Any]
+        let reindexed = try store.json(["ledger", "reindex", "--json"], as: [String: Any].self)
         #expect(reindexed["entries"] as? Int == 3)
-        #expect((try store.json(["made", "--json", Self.digestA]) as! [[String: Any]]).count == 1)
+        #expect((try store.json(["made", "--json", Self.digestA], as: [[String: Any]].self)).count == 1)
     }
 
     @Test func importLineageAndOfflineProof() throws {
@@ -106,18 +108,21 @@ struct LedgerCLITests {
         ])
         #expect(imported.status == 1, "the tampered manifest is refused: \(imported.stderrText)")
         let lines = imported.stdoutText.split(separator: "\n").map {
-            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
         }
-        #expect(lines.map { $0["ok"] as! Bool } == [true, true, false])
-        let runs = try store.json(["log", "--json"]) as! [[String: Any]]
+        #expect(lines.map { $0["ok"] as? Bool } == [true, true, false])
+        let runs = try store.json(["log", "--json"], as: [[String: Any]].self)
         #expect(
-            runs.map { $0["run_id"] as! String } == [
+            runs.map { $0["run_id"] as? String } == [
                 "32503f4c-05e8-458a-9f25-f4a3ba1baf8c", "5be9b125-ca0c-4441-8946-45f2f41791e6",
             ]
         )
-        let lineage = try store.json(["lineage", "--json", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"]) as! [String: Any]
+        let lineage = try store.json(
+            ["lineage", "--json", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"],
+            as: [String: Any].self
+        )
         #expect(
-            (lineage["ancestors"] as! [[String: Any]]).map { $0["run_id"] as! String } == [
+            (lineage["ancestors"] as? [[String: Any]])?.map { $0["run_id"] as? String } == [
                 "5be9b125-ca0c-4441-8946-45f2f41791e6"
             ]
         )
@@ -145,8 +150,8 @@ struct LedgerCLITests {
             currentDirectory: elsewhere.path
         )
         #expect(offline.status == 0, "\(offline.stdoutText) \(offline.stderrText)")
-        var bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
-        var path = bundle["audit_path"] as! [String]
+        var bundle = try #require(try JSONSerialization.jsonObject(with: prove.stdout) as? [String: Any])
+        var path = try #require(bundle["audit_path"] as? [String])
         path[0] = String(path[0].reversed())
         bundle["audit_path"] = path
         try JSONSerialization.data(withJSONObject: bundle).write(to: URL(fileURLWithPath: proofFile))
@@ -167,7 +172,7 @@ struct LedgerCLITests {
         try bytes.write(to: URL(fileURLWithPath: log))
         let result = try store.run(["ledger", "verify", "--json"])
         #expect(result.status == 1)
-        let report = try JSONSerialization.jsonObject(with: result.stdout) as! [String: Any]
+        let report = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         #expect(report["first_bad_index"] as? Int == 5)
         #expect(try store.run(["ledger", "verify"]).stderrText.contains("entry 5"))
     }
@@ -177,13 +182,13 @@ struct LedgerCLITests {
         let file = store.directory.appending("orphan.txt")
         try Data("orphan bytes".utf8).write(to: URL(fileURLWithPath: file))
         #expect(try store.run(["put", file]).status == 0)
-        let dry = try store.json(["gc", "--dry-run", "--grace", "0s", "--json"]) as! [String: Any]
-        #expect((dry["swept"] as! [String]).count == 1)
-        let kept = try store.json(["gc", "--grace", "1h", "--json"]) as! [String: Any]
-        #expect((kept["swept"] as! [String]).isEmpty)
+        let dry = try store.json(["gc", "--dry-run", "--grace", "0s", "--json"], as: [String: Any].self)
+        #expect((dry["swept"] as? [String])?.count == 1)
+        let kept = try store.json(["gc", "--grace", "1h", "--json"], as: [String: Any].self)
+        #expect((kept["swept"] as? [String])?.isEmpty == true)
         #expect(try store.run(["gc", "--grace", "soon"]).status == 2)
-        let swept = try store.json(["gc", "--grace", "0", "--json"]) as! [String: Any]
-        #expect((swept["swept"] as! [String]).count == 1)
+        let swept = try store.json(["gc", "--grace", "0", "--json"], as: [String: Any].self)
+        #expect((swept["swept"] as? [String])?.count == 1)
     }
 
     @Test func gcRemovesDebrisOfProcessesThatAreGone() throws {
@@ -191,10 +196,10 @@ struct LedgerCLITests {
         // pid 2^22 + 1 is above Linux's default pid range: no process has it.
         let stale = store.path + "/tmp/put-4194305-0a1bx0"
         try Data("half an object".utf8).write(to: URL(fileURLWithPath: stale))
-        let dry = try store.json(["gc", "--dry-run", "--json"]) as! [String: Any]
+        let dry = try store.json(["gc", "--dry-run", "--json"], as: [String: Any].self)
         #expect(dry["debris_removed"] as? Int == 0)
         #expect(FileManager.default.fileExists(atPath: stale), "a dry run removes nothing")
-        let report = try store.json(["gc", "--json"]) as! [String: Any]
+        let report = try store.json(["gc", "--json"], as: [String: Any].self)
         #expect(report["debris_removed"] as? Int == 1)
         #expect(!FileManager.default.fileExists(atPath: stale))
     }
@@ -223,8 +228,8 @@ struct LedgerCLITests {
                 .split(separator: "\n").filter { $0.split(separator: " ").count == 2 }
             let verify = try store.run(["ledger", "verify", "--json"])
             #expect(verify.status == 0, "trial \(trial): \(verify.stdoutText) \(verify.stderrText)")
-            let report = try JSONSerialization.jsonObject(with: verify.stdout) as! [String: Any]
-            let entries = report["entries"] as! Int
+            let report = try #require(try JSONSerialization.jsonObject(with: verify.stdout) as? [String: Any])
+            let entries = try #require(report["entries"] as? Int)
             expected += reported.count
             #expect(entries >= expected, "trial \(trial): \(entries) entries, \(expected) reported")
             expected = entries
@@ -232,7 +237,7 @@ struct LedgerCLITests {
                 let parts = last.split(separator: " ")
                 let prove = try store.run(["ledger", "prove", "--json", "--index", String(parts[0])])
                 #expect(prove.status == 0, "\(prove.stderrText)")
-                let bundle = try JSONSerialization.jsonObject(with: prove.stdout) as! [String: Any]
+                let bundle = try #require(try JSONSerialization.jsonObject(with: prove.stdout) as? [String: Any])
                 #expect(bundle["leaf_hash"] as? String == String(parts[1]))
             }
         }
@@ -258,13 +263,14 @@ struct LedgerCLITests {
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
         }
-        let report = try store.json(["ledger", "verify", "--json"]) as! [String: Any]
+        let report = try store.json(["ledger", "verify", "--json"], as: [String: Any].self)
         #expect(report["ok"] as? Bool == true)
         #expect(report["entries"] as? Int == 8 * perProcess)
         #expect(report["checkpoint_size"] as? Int == 8 * perProcess)
         for p in 0..<8 {
-            let shown = try store.json(["show", "--json", "p\(p)"]) as! [String: Any]
-            let steps = (shown["receipts"] as! [[String: Any]]).map { $0["step_index"] as! Int }
+            let shown = try store.json(["show", "--json", "p\(p)"], as: [String: Any].self)
+            let receipts = try #require(shown["receipts"] as? [[String: Any]])
+            let steps = receipts.compactMap { $0["step_index"] as? Int }
             #expect(steps.sorted() == Array(0..<perProcess), "process \(p): every receipt indexed once")
         }
     }

@@ -2,6 +2,12 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+/// A fixture that could not be set up: fails the test that asked for it.
+struct CLIStoreError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
 /// A temporary directory with an initialised store, and helpers to run `cairn` against it.
 struct CLIStore {
     let directory: TemporaryDirectory
@@ -10,7 +16,7 @@ struct CLIStore {
     init(_ initArguments: [String] = []) throws {
         directory = try TemporaryDirectory(prefix: "cairn-cli")
         let result = try runCairn(["init", "--store", storePath] + initArguments)
-        precondition(result.status == 0, "init failed: \(result.stderrText)")
+        guard result.status == 0 else { throw CLIStoreError(message: "init failed: \(result.stderrText)") }
     }
 
     @discardableResult

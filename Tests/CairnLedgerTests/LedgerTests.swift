@@ -47,7 +47,7 @@ func makeManifest(
     assets: [Digest] = [],
     inputs: [Digest] = [],
     records: [String: Digest] = [:]
-) -> [UInt8] {
+) throws -> [UInt8] {
     func asset(_ digest: Digest) -> JSONValue {
         .object(JSONObject([("media_type", "image/png"), ("sha256", .string(digest.hex)), ("url", "file:///x")]))
     }
@@ -93,7 +93,7 @@ func makeManifest(
             ),
         ])
     )
-    return try! CanonicalJSON.encode(value)
+    return try CanonicalJSON.encode(value)
 }
 
 @Suite(.timeLimit(.minutes(15)))
@@ -180,7 +180,7 @@ struct LedgerTests {
         for i in 0..<10 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
         let log = try LedgerFile(path: fixture.logPath, flags: O_RDWR)
         let fullSize = try log.size()
-        let start9 = try fixture.ledger.core.withSharedLock { try ($0 as! LogStorage).offset(ofEntry: 9) }
+        let start9 = try fixture.ledger.core.withSharedLock { try #require($0 as? LogStorage).offset(ofEntry: 9) }
         // Cut inside the last record: at every byte of its header and just past it, then every seventh byte of its
         // payload and its last byte (every byte with CAIRN_SLOW_TESTS=1). The first nine entries survive, and the
         // tail is reported.
@@ -226,7 +226,8 @@ struct LedgerTests {
         for i in 0..<12 { try fixture.ledger.appendReceipt(makeReceipt(run: "r", step: i)) }
         let original = try Data(contentsOf: URL(fileURLWithPath: fixture.logPath))
         let offsets = try fixture.ledger.core.withSharedLock { s in
-            try (0..<12).map { try (s as! LogStorage).offset(ofEntry: $0) }
+            let log = try #require(s as? LogStorage)
+            return try (0..<12).map { try log.offset(ofEntry: $0) }
         }
         func record(_ i: Int) -> Data {
             let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : original.count
