@@ -264,7 +264,15 @@ struct RunCommandTests {
             try? FileManager.default.removeItem(atPath: calls)
             let (process, isolation) = try launchCairn(["run", "--store", fixture.store, file])
             defer { withExtendedLifetime(isolation) {} }
-            usleep(UInt32(500_000 + 250_000 * (trial % 3)))
+            // Kill once the provider has started a chosen step (1st to 3rd), at a varying point inside it.
+            let startedSteps = 1 + trial % 3
+            let deadline = Date().addingTimeInterval(60)
+            while ((try? String(contentsOfFile: calls, encoding: .utf8))?.split(separator: "\n").count ?? 0)
+                < startedSteps, Date() < deadline, process.isRunning
+            {
+                usleep(5_000)
+            }
+            usleep(UInt32.random(in: 0...250_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             usleep(400_000)  // let an orphaned provider command finish writing

@@ -18,6 +18,8 @@ struct ScriptedProvider: Provider {
     var failAttemptsOf: [String: Int] = [:]
     var alwaysFail: Set<String> = []
     var delay: Duration = .zero
+    /// When above 1, each call waits until this many calls have been in flight at the same time.
+    var rendezvous = 0
     let inner = SyntheticProvider()
 
     init(name: String = "scripted", retryPolicy: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1)))
@@ -33,6 +35,17 @@ struct ScriptedProvider: Provider {
             $0.most = max($0.most, $0.now)
         }
         defer { state.inFlight.withLock { $0.now -= 1 } }
+        if rendezvous > 1 {
+            // Wait until `rendezvous` calls have been in flight at once (an event, not a guess about timing);
+            // a throttle that never lets them meet fails the call after 30 s instead of hanging.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while mostInFlight < rendezvous {
+                guard ContinuousClock.now < deadline else {
+                    throw ProviderError(.timeout, "\(rendezvous) calls were never in flight at once")
+                }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
         if delay > .zero { try await Task.sleep(for: delay) }
         if alwaysFail.contains(request.stepName) || request.attempt <= failAttemptsOf[request.stepName, default: 0] {
             throw ProviderError(.serverError, "scripted failure", requestID: "req-\(request.attempt)")
@@ -271,7 +284,8 @@ struct PipelineTests {
     @Test func oneThrottleBoundsEveryBranchAndBatchItem() async throws {
         let workspace = try Workspace()
         var provider = ScriptedProvider()
-        provider.delay = .milliseconds(40)
+        // Calls wait until two are in flight at once: the throttle must admit two, and never a third.
+        provider.rendezvous = 2
         let results = try await Pipeline("throttled", store: workspace.store, throttle: Throttle(limit: 2))
             .stage("a").step(provider, model: "m", prompt: "{prompt} a", modality: .text, name: "a")
             .stage("b").step(provider, model: "m", prompt: "{prompt} b", modality: .text, name: "b")
