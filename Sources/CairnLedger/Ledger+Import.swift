@@ -38,11 +38,12 @@ extension Ledger {
     ///   - bytes: the manifest file bytes (stored as they are).
     ///   - assetsDirectory: a folder of asset files, found by lowercase hex sha256 or by the file name of the
     ///     asset's url; each is hashed and must match the manifest's sha256 before it is stored.
-    /// - Throws: ``LedgerError`` `.manifestInvalid` naming the first failed check (nothing is appended then).
+    /// - Throws: ``LedgerError`` `.manifestMalformed` for bytes that are not a manifest, `.manifestInvalid` naming
+    ///   the first failed check of one that is (nothing is appended then).
     public func importManifest(bytes: [UInt8], assetsDirectory: String? = nil) throws -> ImportResult {
         let verdict = try ManifestVerdict.verify(bytes: bytes)
         if let error = verdict.error {
-            throw LedgerError(.manifestInvalid, "manifest refused: \(error)")
+            throw LedgerError(.manifestMalformed, "not a manifest: \(error)")
         }
         guard verdict.isVerified else {
             let reason = verdict.lines.first(where: \.isFailure)?.text ?? "verification failed"

@@ -168,7 +168,8 @@ public final class Ledger: Sendable {
     ///
     /// The run fields (`run.run_id`, `run.parent_run_id`, `run.name`, `run.status`) and `canonical_hash` are read
     /// from the manifest JSON. This does not verify the canonical hash; ``importManifest(bytes:assetsDirectory:)`` does.
-    /// - Throws: ``LedgerError`` `.manifestInvalid` when the JSON lacks a run ID or canonical hash; store errors.
+    /// - Throws: ``LedgerError`` `.manifestMalformed` when the bytes are not JSON or lack a run ID or canonical
+    ///   hash; store errors.
     @discardableResult
     public func appendManifest(bytes: [UInt8]) throws -> LedgerEntryRef {
         let record = try Self.manifestRecord(bytes: bytes, digest: try store.put(bytes).digest)
@@ -188,15 +189,15 @@ public final class Ledger: Sendable {
         do {
             outline = try ManifestOutline(bytes: bytes)
         } catch let error as ManifestError where error.code == .invalidJSON {
-            throw LedgerError(.manifestInvalid, "manifest is not JSON: \(error.underlying.map { "\($0)" } ?? "")")
+            throw LedgerError(.manifestMalformed, "manifest is not JSON: \(error.underlying.map { "\($0)" } ?? "")")
         } catch {
-            throw LedgerError(.manifestInvalid, "manifest has no run.run_id")
+            throw LedgerError(.manifestMalformed, "manifest has no run.run_id")
         }
         guard let runID = outline.runID else {
-            throw LedgerError(.manifestInvalid, "manifest has no run.run_id")
+            throw LedgerError(.manifestMalformed, "manifest has no run.run_id")
         }
         guard let hash = outline.canonicalHash else {
-            throw LedgerError(.manifestInvalid, "manifest of run \(runID) has no canonical_hash")
+            throw LedgerError(.manifestMalformed, "manifest of run \(runID) has no canonical_hash")
         }
         return ManifestRecord(
             runID: runID,

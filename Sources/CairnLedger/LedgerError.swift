@@ -28,8 +28,10 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         public static let index = Code("index")
         /// Garbage collection refused to run (an unreadable root).
         public static let gcRefused = Code("gc_refused")
-        /// A manifest failed verification.
+        /// A manifest failed verification (it was read, and a check failed).
         public static let manifestInvalid = Code("manifest_invalid")
+        /// Bytes that are not a manifest at all: not JSON, not an object, missing the run or its identifiers.
+        public static let manifestMalformed = Code("manifest_malformed")
 
         /// The code's name.
         public var description: String { rawValue }

@@ -13,7 +13,8 @@ struct ImportCommand: ParsableCommand {
             Each manifest must pass genblaze's checks (canonical hash, output sha256, metadata); one that fails is \
             refused and the others are still imported. With --assets DIR, asset files named by their sha256 hex or \
             by their url's file name are hashed, checked and put in the store. Exit 0 all imported; 1 one or more \
-            refused; 2 usage error or unreadable file.
+            manifests failed a check; 2 usage error, or a file unreadable or not a manifest (malformed JSON, \
+            no run): the others are still imported.
             """
     )
 

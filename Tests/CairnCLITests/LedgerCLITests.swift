@@ -107,6 +107,16 @@ struct LedgerCLITests {
             "import", "--json", cases + "d_parent_unset.json", child, cases + "d_tamper_prompt.json",
         ])
         #expect(imported.status == 1, "the tampered manifest is refused: \(imported.stderrText)")
+        // Malformed input is exit 2, as everywhere: not JSON, or JSON that is not a manifest; nothing is appended.
+        let malformed = store.directory.appending("malformed.json")
+        let list = store.directory.appending("list.json")
+        try Data("{\"run\": ".utf8).write(to: URL(fileURLWithPath: malformed))
+        try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: list))
+        for file in [malformed, list] {
+            let refused = try store.run(["import", file])
+            #expect(refused.status == 2, "\(file): \(refused.stderrText)")
+            #expect(refused.stderrText.contains("not a manifest"), "\(refused.stderrText)")
+        }
         let lines = imported.stdoutText.split(separator: "\n").map {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
         }
