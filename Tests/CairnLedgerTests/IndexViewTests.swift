@@ -205,6 +205,41 @@ struct IndexViewTests {
         #expect(sources == d[0..<4].map(\.description).sorted())
     }
 
+    /// The column tables of spec/index.md's "Query surface" section, by view name, in order.
+    private func specifiedColumns() throws -> [String: [String]] {
+        let specPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("spec/index.md").path
+        var columns: [String: [String]] = [:]
+        var view: String?
+        for line in try String(contentsOfFile: specPath, encoding: .utf8).split(separator: "\n") {
+            if line.hasPrefix("### `") {
+                view = line.split(separator: "`")[1].description
+            } else if line.hasPrefix("## ") {
+                view = nil
+            } else if let view, line.hasPrefix("| `") {
+                columns[view, default: []].append(line.split(separator: "`")[1].description)
+            }
+        }
+        return columns
+    }
+
+    @Test func theViewsHaveExactlyTheColumnsOfTheSpecAndAreReadOnly() throws {
+        let (fixture, _) = try populate()
+        let db = fixture.root + "/index.sqlite"
+        let specified = try specifiedColumns()
+        #expect(specified.keys.sorted() == ["assets", "edges", "runs", "steps"])
+        for (view, columns) in specified {
+            let kind = try sqlite3(db, "SELECT type FROM sqlite_master WHERE name = '\(view)'").first?["type"]
+            #expect(kind as? String == "view", "\(view)")
+            let actual = try sqlite3(db, "SELECT name FROM pragma_table_info('\(view)') ORDER BY cid")
+                .map { $0["name"] as! String }
+            #expect(actual == columns, "\(view)")
+        }
+        // A writer is turned away even without -readonly: views take no writes.
+        #expect(throws: (any Error).self) { try sqlite3(db, "DELETE FROM runs", readOnly: false) }
+        #expect(try sqlite3(db, "SELECT COUNT(*) AS n FROM runs").first?["n"] as? Int == 5)
+    }
+
     @Test func anIndexOfTheOlderSchemaIsRebuiltNotMisread() throws {
         let (fixture, _) = try populate()
         let expected = try fixture.ledger.runs().map(\.runID)
