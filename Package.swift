@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnLedger", targets: ["CairnLedger"]),
         .library(name: "CairnPipeline", targets: ["CairnPipeline"]),
+        .library(name: "CairnExport", targets: ["CairnExport"]),
         .executable(name: "cairn", targets: ["cairn"]),
     ],
     dependencies: [
@@ -93,6 +94,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Provenance in other formats: lineage graphs (DOT, Mermaid).
+        .target(
+            name: "CairnExport",
+            dependencies: ["CairnLedger"],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -102,6 +109,7 @@ let package = Package(
                 "CairnStore",
                 "CairnLedger",
                 "CairnPipeline",
+                "CairnExport",
                 "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,6 +159,11 @@ let package = Package(
                 "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
                 "_CairnTestSupport",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnExportTests",
+            dependencies: ["CairnExport", "CairnLedger", "CairnStore", "CairnCore", "_CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

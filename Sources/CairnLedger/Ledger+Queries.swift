@@ -98,7 +98,7 @@ extension Ledger {
         try query { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.runColumns) FROM runs ORDER BY seq DESC LIMIT ?",
+                sql: "SELECT \(Self.runColumns) FROM run_rows ORDER BY seq DESC LIMIT ?",
                 arguments: [limit ?? -1]
             ).map(RunSummary.init(row:))
         }
@@ -107,7 +107,7 @@ extension Ledger {
     /// The run `runID`, if it has a manifest entry.
     public func run(_ runID: String) throws -> RunSummary? {
         try query { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM runs WHERE run_id = ?", arguments: [runID])
+            try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?", arguments: [runID])
                 .map(RunSummary.init(row:))
         }
     }
@@ -158,11 +158,11 @@ extension Ledger {
                 db,
                 sql: """
                     WITH RECURSIVE up(\(Self.runColumns), depth) AS (
-                      SELECT \(Self.runColumns), 1 FROM runs
-                      WHERE run_id = (SELECT parent_run_id FROM runs WHERE run_id = ?)
+                      SELECT \(Self.runColumns), 1 FROM run_rows
+                      WHERE run_id = (SELECT parent_run_id FROM run_rows WHERE run_id = ?)
                       UNION ALL
                       SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp,
-                      r.seq, up.depth + 1 FROM runs r JOIN up ON r.run_id = up.parent_run_id WHERE up.depth < ?)
+                      r.seq, up.depth + 1 FROM run_rows r JOIN up ON r.run_id = up.parent_run_id WHERE up.depth < ?)
                     SELECT \(Self.runColumns) FROM up
                     """,
                 arguments: [runID, Self.maximumAncestorDepth]
@@ -183,7 +183,7 @@ extension Ledger {
         try query { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.runColumns) FROM runs WHERE parent_run_id = ? ORDER BY seq",
+                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
                 arguments: [runID]
             ).map(RunSummary.init(row:))
         }
@@ -197,13 +197,13 @@ extension Ledger {
                 guard seen.insert(id).inserted,
                     let row = try Row.fetchOne(
                         db,
-                        sql: "SELECT \(Self.runColumns) FROM runs WHERE run_id = ?",
+                        sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?",
                         arguments: [id]
                     )
                 else { return nil }
                 let childIDs = try String.fetchAll(
                     db,
-                    sql: "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY seq",
+                    sql: "SELECT run_id FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
                     arguments: [id]
                 )
                 return LineageNode(run: RunSummary(row: row), children: try childIDs.compactMap(node))
@@ -217,7 +217,7 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT run_id, step_index, role, media_type, MIN(seq) AS seq FROM edges
+                    SELECT run_id, step_index, role, media_type, MIN(seq) AS seq FROM digest_rows
                     WHERE digest = ? AND role = ? GROUP BY run_id, step_index ORDER BY seq
                     """,
                 arguments: [digest.description, role]
@@ -244,7 +244,7 @@ extension Ledger {
         try query { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.runColumns) FROM runs WHERE name = ? ORDER BY seq DESC",
+                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE name = ? ORDER BY seq DESC",
                 arguments: [name]
             ).map(RunSummary.init(row:))
         }
@@ -257,7 +257,7 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.runColumns) FROM runs r WHERE EXISTS (
+                    SELECT \(Self.runColumns) FROM run_rows r WHERE EXISTS (
                       SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND t.value = ? AND t.seq = (
                         SELECT MAX(seq) FROM tags u WHERE u.run_id = t.run_id AND u.key = t.key))
                     ORDER BY seq DESC

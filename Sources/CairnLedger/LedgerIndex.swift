@@ -11,7 +11,7 @@ import GRDB
 final class LedgerIndex: Sendable {
     let queue: DatabaseQueue
     let path: String
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     init(path: String) throws {
         self.path = path
@@ -22,8 +22,12 @@ final class LedgerIndex: Sendable {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // IMMEDIATE: two processes opening an index of an older version must not both rebuild it.
+                try db.inTransaction(.immediate) {
+                    try Self.prepareSchema(db, path: path)
+                    return .commit
+                }
             }
-            try queue.write { db in try Self.createSchema(db) }
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -31,36 +35,115 @@ final class LedgerIndex: Sendable {
         }
     }
 
+    /// The schema version an existing database declares: nil for an empty database, 0 for one without a
+    /// readable `meta.schema_version` (not an index this code wrote).
+    static func storedSchemaVersion(_ db: Database) throws -> Int? {
+        let objects = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") ?? 0
+        if objects == 0 { return nil }
+        guard try db.tableExists("meta") else { return 0 }
+        let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
+        return text.flatMap { Int($0) } ?? 0
+    }
+
+    /// Creates the schema in an empty database, keeps a current one, rebuilds one of an older version (the index is
+    /// derived: its rows are indexed again from the log) and refuses one of a newer version, which this code would
+    /// misread.
+    static func prepareSchema(_ db: Database, path: String) throws {
+        switch try storedSchemaVersion(db) {
+        case nil:
+            try createSchema(db)
+        case schemaVersion?:
+            return
+        case let version? where version > schemaVersion:
+            throw LedgerError(
+                .index,
+                "the index \(path) has schema version \(version), newer than this cairn's \(schemaVersion): "
+                    + "use a newer cairn, or delete the file to rebuild it from the log"
+            )
+        default:
+            try dropEverything(db)
+            try createSchema(db)
+        }
+    }
+
+    /// Drops every view, table and index (an index of an older schema version, about to be rebuilt).
+    static func dropEverything(_ db: Database) throws {
+        let objects = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT type, name FROM sqlite_master
+                WHERE type IN ('view', 'table') AND name NOT LIKE 'sqlite_%' ORDER BY type = 'table'
+                """
+        )
+        for object in objects {
+            let kind: String = object["type"] == "view" ? "VIEW" : "TABLE"
+            let name: String = object["name"]
+            try db.execute(sql: "DROP \(kind) IF EXISTS \(name.quotedDatabaseIdentifier)")
+        }
+    }
+
+    /// The tables (`meta`, `entries`, `run_rows`, `step_rows`, `digest_rows`, `tags`) hold what the queries of
+    /// Ledger+Queries.swift need and may change with any version; the views (`runs`, `steps`, `assets`, `edges`)
+    /// are the documented query surface of spec/index.md, whose columns keep their names, order and meaning.
     static func createSchema(_ db: Database) throws {
         try db.execute(
             sql: """
-                CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS entries(
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE entries(
                     seq INTEGER PRIMARY KEY, type TEXT NOT NULL, run_id TEXT NOT NULL, timestamp TEXT NOT NULL);
-                CREATE INDEX IF NOT EXISTS entries_run ON entries(run_id, type);
-                CREATE TABLE IF NOT EXISTS runs(
+                CREATE INDEX entries_run ON entries(run_id, type);
+                CREATE TABLE run_rows(
                     run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT, parent_run_id TEXT,
-                    canonical_hash TEXT NOT NULL, manifest TEXT NOT NULL, status TEXT, timestamp TEXT NOT NULL)
+                    canonical_hash TEXT NOT NULL, manifest TEXT NOT NULL, status TEXT, timestamp TEXT NOT NULL,
+                    created_at TEXT)
                     WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id);
-                CREATE INDEX IF NOT EXISTS runs_name ON runs(name);
-                CREATE INDEX IF NOT EXISTS runs_seq ON runs(seq);
-                CREATE TABLE IF NOT EXISTS steps(
+                CREATE INDEX run_rows_parent ON run_rows(parent_run_id);
+                CREATE INDEX run_rows_name ON run_rows(name);
+                CREATE INDEX run_rows_seq ON run_rows(seq);
+                CREATE TABLE step_rows(
                     seq INTEGER NOT NULL, source TEXT NOT NULL, run_id TEXT NOT NULL, step_index INTEGER,
                     step_name TEXT, attempt INTEGER, status TEXT, provider TEXT, model TEXT, fingerprint TEXT,
-                    started_at TEXT, finished_at TEXT);
-                CREATE INDEX IF NOT EXISTS steps_run ON steps(run_id, step_index);
-                CREATE INDEX IF NOT EXISTS steps_fingerprint ON steps(fingerprint);
-                CREATE TABLE IF NOT EXISTS edges(
+                    started_at TEXT, finished_at TEXT, step_id TEXT, step_type TEXT, modality TEXT);
+                CREATE INDEX step_rows_run ON step_rows(run_id, step_index);
+                CREATE INDEX step_rows_fingerprint ON step_rows(fingerprint);
+                CREATE TABLE digest_rows(
                     seq INTEGER NOT NULL, source TEXT NOT NULL, digest TEXT NOT NULL, role TEXT NOT NULL,
-                    run_id TEXT NOT NULL, step_index INTEGER, media_type TEXT);
-                CREATE INDEX IF NOT EXISTS edges_digest ON edges(digest, role);
-                CREATE INDEX IF NOT EXISTS edges_run ON edges(run_id);
-                CREATE TABLE IF NOT EXISTS tags(
+                    run_id TEXT NOT NULL, step_index INTEGER, media_type TEXT, size_bytes INTEGER,
+                    position INTEGER NOT NULL);
+                CREATE INDEX digest_rows_digest ON digest_rows(digest, role);
+                CREATE INDEX digest_rows_run ON digest_rows(run_id);
+                CREATE INDEX digest_rows_entry ON digest_rows(seq, step_index, role);
+                CREATE TABLE tags(
                     seq INTEGER NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
-                CREATE INDEX IF NOT EXISTS tags_key ON tags(key, value);
-                CREATE INDEX IF NOT EXISTS tags_run ON tags(run_id);
-                INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1'), ('indexed_entries', '0');
+                CREATE INDEX tags_key ON tags(key, value);
+                CREATE INDEX tags_run ON tags(run_id);
+
+                CREATE VIEW runs(
+                    run_id, parent_run_id, name, status, canonical_hash, created_at, recorded_at, manifest_digest,
+                    entry_index) AS
+                    SELECT run_id, parent_run_id, name, status, canonical_hash, created_at, timestamp, manifest, seq
+                    FROM run_rows;
+                CREATE VIEW steps(
+                    run_id, step_index, step_id, provider, model, step_type, modality, status, started_at,
+                    completed_at, entry_index) AS
+                    SELECT run_id, step_index, step_id, provider, model, step_type, modality, status, started_at,
+                    finished_at, seq
+                    FROM step_rows WHERE source = 'manifest';
+                CREATE VIEW assets(
+                    run_id, step_index, role, position, digest, sha256, media_type, size_bytes, entry_index) AS
+                    SELECT run_id, step_index, CASE role WHEN 'consumed' THEN 'input' ELSE 'output' END, position,
+                    digest, CASE WHEN digest LIKE 'sha256:%' THEN substr(digest, 8) END, media_type, size_bytes, seq
+                    FROM digest_rows WHERE source = 'manifest';
+                CREATE VIEW edges(kind, from_id, to_id, run_id, step_index, entry_index) AS
+                    SELECT 'parent', parent_run_id, run_id, run_id, NULL, seq
+                    FROM run_rows WHERE parent_run_id IS NOT NULL
+                    UNION ALL
+                    SELECT DISTINCT 'derived', i.digest, o.digest, i.run_id, i.step_index, i.seq
+                    FROM digest_rows i JOIN digest_rows o
+                    ON o.seq = i.seq AND o.step_index = i.step_index AND o.role = 'produced'
+                    WHERE i.source = 'manifest' AND o.source = 'manifest' AND i.role = 'consumed';
+
+                INSERT INTO meta(key, value) VALUES ('schema_version', '\(schemaVersion)'), ('indexed_entries', '0');
                 """
         )
     }
@@ -110,7 +193,8 @@ final class LedgerIndex: Sendable {
             try queue.write { db in
                 try db.execute(
                     sql: """
-                        DELETE FROM entries; DELETE FROM runs; DELETE FROM steps; DELETE FROM edges; DELETE FROM tags;
+                        DELETE FROM entries; DELETE FROM run_rows; DELETE FROM step_rows; DELETE FROM digest_rows;
+                        DELETE FROM tags;
                         UPDATE meta SET value = '0' WHERE key = 'indexed_entries';
                         """
                 )
@@ -133,57 +217,61 @@ final class LedgerIndex: Sendable {
         ).execute(arguments: [seqValue, entry.typeName, entry.runID, timestamp])
         switch entry {
         case .manifest(let record):
+            // Steps, asset digests and `created_at` come from the manifest body when the store still has it.
+            var outline: ManifestOutline?
+            if case .present = (try? store.contains(record.manifestDigest)) ?? .absent,
+                let body = try? store.read(record.manifestDigest)
+            {
+                outline = try? ManifestOutline(bytes: body)
+            }
             try db.cachedStatement(
                 sql: """
-                    INSERT OR REPLACE INTO runs(run_id, seq, name, parent_run_id, canonical_hash, manifest, status,
-                    timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO run_rows(run_id, seq, name, parent_run_id, canonical_hash, manifest,
+                    status, timestamp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     record.runID, seqValue, record.name, record.parentRunID, record.canonicalHash,
-                    record.manifestDigest.description, record.status, timestamp,
+                    record.manifestDigest.description, record.status, timestamp, outline?.createdAt,
                 ]
             )
             try db.cachedStatement(
-                sql: "DELETE FROM steps WHERE run_id = ? AND source = 'manifest'"
+                sql: "DELETE FROM step_rows WHERE run_id = ? AND source = 'manifest'"
             ).execute(
                 arguments: [record.runID]
             )
             try db.cachedStatement(
-                sql: "DELETE FROM edges WHERE run_id = ? AND source = 'manifest'"
+                sql: "DELETE FROM digest_rows WHERE run_id = ? AND source = 'manifest'"
             ).execute(
                 arguments: [record.runID]
             )
-            // Steps and asset digests come from the manifest body when the store still has it.
-            if case .present = (try? store.contains(record.manifestDigest)) ?? .absent,
-                let body = try? store.read(record.manifestDigest),
-                let outline = try? ManifestOutline(bytes: body)
-            {
+            if let outline {
                 for step in outline.steps {
                     let stepIndex = step.index
                     try db.cachedStatement(
                         sql: """
-                            INSERT INTO steps(seq, source, run_id, step_index, step_name, attempt, status, provider,
-                            model, fingerprint, started_at, finished_at)
-                            VALUES (?, 'manifest', ?, ?, ?, NULL, ?, ?, ?, NULL, ?, ?)
+                            INSERT INTO step_rows(seq, source, run_id, step_index, step_name, attempt, status, provider,
+                            model, fingerprint, started_at, finished_at, step_id, step_type, modality)
+                            VALUES (?, 'manifest', ?, ?, ?, NULL, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
                             """
                     ).execute(
                         arguments: [
                             seqValue, record.runID, stepIndex, step.stepType, step.status, step.provider, step.model,
-                            step.startedAt, step.completedAt,
+                            step.startedAt, step.completedAt, step.stepID, step.stepType, step.modality,
                         ]
                     )
                     for (role, assets) in [("consumed", step.inputs), ("produced", step.outputs)] {
-                        for asset in assets {
+                        for (position, asset) in assets.enumerated() {
                             guard let digest = asset.digest else { continue }
                             try db.cachedStatement(
                                 sql: """
-                                    INSERT INTO edges(seq, source, digest, role, run_id, step_index, media_type)
-                                    VALUES (?, 'manifest', ?, ?, ?, ?, ?)
+                                    INSERT INTO digest_rows(seq, source, digest, role, run_id, step_index, media_type,
+                                    size_bytes, position) VALUES (?, 'manifest', ?, ?, ?, ?, ?, ?, ?)
                                     """
                             ).execute(
                                 arguments: [
                                     seqValue, digest.description, role, record.runID, stepIndex, asset.mediaType,
+                                    asset.sizeBytes, position,
                                 ]
                             )
                         }
@@ -193,8 +281,8 @@ final class LedgerIndex: Sendable {
         case .receipt(let receipt):
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO steps(seq, source, run_id, step_index, step_name, attempt, status, provider, model,
-                    fingerprint, started_at, finished_at) VALUES (?, 'receipt', ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                    INSERT INTO step_rows(seq, source, run_id, step_index, step_name, attempt, status, provider,
+                    model, fingerprint, started_at, finished_at) VALUES (?, 'receipt', ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
@@ -204,16 +292,16 @@ final class LedgerIndex: Sendable {
                 ]
             )
             for (role, list) in [("consumed", receipt.inputs), ("produced", receipt.outputs)] {
-                for artifact in list {
+                for (position, artifact) in list.enumerated() {
                     try db.cachedStatement(
                         sql: """
-                            INSERT INTO edges(seq, source, digest, role, run_id, step_index, media_type)
-                            VALUES (?, 'receipt', ?, ?, ?, ?, ?)
+                            INSERT INTO digest_rows(seq, source, digest, role, run_id, step_index, media_type,
+                            size_bytes, position) VALUES (?, 'receipt', ?, ?, ?, ?, ?, NULL, ?)
                             """
                     ).execute(
                         arguments: [
                             seqValue, artifact.digest.description, role, receipt.runID, receipt.stepIndex,
-                            artifact.mediaType,
+                            artifact.mediaType, position,
                         ]
                     )
                 }

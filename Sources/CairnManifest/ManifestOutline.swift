@@ -14,13 +14,17 @@ package struct ManifestOutline: Sendable, Hashable {
         package var digest: Digest?
         /// The declared media type.
         package var mediaType: String?
+        /// The declared `size_bytes`, when it is an integer.
+        package var sizeBytes: Int64?
     }
 
     /// One step's summary.
     package struct Step: Sendable, Hashable {
         /// `step_index`, or the step's position when absent.
         package var index: Int
+        package var stepID: String?
         package var stepType: String?
+        package var modality: String?
         package var status: String?
         package var provider: String?
         package var model: String?
@@ -43,6 +47,8 @@ package struct ManifestOutline: Sendable, Hashable {
     package var name: String?
     /// `run.status`.
     package var status: String?
+    /// `run.created_at`, as written.
+    package var createdAt: String?
     /// The stored `canonical_hash`.
     package var canonicalHash: String?
     /// `run.steps`, in order.
@@ -82,6 +88,7 @@ package struct ManifestOutline: Sendable, Hashable {
         parentRunID = run["parent_run_id"]?.stringValue
         name = run["name"]?.stringValue
         status = run["status"]?.stringValue
+        createdAt = run["created_at"]?.stringValue
         canonicalHash = top["canonical_hash"]?.stringValue
         steps = []
         for (position, stepValue) in (run["steps"]?.arrayValue ?? []).enumerated() {
@@ -91,14 +98,17 @@ package struct ManifestOutline: Sendable, Hashable {
                     guard let fields = item.objectValue else { return nil }
                     return AssetReference(
                         digest: fields["sha256"]?.stringValue.flatMap { Digest("sha256:" + $0) },
-                        mediaType: fields["media_type"]?.stringValue
+                        mediaType: fields["media_type"]?.stringValue,
+                        sizeBytes: fields["size_bytes"]?.integerValue?.int.map(Int64.init)
                     )
                 }
             }
             steps.append(
                 Step(
                     index: step["step_index"]?.integerValue?.int ?? position,
+                    stepID: step["step_id"]?.stringValue,
                     stepType: step["step_type"]?.stringValue,
+                    modality: step["modality"]?.stringValue,
                     status: step["status"]?.stringValue,
                     provider: step["provider"]?.stringValue,
                     model: step["model"]?.stringValue,

@@ -56,6 +56,11 @@ enum Terminal {
         Swift.print(text)
     }
 
+    /// Writes `text` to stdout as is (buffered like ``print(_:)``).
+    static func write(_ text: String) {
+        Swift.print(text, terminator: "")
+    }
+
     /// True when stderr is a terminal, so that progress may be drawn there.
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnExport
 import CairnLedger
 import CairnManifest
 import Foundation
@@ -8,7 +9,11 @@ struct LineageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lineage",
         abstract: "Show a run's ancestors (parent chain) or, with --descendants, the tree of runs chained from it.",
-        discussion: "Formats: text (default), dot (Graphviz), mermaid. Exit 1 when the run has no manifest entry."
+        discussion: """
+            Formats: text (default), dot (Graphviz), mermaid. The dot and mermaid graphs show the ancestors and the \
+            descendants of the run, one node per run and one edge per parent link, with or without --descendants. \
+            Exit 1 when the run has no manifest entry.
+            """
     )
 
     enum Format: String, CaseIterable, ExpressibleByArgument { case text, dot, mermaid }
@@ -32,70 +37,37 @@ struct LineageCommand: ParsableCommand {
         guard let run = try LedgerExit.run({ try ledger.run(runID) }) else {
             throw CLIError("no manifest for run \(runID) in the ledger", exitCode: 1)
         }
-        // Edges are (parent, child); nodes are every run shown.
-        var nodes: [RunSummary] = []
-        var edges: [(String, String)] = []
-        let result: any Encodable
-        if descendants {
-            guard let tree = try LedgerExit.run({ try ledger.descendants(of: runID) }) else { return }
-            result = tree
-            var lines: [String] = []
-            func walk(_ node: LineageNode, depth: Int) {
-                nodes.append(node.run)
-                lines.append(String(repeating: "  ", count: depth) + describe(node.run))
-                for child in node.children {
-                    edges.append((node.run.runID, child.run.runID))
-                    walk(child, depth: depth + 1)
-                }
+        if !json && format != .text {
+            guard let graph = try LedgerExit.run({ try LineageGraph(around: runID, in: ledger) }) else {
+                throw CLIError("no manifest for run \(runID) in the ledger", exitCode: 1)
             }
-            walk(tree, depth: 0)
-            if !json && format == .text {
-                lines.forEach(Terminal.print)
-                return
-            }
-        } else {
-            let ancestors = try LedgerExit.run { try ledger.ancestors(of: runID) }
-            nodes = [run] + ancestors
-            for (child, parent) in zip(nodes, nodes.dropFirst()) { edges.append((parent.runID, child.runID)) }
-            result = RunAncestry(run: run, ancestors: ancestors)
-            if !json && format == .text {
-                for (depth, node) in nodes.enumerated() {
-                    Terminal.print(
-                        (depth == 0 ? "" : String(repeating: "  ", count: depth - 1) + "<- ") + describe(node)
-                    )
-                }
-                return
-            }
-        }
-        if json {
-            try JSONOutput.printCanonical(result)
+            Terminal.write(format == .dot ? graph.dot() : graph.mermaid())
             return
         }
-        switch format {
-        case .dot:
-            Terminal.print("digraph lineage {")
-            for node in nodes { Terminal.print("  \"\(node.runID)\" [label=\"\(label(node))\"];") }
-            for (parent, child) in edges { Terminal.print("  \"\(parent)\" -> \"\(child)\";") }
-            Terminal.print("}")
-        case .mermaid:
-            Terminal.print("graph TD")
-            var ids: [String: String] = [:]
-            for (i, node) in nodes.enumerated() {
-                ids[node.runID] = "r\(i)"
-                Terminal.print("  r\(i)[\"\(label(node))\"]")
+        if descendants {
+            guard let tree = try LedgerExit.run({ try ledger.descendants(of: runID) }) else { return }
+            if json {
+                try JSONOutput.printCanonical(tree)
+                return
             }
-            for (parent, child) in edges { Terminal.print("  \(ids[parent]!) --> \(ids[child]!)") }
-        case .text:
-            break
+            func walk(_ node: LineageNode, depth: Int) {
+                Terminal.print(String(repeating: "  ", count: depth) + describe(node.run))
+                for child in node.children { walk(child, depth: depth + 1) }
+            }
+            walk(tree, depth: 0)
+        } else {
+            let ancestors = try LedgerExit.run { try ledger.ancestors(of: runID) }
+            if json {
+                try JSONOutput.printCanonical(RunAncestry(run: run, ancestors: ancestors))
+                return
+            }
+            for (depth, node) in ([run] + ancestors).enumerated() {
+                Terminal.print((depth == 0 ? "" : String(repeating: "  ", count: depth - 1) + "<- ") + describe(node))
+            }
         }
     }
 
     private func describe(_ run: RunSummary) -> String {
         "\(run.runID) \(run.name ?? "-") \(run.status ?? "-") \(run.timestamp)"
-    }
-
-    private func label(_ run: RunSummary) -> String {
-        let name = (run.name ?? "").replacingOccurrences(of: "\"", with: "'")
-        return name.isEmpty ? run.runID : "\(name)\\n\(run.runID)"
     }
 }

@@ -145,7 +145,7 @@ struct LedgerCLITests {
         )
         let mermaid = try store.run(["lineage", "--format", "mermaid", "32503f4c-05e8-458a-9f25-f4a3ba1baf8c"])
         #expect(mermaid.stdoutText.hasPrefix("graph TD"))
-        #expect(mermaid.stdoutText.contains("r1 --> r0"))
+        #expect(mermaid.stdoutText.contains("n0 --> n1"))
         #expect(try store.run(["lineage", "no-such-run"]).status == 1)
 
         // The proof bundle checks with no store at all, and fails once altered.
