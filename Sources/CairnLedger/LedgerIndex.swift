@@ -218,11 +218,13 @@ final class LedgerIndex: Sendable {
         switch entry {
         case .manifest(let record):
             // Steps, asset digests and `created_at` come from the manifest body when the store still has it.
+            // An unreadable store or a body that does not read as a manifest is an error, never "no steps". A body
+            // removed from the store (GC never removes one) leaves the run without steps here, and `ledger verify`
+            // names it.
             var outline: ManifestOutline?
-            if case .present = (try? store.contains(record.manifestDigest)) ?? .absent,
-                let body = try? store.read(record.manifestDigest)
-            {
-                outline = try? ManifestOutline(bytes: body)
+            switch try store.contains(record.manifestDigest) {
+            case .present: outline = try ManifestOutline(bytes: try store.read(record.manifestDigest))
+            case .absent: outline = nil
             }
             try db.cachedStatement(
                 sql: """

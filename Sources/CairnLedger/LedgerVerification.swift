@@ -1,4 +1,5 @@
 import CairnCore
+import CairnStore
 import Foundation
 
 #if canImport(Glibc)
@@ -37,7 +38,8 @@ public struct LedgerVerification: Sendable {
 
 extension Ledger {
     /// Recomputes every leaf and the whole tree from `entries.log`, compares them with the stored tree and
-    /// offsets, and checks the latest checkpoint's signature (with `key.pub`) and root. Reads only; needs no lock
+    /// offsets, checks that every manifest entry's body is in the store, and checks the latest checkpoint's
+    /// signature (with `key.pub`) and root. Reads only; needs no lock
     /// and no write access, and works on a log that ``open(store:)`` would refuse.
     ///
     /// - Throws: ``LedgerError`` only when the files cannot be read at all; problems are reported, not thrown.
@@ -45,6 +47,8 @@ extension Ledger {
         let directory = Self.directory(storeRoot: storeRoot)
         var problems: [LedgerVerification.Problem] = []
         let log = try LedgerFile(path: directory + "/entries.log", flags: O_RDONLY)
+        // Manifest bodies are looked up in the store beside the ledger (a ledger copied alone checks without them).
+        let store = try? ObjectStore(at: storeRoot)
         let logSize = try log.size()
         let storedNodes = try? LedgerFile(path: directory + "/tree.nodes", flags: O_RDONLY)
         let storedOffsets = try? LedgerFile(path: directory + "/entries.idx", flags: O_RDONLY)
@@ -111,7 +115,22 @@ extension Ledger {
                     }
                 }
                 do {
-                    _ = try LedgerEntry.decode(payload)
+                    if case .manifest(let record) = try LedgerEntry.decode(payload).entry, let store {
+                        // A manifest's body is the run's record: gone, its steps are gone from every query.
+                        switch try store.contains(record.manifestDigest) {
+                        case .present: break
+                        case .absent:
+                            problems.append(
+                                .init(
+                                    index: count,
+                                    message: "the manifest body \(record.manifestDigest) of run \(record.runID) is "
+                                        + "not in the store"
+                                )
+                            )
+                        }
+                    }
+                } catch let error as StoreError {
+                    problems.append(.init(index: count, message: "cannot check the manifest body: \(error)"))
                 } catch {
                     problems.append(.init(index: count, message: "not a valid entry: \(error)"))
                 }

@@ -277,6 +277,22 @@ struct LedgerTests {
         #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
     }
 
+    @Test func aManifestBodyMissingFromTheStoreIsReportedNotSilentlyStepless() throws {
+        let fixture = try LedgerFixture()
+        try fixture.ledger.appendManifest(bytes: makeManifest(run: "a", parent: nil, name: "first"))
+        let bytes = try makeManifest(run: "b", parent: "a", name: "second")
+        let entry = try fixture.ledger.appendManifest(bytes: bytes)
+        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        let body = ContentHasher.digest(of: bytes, algorithm: .sha256)
+        #expect(try fixture.store.remove(body))
+        let report = try Ledger.verify(storeRoot: fixture.root)
+        #expect(report.firstBadIndex == entry.index)
+        #expect(report.problems.map(\.message).joined().contains(body.description), "\(report.problems)")
+        // The index still answers for the run (from the entry), and says it has no steps it could read.
+        #expect(try fixture.ledger.reindex() >= 2)
+        #expect(try fixture.ledger.ancestors(of: "b").map(\.runID) == ["a"])
+    }
+
     @Test func indexAnswersLineageAndDigestQueriesAndReindexAgrees() throws {
         let fixture = try LedgerFixture()
         let ledger = fixture.ledger
