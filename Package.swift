@@ -137,6 +137,7 @@ let package = Package(
                 "CairnStore",
                 "CairnLedger",
                 "CairnPipeline",
+                "CairnS3",
                 "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -199,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "CairnS3ServerTests",
             dependencies: [
-                "CairnS3", "CairnStore", "CairnCore", "_CairnConformance", "_CairnTestSupport",
+                "CairnS3", "CairnStore", "CairnCore", "_CairnConformance", "_CairnTestSupport", "cairn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
             ],
             swiftSettings: swiftSettings

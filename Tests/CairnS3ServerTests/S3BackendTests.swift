@@ -243,3 +243,61 @@ enum S3Server {
         """
 }
 #endif
+
+#if S3
+/// `cairn init --objects s3://...` against the real server: it checks the bucket before writing anything and
+/// records the location without credentials.
+@Suite(.enabled(if: S3Server.environment != nil, S3Server.skipMessage))
+struct S3InitCommandTests {
+    @Test func initChecksTheBucketAndRecordsOnlyItsLocation() throws {
+        let server = try #require(S3Server.environment)
+        let directory = try TemporaryDirectory(prefix: "cairn-s3-init")
+        let store = directory.appending("store")
+        let prefix = "cairn-tests/init-\(UInt64.random(in: 0...UInt64.max))"
+        let result = try runCairn([
+            "init", "--store", store, "--objects", "s3://\(server.bucket)/\(prefix)", "--s3-endpoint", server.endpoint,
+        ])
+        #expect(result.status == 0, "\(result.stderrText)")
+        let recorded = try String(contentsOfFile: store + "/s3.json", encoding: .utf8)
+        #expect(recorded.contains("\"bucket\" : \"\(server.bucket)\""), "\(recorded)")
+        #expect(recorded.contains(prefix) && recorded.contains(server.endpoint))
+        let secret = try #require(ProcessInfo.processInfo.environment["AWS_SECRET_ACCESS_KEY"])
+        #expect(!recorded.contains(secret) && !recorded.contains(server.accessKey))
+        // Verbs that read local objects refuse the store instead of silently using a local directory.
+        let put = try runCairn(["put", "--store", store, "-"], stdin: Data("x".utf8))
+        #expect(put.status == 2)
+        #expect(put.stderrText.contains("keeps its objects in s3://\(server.bucket)/\(prefix)"), "\(put.stderrText)")
+    }
+
+    @Test func initSaysWhatIsWrongAndWritesNothing() throws {
+        let server = try #require(S3Server.environment)
+        let directory = try TemporaryDirectory(prefix: "cairn-s3-init")
+        let store = directory.appending("store")
+        let missing = try runCairn([
+            "init", "--store", store, "--objects", "s3://cairn-missing-\(UInt32.random(in: 0...UInt32.max))/p",
+            "--s3-endpoint", server.endpoint,
+        ])
+        #expect(missing.status == 2)
+        #expect(missing.stderrText.contains("NoSuchBucket"), "\(missing.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+
+        let secret = "wrong-secret-\(UInt64.random(in: 0...UInt64.max))"
+        let denied = try runCairn(
+            ["init", "--store", store, "--objects", "s3://\(server.bucket)/p", "--s3-endpoint", server.endpoint],
+            environment: ["AWS_SECRET_ACCESS_KEY": secret]
+        )
+        #expect(denied.status == 2)
+        #expect(denied.stderrText.contains("HTTP 403"), "\(denied.stderrText)")
+        #expect(!denied.stderrText.contains(secret))
+        #expect(!FileManager.default.fileExists(atPath: store))
+
+        let noCredentials = try runCairn(
+            ["init", "--store", store, "--objects", "s3://\(server.bucket)/p", "--s3-endpoint", server.endpoint],
+            environment: ["AWS_SECRET_ACCESS_KEY": ""]
+        )
+        #expect(noCredentials.status == 2)
+        #expect(noCredentials.stderrText.contains("AWS_SECRET_ACCESS_KEY"), "\(noCredentials.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+}
+#endif
