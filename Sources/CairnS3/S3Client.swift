@@ -145,7 +145,7 @@ final class S3Client: Sendable {
             for header in signed { httpHeaders.add(name: header.name, value: header.value) }
             httpHeaders.add(name: "Authorization", value: authorization)
 
-            let response: HTTPClient.Response
+            let response: BodyCollector.Response
             do {
                 let request = try HTTPClient.Request(
                     url: url,
@@ -155,8 +155,9 @@ final class S3Client: Sendable {
                 )
                 response = try client.execute(
                     request: request,
+                    delegate: BodyCollector(),
                     deadline: .now() + .milliseconds(Int64(requestTimeout * 1_000))
-                ).wait()
+                ).futureResult.wait()
             } catch {
                 let retryable = Self.isRetryableTransport(error)
                 if retryable && attempt < retry.maxAttempts {
@@ -173,17 +174,14 @@ final class S3Client: Sendable {
                 )
             }
 
-            let status = Int(response.status.code)
-            var bytes: [UInt8] = []
-            if var responseBody = response.body {
-                bytes = responseBody.readBytes(length: responseBody.readableBytes) ?? []
-            }
+            let status = Int(response.head.status.code)
+            let bytes = response.body
             if accept.contains(status) {
-                return Reply(status: status, headers: response.headers, body: bytes)
+                return Reply(status: status, headers: response.head.headers, body: bytes)
             }
             let error = S3Reply.errorBody(bytes)
             if S3RetryPolicy.isRetryable(status: status, code: error?.code) && attempt < retry.maxAttempts {
-                let retryAfter = response.headers.first(name: "Retry-After")
+                let retryAfter = response.head.headers.first(name: "Retry-After")
                 Thread.sleep(
                     forTimeInterval: retry.delay(afterAttempt: attempt, retryAfter: retryAfter, using: &generator)
                 )
@@ -196,9 +194,35 @@ final class S3Client: Sendable {
                 status: status,
                 code: error?.code,
                 serverMessage: error?.message.map(credentials.redacting),
-                requestID: response.headers.first(name: "x-amz-request-id") ?? error?.requestID,
+                requestID: response.head.headers.first(name: "x-amz-request-id") ?? error?.requestID,
                 attempts: attempt
             )
+        }
+    }
+
+    /// Collects a reply's body straight into one array, sized by `Content-Length` (no growing buffer, no second
+    /// copy). AsyncHTTPClient calls it on one event loop, one call at a time.
+    final class BodyCollector: HTTPClientResponseDelegate, @unchecked Sendable {
+        typealias Response = (head: HTTPResponseHead, body: [UInt8])
+        private var head: HTTPResponseHead?
+        private var body: [UInt8] = []
+
+        func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+            self.head = head
+            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > 0 {
+                body.reserveCapacity(length)
+            }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+            buffer.withUnsafeReadableBytes { raw in body.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self)) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+            guard let head else { throw HTTPClientError.remoteConnectionClosed }
+            return (head, body)
         }
     }
 

@@ -296,11 +296,19 @@ public final class S3ObjectBackend: ObjectBackend {
 
     public func read(_ digest: Digest, verify: Bool) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        try stream(digest, verify: verify) { bytes.append(contentsOf: $0) }
+        try fetch(digest, verify: verify) { chunk in
+            // One range (the usual case) is handed over without a copy.
+            if bytes.isEmpty { bytes = chunk } else { bytes += chunk }
+        }
         return bytes
     }
 
     public func stream(_ digest: Digest, verify: Bool, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try fetch(digest, verify: verify) { chunk in try chunk.withUnsafeBytes { try body($0) } }
+    }
+
+    /// The object's bytes range by range, in order, verified after the last one unless `verify` is false.
+    private func fetch(_ digest: Digest, verify: Bool, _ body: ([UInt8]) throws -> Void) throws {
         try checkAlgorithm(digest)
         let key = layout.key(for: digest)
         var hasher = ContentHasher(algorithm: algorithm)
@@ -358,8 +366,8 @@ public final class S3ObjectBackend: ObjectBackend {
                 )
             }
             if verify { hasher.update(reply.body) }
-            try reply.body.withUnsafeBytes { try body($0) }
             offset += reply.body.count
+            try body(reply.body)
         } while offset < total ?? 0
         if verify, hasher.finalize() != digest {
             throw StoreError(
