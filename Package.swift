@@ -17,10 +17,22 @@ let package = Package(
         .library(name: "CairnLedger", targets: ["CairnLedger"]),
         .library(name: "CairnPipeline", targets: ["CairnPipeline"]),
         .library(name: "CairnExport", targets: ["CairnExport"]),
+        .library(name: "CairnS3", targets: ["CairnS3"]),
         .executable(name: "cairn", targets: ["cairn"]),
+        .executable(name: "cairn-s3-bench", targets: ["cairn-s3-bench"]),
+    ],
+    traits: [
+        .trait(
+            name: "S3",
+            description:
+                "Objects in an S3-compatible bucket (CairnS3's HTTP client); builds AsyncHTTPClient and SwiftNIO."
+        ),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -100,6 +112,29 @@ let package = Package(
             dependencies: ["CairnLedger"],
             swiftSettings: swiftSettings
         ),
+        // Objects in an S3-compatible bucket: the SigV4 signer, key layout and XML replies always compile (no IO);
+        // the HTTP backend (S3ObjectBackend) only with the S3 trait, which brings AsyncHTTPClient.
+        .target(
+            name: "CairnS3",
+            dependencies: [
+                "CairnCore",
+                "CairnStore",
+                "_CairnSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["S3"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["S3"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["S3"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks/compare/s3.sh's driver: S3ObjectBackend's puts and gets, timed (needs the S3 trait to run).
+        .executableTarget(
+            name: "cairn-s3-bench",
+            dependencies: ["CairnCore", "CairnS3", "CairnStore"],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -110,6 +145,7 @@ let package = Package(
                 "CairnLedger",
                 "CairnPipeline",
                 "CairnExport",
+                "CairnS3",
                 "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,6 +194,22 @@ let package = Package(
             dependencies: [
                 "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
                 "_CairnTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The signer against AWS's vectors, key layout, XML replies, retry policy: no server, always run.
+        .testTarget(
+            name: "CairnS3Tests",
+            dependencies: ["CairnS3", "CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The S3 backend against a real server (scripts/s3-server.sh): compiled only with the S3 trait, skipped
+        // when CAIRN_S3_ENDPOINT is not set.
+        .testTarget(
+            name: "CairnS3ServerTests",
+            dependencies: [
+                "CairnS3", "CairnStore", "CairnCore", "_CairnConformance", "_CairnTestSupport", "cairn",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every check: formatting, a warnings-as-errors build, and the test suites.
 # CAIRN_SLOW_TESTS=1 adds the slow suites (long crash loops, fuzzing, scale).
+# CAIRN_SERVER_TESTS=1 adds the scale-out backends against real servers: builds with the S3 trait (in
+# .build-scale), starts SeaweedFS (scripts/s3-server.sh), runs the S3 server tests and stops the server by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,3 +21,18 @@ export CAIRN_GENBLAZE_PYTHON="${CAIRN_GENBLAZE_PYTHON:-$PWD/.venv-gb/bin/python}
 TIMED='ProviderTests|PipelineTests'
 swift test --skip-build --parallel --num-workers 2 --skip "$TIMED" 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter "$TIMED" 2>&1 | tee -a .build/test-output.txt
+
+if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
+    echo "== swift build --traits S3 (.build-scale)" >&2
+    swift build --build-tests --traits S3 --scratch-path .build-scale
+    echo "== S3 server tests against SeaweedFS" >&2
+    trap 'bash scripts/s3-server.sh stop' EXIT
+    bash scripts/s3-server.sh start
+    (
+        eval "$(bash scripts/s3-server.sh env)"
+        swift test --skip-build --traits S3 --scratch-path .build-scale --parallel --num-workers 2 \
+            --filter 'CairnS3ServerTests'
+    ) 2>&1 | tee -a .build/test-output.txt
+    bash scripts/s3-server.sh stop
+    trap - EXIT
+fi

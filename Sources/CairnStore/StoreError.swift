@@ -46,23 +46,36 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var digest: Digest?
     /// What the system said, when a system call failed.
     public var errno: Errno?
+    /// The backend's own error, when the failure came from a backend other than the local disk (an S3 reply
+    /// with its status, code and request id, say).
+    public var underlying: (any Error & Sendable)?
 
     /// Creates an error. Public so that an ``ObjectBackend`` written outside Cairn reports its failures with the
     /// codes of `spec/backends.md`.
-    public init(code: Code, message: String, path: String? = nil, digest: Digest? = nil, errno: Errno? = nil) {
+    public init(
+        code: Code,
+        message: String,
+        path: String? = nil,
+        digest: Digest? = nil,
+        errno: Errno? = nil,
+        underlying: (any Error & Sendable)? = nil
+    ) {
         self.code = code
         self.message = message
         self.path = path
         self.digest = digest
         self.errno = errno
+        self.underlying = underlying
     }
 
-    /// One line: the message, the digest and path when known, and the system's text for `errno`.
+    /// One line: the message, the digest and path when known, the system's text for `errno`, and the backend's
+    /// error.
     public var description: String {
         var text = message
         if let digest { text += " \(digest)" }
         if let path { text += ": \(path)" }
         if let errno { text += ": \(errno)" }
+        if let underlying { text += ": \(underlying)" }
         return text
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnCore
 import CairnLedger
+import CairnS3
 import CairnStore
 
 /// Parses an enum option by its raw value, or fails with a usage error listing the choices.
@@ -18,6 +19,12 @@ struct InitCommand: ParsableCommand {
         discussion: """
             Refuses to touch a directory that already holds a store (exit 2). Also makes the ledger's Ed25519 \
             signing key; its name (the checkpoint origin line) is --origin, or cairn.local/<random hex>.
+
+            With --objects s3://BUCKET/PREFIX the objects are to live in that bucket (which must exist): init first \
+            lists and writes the bucket with the credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+            AWS_SESSION_TOKEN and AWS_REGION, and exits 2 saying what is wrong when it cannot; the store records \
+            the bucket, prefix and endpoint in s3.json, never the credentials. Needs a cairn built with the S3 \
+            trait (swift build --traits S3).
             """
     )
 
@@ -35,16 +42,39 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The ledger's checkpoint origin (default: cairn.local/<random hex>).")
     var origin: String?
 
+    @Option(help: ArgumentHelp("Keep the objects in an S3 bucket.", valueName: "s3://BUCKET/PREFIX"))
+    var objects: String?
+
+    @Option(
+        name: .customLong("s3-endpoint"),
+        help: ArgumentHelp("The S3 service (default: AWS in $AWS_REGION).", valueName: "http(s)://HOST[:PORT]")
+    )
+    var s3Endpoint: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func run() throws {
         let path = storeOptions.storePath
+        // The bucket is checked before anything is written, so a failed init leaves nothing behind.
+        var s3Location: S3Location?
+        if let objects {
+            s3Location = try S3Support.checkedLocation(objects, endpoint: s3Endpoint, algorithm: algorithm)
+        } else if s3Endpoint != nil {
+            throw CLIError("--s3-endpoint goes with --objects s3://BUCKET/PREFIX")
+        }
         let store: ObjectStore
         do {
             store = try ObjectStore.create(at: path, algorithm: algorithm, durability: durability)
         } catch {
             throw StoreExit.cliError(error)
+        }
+        if let s3Location {
+            do {
+                try S3StoreFile.write(s3Location, storeRoot: store.root)
+            } catch {
+                throw CLIError("cannot record the S3 location in \(store.root): \(error)")
+            }
         }
         let key: NoteVerifier
         do {
@@ -59,6 +89,9 @@ struct InitCommand: ParsableCommand {
                 "Initialized an empty Cairn store in \(path) (\(algorithm.rawValue), durability \(durability.rawValue))"
             )
             Terminal.print("Ledger checkpoints are signed as \(key.name)")
+            if let s3Location {
+                Terminal.print("Objects are to be kept in \(s3Location) (\(s3Location.endpoint ?? "AWS"))")
+            }
         }
     }
 }

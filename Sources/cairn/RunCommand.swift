@@ -64,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
+        try S3Support.refuseRemoteObjects(storePath: storeOptions.storePath)
         let store: ObjectStore
         do {
             store = try ObjectStore(at: storeOptions.storePath)

@@ -1,0 +1,54 @@
+import CairnCore
+import CairnS3
+
+/// What the CLI does with S3 locations (`cairn init --objects s3://...`).
+enum S3Support {
+    /// Parses `--objects` and `--s3-endpoint` and checks that the bucket can be listed and written with the
+    /// environment's credentials; fails with exit 2 and what is wrong (no such bucket, access denied, no reply,
+    /// missing credentials), or, in a build without the S3 trait, with how to get one.
+    static func checkedLocation(_ text: String, endpoint: String?, algorithm: DigestAlgorithm) throws -> S3Location {
+        #if S3
+        let location: S3Location
+        do {
+            location = try S3Location(parsing: text, endpoint: endpoint)
+        } catch {
+            throw CLIError(error.description)
+        }
+        do {
+            let backend = try S3ObjectBackend(
+                configuration: S3BackendConfiguration(
+                    location: location,
+                    algorithm: algorithm,
+                    retry: S3RetryPolicy(maxAttempts: 3)
+                )
+            )
+            defer { backend.shutdown() }
+            try backend.checkAccess()
+        } catch {
+            throw CLIError("cannot keep objects in \(location): \(error)")
+        }
+        return location
+        #else
+        throw CLIError(
+            "this cairn was built without S3 support, so it cannot keep objects in \(text); build it with the S3 "
+                + "trait: swift build -c release --traits S3"
+        )
+        #endif
+    }
+
+    /// Refuses a store whose objects are in S3 for a verb that reads local objects, with exit 2.
+    static func refuseRemoteObjects(storePath: String) throws {
+        let location: S3Location?
+        do {
+            location = try S3StoreFile.read(storeRoot: storePath)
+        } catch {
+            throw CLIError("cannot read \(storePath)/\(S3StoreFile.name): \(error)")
+        }
+        if let location {
+            throw CLIError(
+                "the store at \(storePath) keeps its objects in \(location); this verb works on local objects only "
+                    + "(S3 objects are reached through the CairnS3 library for now)"
+            )
+        }
+    }
+}
