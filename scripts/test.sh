@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every check: formatting, a warnings-as-errors build, and the test suites.
 # CAIRN_SLOW_TESTS=1 adds the slow suites (long crash loops, fuzzing, scale).
+# CAIRN_SERVER_TESTS=1 adds the scale-out backends against real servers: builds with the PostgreSQL trait (in
+# .build-scale), starts a throwaway PostgreSQL (scripts/pg-server.sh), runs its tests and stops it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,3 +21,19 @@ export CAIRN_GENBLAZE_PYTHON="${CAIRN_GENBLAZE_PYTHON:-$PWD/.venv-gb/bin/python}
 TIMED='ProviderTests|PipelineTests'
 swift test --skip-build --parallel --num-workers 2 --skip "$TIMED" 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter "$TIMED" 2>&1 | tee -a .build/test-output.txt
+
+if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
+    SCALE_TRAITS=PostgreSQL
+    echo "== swift build --traits $SCALE_TRAITS (.build-scale)" >&2
+    swift build --build-tests --traits "$SCALE_TRAITS" --scratch-path .build-scale -Xswiftc -warnings-as-errors
+    echo "== PostgreSQL ledger tests against a throwaway server" >&2
+    trap 'bash scripts/pg-server.sh stop' EXIT
+    bash scripts/pg-server.sh start
+    (
+        eval "$(bash scripts/pg-server.sh env)"
+        swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale --parallel --num-workers 2 \
+            --filter 'CairnPostgresTests'
+    ) 2>&1 | tee -a .build/test-output.txt
+    bash scripts/pg-server.sh stop
+    trap - EXIT
+fi
