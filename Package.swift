@@ -16,7 +16,16 @@ let package = Package(
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnLedger", targets: ["CairnLedger"]),
         .library(name: "CairnPipeline", targets: ["CairnPipeline"]),
+        .library(name: "CairnPostgres", targets: ["CairnPostgres"]),
         .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    traits: [
+        .trait(
+            name: "PostgreSQL",
+            description:
+                "A ledger in PostgreSQL (CairnPostgres's PostgresLedgerStorage); builds postgres-nio and SwiftNIO."
+        ),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -25,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
@@ -93,6 +104,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A ledger in PostgreSQL (spec/postgres.md): URLs and credentials always compile (no IO); the storage
+        // (PostgresLedgerStorage) only with the PostgreSQL trait, which brings postgres-nio.
+        .target(
+            name: "CairnPostgres",
+            dependencies: [
+                "CairnCore",
+                "CairnLedger",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -102,6 +127,7 @@ let package = Package(
                 "CairnStore",
                 "CairnLedger",
                 "CairnPipeline",
+                "CairnPostgres",
                 "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +175,16 @@ let package = Package(
             name: "CairnPipelineTests",
             dependencies: [
                 "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
+                "_CairnTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL ledger: URL and passfile rules always; against a real server (scripts/pg-server.sh) only
+        // with the PostgreSQL trait, skipped when CAIRN_PG_URL is not set.
+        .testTarget(
+            name: "CairnPostgresTests",
+            dependencies: [
+                "CairnPostgres", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnConformance",
                 "_CairnTestSupport",
             ],
             swiftSettings: swiftSettings

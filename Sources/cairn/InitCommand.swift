@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCore
 import CairnLedger
 import CairnStore
+import Foundation
 
 /// Parses an enum option by its raw value, or fails with a usage error listing the choices.
 func parseChoice<T: RawRepresentable & CaseIterable>(_ text: String) throws -> T where T.RawValue == String {
@@ -17,7 +18,10 @@ struct InitCommand: ParsableCommand {
         abstract: "Create a new, empty store.",
         discussion: """
             Refuses to touch a directory that already holds a store (exit 2). Also makes the ledger's Ed25519 \
-            signing key; its name (the checkpoint origin line) is --origin, or cairn.local/<random hex>.
+            signing key; its name (the checkpoint origin line) is --origin, or cairn.local/<random hex>. With \
+            --ledger postgres://USER@HOST:PORT/DATABASE the ledger lives in that PostgreSQL database (the password \
+            comes from PGPASSWORD or a passfile, never from the URL); this needs a build with the PostgreSQL \
+            package trait (swift build --traits PostgreSQL).
             """
     )
 
@@ -35,11 +39,24 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The ledger's checkpoint origin (default: cairn.local/<random hex>).")
     var origin: String?
 
+    @Option(help: "Keep the ledger in PostgreSQL: postgres://USER@HOST:PORT/DATABASE[?schema=NAME].")
+    var ledger: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func run() throws {
         let path = storeOptions.storePath
+        // Reach the ledger's database before making anything, so a failure leaves no half-made store.
+        if let ledger {
+            try LedgerBackend.validate(url: ledger)
+            let storage = try LedgerBackend.openPostgres(url: ledger)
+            do {
+                _ = try storage.withExclusiveAccess { try storage.recover() }
+            } catch {
+                throw CLIError("\(error)", exitCode: 2)
+            }
+        }
         let store: ObjectStore
         do {
             store = try ObjectStore.create(at: path, algorithm: algorithm, durability: durability)
@@ -52,6 +69,12 @@ struct InitCommand: ParsableCommand {
         } catch {
             throw CLIError("cannot make the ledger's signing key in \(store.root): \(error)")
         }
+        if let ledger {
+            let file = LedgerBackend.locationFile(storeRoot: store.root)
+            guard FileManager.default.createFile(atPath: file, contents: Data((ledger + "\n").utf8)) else {
+                throw CLIError("cannot write \(file)")
+            }
+        }
         if json {
             try JSONOutput.print(InitReport(configuration: store.configuration, origin: key.name))
         } else {
@@ -59,6 +82,7 @@ struct InitCommand: ParsableCommand {
                 "Initialized an empty Cairn store in \(path) (\(algorithm.rawValue), durability \(durability.rawValue))"
             )
             Terminal.print("Ledger checkpoints are signed as \(key.name)")
+            if let ledger { Terminal.print("The ledger lives in \(ledger)") }
         }
     }
 }
