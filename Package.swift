@@ -118,6 +118,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks/compare/pg.sh's driver: durable ledger appends to PostgreSQL, timed (needs the PostgreSQL trait).
+        .executableTarget(
+            name: "cairn-pg-bench",
+            dependencies: ["CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -184,8 +190,8 @@ let package = Package(
         .testTarget(
             name: "CairnPostgresTests",
             dependencies: [
-                "CairnPostgres", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnConformance",
-                "_CairnTestSupport",
+                "cairn", "CairnPostgres", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore",
+                "_CairnConformance", "_CairnTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

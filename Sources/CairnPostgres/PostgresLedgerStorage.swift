@@ -37,6 +37,20 @@ public final class PostgresLedgerStorage: LedgerStorage {
     private var state: State?
     /// The schema-qualified table names.
     private let tables: Tables
+    /// Committed tree nodes this instance wrote or read: a committed node never changes, so a checkpoint's root
+    /// and proofs over recent entries need no round trip. Bounded: emptied when it grows past `nodeCacheLimit`.
+    private var nodeCache: [NodeKey: MerkleHash] = [:]
+    private let nodeCacheLimit = 1 << 16
+
+    struct NodeKey: Hashable {
+        var level: Int
+        var index: UInt64
+    }
+
+    private func remember(_ hash: MerkleHash, level: Int, index: UInt64) {
+        if nodeCache.count >= nodeCacheLimit { nodeCache.removeAll(keepingCapacity: true) }
+        nodeCache[NodeKey(level: level, index: index)] = hash
+    }
 
     struct State {
         var size: UInt64
@@ -347,7 +361,13 @@ public final class PostgresLedgerStorage: LedgerStorage {
             )
         }
         let committed = UInt64(size)
-        state = State(size: committed, peaks: try peaks(size: committed))
+        let found = try peaks(size: committed)
+        var start: UInt64 = 0
+        for peak in found {
+            remember(peak.hash, level: peak.level, index: start >> UInt64(peak.level))
+            start += UInt64(1) << UInt64(peak.level)
+        }
+        state = State(size: committed, peaks: found)
         return (committed, nil)
     }
 
@@ -474,6 +494,12 @@ public final class PostgresLedgerStorage: LedgerStorage {
                 )
             }
         }
+        // Committed: the batch's nodes are now as permanent as the entries.
+        for ((level, index), hash) in zip(zip(nodeLevels, nodeIndexes), nodeHashes) {
+            if let node = MerkleHash(bytes: hash.readableBytesView) {
+                remember(node, level: Int(level), index: UInt64(index))
+            }
+        }
         state = State(size: UInt64(new), peaks: stack)
         return UInt64(new)
     }
@@ -530,6 +556,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
     }
 
     public func node(level: Int, index: UInt64) throws -> MerkleHash {
+        if let cached = nodeCache[NodeKey(level: level, index: index)] { return cached }
         let purpose = "reading tree node (\(level), \(index))"
         let rows = try run(
             purpose,
@@ -538,7 +565,9 @@ public final class PostgresLedgerStorage: LedgerStorage {
         guard let row = rows.first else {
             throw LedgerError(.notFound, "\(location): tree node (\(level), \(index)) is not stored")
         }
-        return try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
+        let hash = try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
+        remember(hash, level: level, index: index)
+        return hash
     }
 
     public func checkpoint() throws -> (sequence: UInt64, note: String)? {

@@ -1,0 +1,56 @@
+// Benchmarks/compare/pg.sh's driver: durable ledger appends to PostgreSQL through the real Ledger (entry encoding,
+// one append statement and one checkpoint per batch), timed. Needs the PostgreSQL trait to run.
+//
+//   cairn-pg-bench COUNT BATCH ROOT     (CAIRN_PG_URL and PGPASSWORD from the environment)
+// prints `appends_per_second=N entry_bytes=B` on stdout and writes one entry's exact bytes to ROOT/entry.json.
+import CairnLedger
+import CairnManifest
+import CairnPostgres
+import CairnStore
+import Foundation
+
+#if PostgreSQL
+let arguments = CommandLine.arguments
+guard arguments.count == 4, let count = Int(arguments[1]), let batch = Int(arguments[2]), count > 0, batch > 0,
+    let url = ProcessInfo.processInfo.environment["CAIRN_PG_URL"]
+else {
+    FileHandle.standardError.write(Data("usage: CAIRN_PG_URL=... cairn-pg-bench COUNT BATCH ROOT\n".utf8))
+    exit(2)
+}
+let root = arguments[3]
+let schema = "bench_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+let storage = try PostgresLedgerStorage(url: url + (url.contains("?") ? "&" : "?") + "schema=\(schema)")
+defer { try? storage.dropSchema() }
+let store = try ObjectStore.create(at: root + "/store")
+let ledger = try Ledger.open(objects: store, storage: storage, root: store.root)
+func receipt(_ index: Int) throws -> Receipt {
+    try Receipt(
+        json: JSONReader.parse(
+            """
+            {"run_id":"run-\(index / 8)","step_name":"step","step_index":\(index % 8),"attempt":1,\
+            "status":"succeeded","started_at":"2026-01-01T00:00:00.000Z","finished_at":"2026-01-01T00:00:01.000Z",\
+            "provider":"bench","inputs":[],"outputs":[]}
+            """
+        )
+    )
+}
+let receipts = try (0..<count).map(receipt)
+let start = DispatchTime.now().uptimeNanoseconds
+var next = 0
+while next < count {
+    let end = min(count, next + batch)
+    if end - next == 1 {
+        try ledger.appendReceipt(receipts[next])
+    } else {
+        try ledger.appendReceipts(Array(receipts[next..<end]))
+    }
+    next = end
+}
+let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+let sample = try ledger.entryBytes(at: 0)
+try Data(sample).write(to: URL(fileURLWithPath: root + "/entry.json"))
+print("appends_per_second=\(Int(Double(count) / seconds)) entry_bytes=\(sample.count)")
+#else
+FileHandle.standardError.write(Data((PostgresSupport.missingSupportMessage + "\n").utf8))
+exit(2)
+#endif
