@@ -580,6 +580,11 @@ public final class PostgresLedgerStorage: LedgerStorage {
 
     public func replaceCheckpoint(_ note: String, expecting expected: UInt64?) throws -> Bool {
         let purpose = "replacing the checkpoint"
+        // The checkpoint is derived data (re-signed by the next writer when it is behind the log), as in the local
+        // ledger, which does not sync it: its commit does not wait for a WAL flush of its own. The WAL is
+        // sequential, so the next durable append flushes it too.
+        try run(purpose, "SET synchronous_commit TO off")
+        defer { if connection != nil { _ = try? run(purpose, "SET synchronous_commit TO on") } }
         let rows: [PostgresRow]
         if let expected {
             rows = try run(

@@ -56,6 +56,7 @@ enum LedgerBackend {
     static func storage(named operand: String) throws -> any LedgerStorage {
         if isPostgresURL(operand) { return try openPostgres(url: operand) }
         do {
+            try FileManager.default.createDirectory(atPath: operand, withIntermediateDirectories: true)
             return try Ledger.localStorage(directory: operand)
         } catch {
             throw CLIError("cannot open a ledger directory at \(operand): \(error)", exitCode: 2)
