@@ -35,6 +35,8 @@ public final class PostgresLedgerStorage: LedgerStorage {
     private var exclusive = false
     /// What the last ``recover()`` of the exclusive access in progress found (nil outside one).
     private var state: State?
+    /// The committed size and peaks this instance last saw (kept across accesses).
+    private var lastState: State?
     /// The schema-qualified table names.
     private let tables: Tables
     /// Committed tree nodes this instance wrote or read: a committed node never changes, so a checkpoint's root
@@ -218,6 +220,32 @@ public final class PostgresLedgerStorage: LedgerStorage {
         }
     }
 
+    /// Sends `queries` one after another without waiting in between (the connection runs them in order), then
+    /// waits for all: one wake-up of the calling thread instead of one per statement.
+    @discardableResult
+    private func runPipelined(_ purpose: String, _ queries: [PostgresQuery]) throws -> [[PostgresRow]] {
+        let connection = try connected()
+        let futures = queries.map { connection.query($0, logger: logger) }
+        var results: [[PostgresRow]] = []
+        var failure: (any Error)?
+        for future in futures {
+            do {
+                results.append(try future.wait().rows)
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw fail(failure, purpose) }
+        return results
+    }
+
+    /// Sends a statement whose outcome nobody waits for (releasing a lock, ending a read-only snapshot): the next
+    /// statement on the connection runs after it.
+    private func send(_ query: PostgresQuery) {
+        guard let connection, !connection.isClosed else { return }
+        _ = connection.query(query, logger: logger)
+    }
+
     private func decode<T>(_ purpose: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch { throw fail(error, purpose) }
     }
@@ -313,12 +341,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             exclusive = false
             state = nil
             // A broken connection released the session lock with it.
-            if connection != nil {
-                _ = try? run(
-                    "releasing the ledger's append lock",
-                    "SELECT pg_advisory_unlock(hashtextextended(\(tables.lockKey), 0))"
-                )
-            }
+            send("SELECT pg_advisory_unlock(hashtextextended(\(tables.lockKey), 0))")
         }
         return try body()
     }
@@ -330,10 +353,10 @@ public final class PostgresLedgerStorage: LedgerStorage {
         try run(purpose, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do {
             let result = try body()
-            try run("closing a read snapshot", "COMMIT")
+            send("COMMIT")
             return result
         } catch {
-            if connection != nil { _ = try? run("closing a read snapshot", "ROLLBACK") }
+            send("ROLLBACK")
             throw error
         }
     }
@@ -361,6 +384,12 @@ public final class PostgresLedgerStorage: LedgerStorage {
             )
         }
         let committed = UInt64(size)
+        // The log only grows and a committed entry never changes: at the size this instance last left it, the
+        // peaks are the ones it already holds.
+        if let known = lastState, known.size == committed {
+            state = known
+            return (committed, nil)
+        }
         let found = try peaks(size: committed)
         var start: UInt64 = 0
         for peak in found {
@@ -368,6 +397,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             start += UInt64(1) << UInt64(peak.level)
         }
         state = State(size: committed, peaks: found)
+        lastState = state
         return (committed, nil)
     }
 
@@ -501,6 +531,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             }
         }
         state = State(size: UInt64(new), peaks: stack)
+        lastState = state
         return UInt64(new)
     }
 
@@ -583,26 +614,23 @@ public final class PostgresLedgerStorage: LedgerStorage {
         // The checkpoint is derived data (re-signed by the next writer when it is behind the log), as in the local
         // ledger, which does not sync it: its commit does not wait for a WAL flush of its own. The WAL is
         // sequential, so the next durable append flushes it too.
-        try run(purpose, "SET synchronous_commit TO off")
-        defer { if connection != nil { _ = try? run(purpose, "SET synchronous_commit TO on") } }
-        let rows: [PostgresRow]
+        let statement: PostgresQuery
         if let expected {
-            rows = try run(
-                purpose,
-                """
+            statement = """
                 UPDATE \(unescaped: tables.checkpoint) SET sequence = sequence + 1, note = \(note) \
                 WHERE id = 1 AND sequence = \(Int64(expected)) RETURNING sequence
                 """
-            )
         } else {
-            rows = try run(
-                purpose,
-                """
+            statement = """
                 INSERT INTO \(unescaped: tables.checkpoint) VALUES (1, 1, \(note)) \
                 ON CONFLICT (id) DO NOTHING RETURNING sequence
                 """
-            )
         }
+        let results = try runPipelined(
+            purpose,
+            ["SET synchronous_commit TO off", statement, "SET synchronous_commit TO on"]
+        )
+        let rows = results[1]
         return rows.count == 1
     }
 }
