@@ -46,6 +46,9 @@ struct PostgresCLITests {
         // Nothing was written to local ledger files: the entries are in PostgreSQL.
         #expect(!FileManager.default.fileExists(atPath: a + "/ledger/entries.log"))
 
+        let verified = try runCairn(["ledger", "verify", "--store", a])
+        #expect(verified.status == 0 && verified.stdoutText.contains("OK: 3 entries"), "\(verified.stderrText)")
+
         // PostgreSQL to local files: the copy verifies offline with the same root and checkpoint.
         let copy = directory.appending("copy")
         let exported = try runCairn(["ledger", "export", copy + "/ledger", "--json", "--store", a])
