@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CairnPipeline", targets: ["CairnPipeline"]),
         .library(name: "CairnExport", targets: ["CairnExport"]),
         .library(name: "CairnS3", targets: ["CairnS3"]),
+        .library(name: "CairnPostgres", targets: ["CairnPostgres"]),
         .executable(name: "cairn", targets: ["cairn"]),
         .executable(name: "cairn-s3-bench", targets: ["cairn-s3-bench"]),
     ],
@@ -26,6 +27,11 @@ let package = Package(
             name: "S3",
             description:
                 "Objects in an S3-compatible bucket (CairnS3's HTTP client); builds AsyncHTTPClient and SwiftNIO."
+        ),
+        .trait(
+            name: "PostgreSQL",
+            description:
+                "A ledger in PostgreSQL (CairnPostgres's PostgresLedgerStorage); builds postgres-nio and SwiftNIO."
         ),
         .default(enabledTraits: []),
     ],
@@ -38,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
@@ -135,6 +142,26 @@ let package = Package(
             dependencies: ["CairnCore", "CairnS3", "CairnStore"],
             swiftSettings: swiftSettings
         ),
+        // A ledger in PostgreSQL (spec/postgres.md): URLs and credentials always compile (no IO); the storage
+        // (PostgresLedgerStorage) only with the PostgreSQL trait, which brings postgres-nio.
+        .target(
+            name: "CairnPostgres",
+            dependencies: [
+                "CairnCore",
+                "CairnLedger",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks/compare/pg.sh's driver: durable ledger appends to PostgreSQL, timed (needs the PostgreSQL trait).
+        .executableTarget(
+            name: "cairn-pg-bench",
+            dependencies: ["CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -146,6 +173,7 @@ let package = Package(
                 "CairnPipeline",
                 "CairnExport",
                 "CairnS3",
+                "CairnPostgres",
                 "_CairnSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -216,6 +244,16 @@ let package = Package(
         .testTarget(
             name: "CairnExportTests",
             dependencies: ["CairnExport", "CairnLedger", "CairnStore", "CairnCore", "_CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL ledger: URL and passfile rules always; against a real server (scripts/pg-server.sh) only
+        // with the PostgreSQL trait, skipped when CAIRN_PG_URL is not set.
+        .testTarget(
+            name: "CairnPostgresTests",
+            dependencies: [
+                "cairn", "CairnPostgres", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore",
+                "_CairnConformance", "_CairnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

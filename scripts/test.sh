@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every check: formatting, a warnings-as-errors build, and the test suites.
 # CAIRN_SLOW_TESTS=1 adds the slow suites (long crash loops, fuzzing, scale).
-# CAIRN_SERVER_TESTS=1 adds the scale-out backends against real servers: builds with the S3 trait (in
-# .build-scale), starts SeaweedFS (scripts/s3-server.sh), runs the S3 server tests and stops the server by PID.
+# CAIRN_SERVER_TESTS=1 adds the scale-out backends against real servers: builds once with the S3 and PostgreSQL
+# traits (in .build-scale), starts SeaweedFS (scripts/s3-server.sh) and a throwaway PostgreSQL
+# (scripts/pg-server.sh) on 127.0.0.1, runs their tests and stops both servers by PID, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,16 +24,20 @@ swift test --skip-build --parallel --num-workers 2 --skip "$TIMED" 2>&1 | tee .b
 swift test --skip-build --filter "$TIMED" 2>&1 | tee -a .build/test-output.txt
 
 if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
-    echo "== swift build --traits S3 (.build-scale)" >&2
-    swift build --build-tests --traits S3 --scratch-path .build-scale
-    echo "== S3 server tests against SeaweedFS" >&2
-    trap 'bash scripts/s3-server.sh stop' EXIT
+    SCALE_TRAITS=S3,PostgreSQL
+    echo "== swift build --traits $SCALE_TRAITS (.build-scale)" >&2
+    swift build --build-tests --traits "$SCALE_TRAITS" --scratch-path .build-scale -Xswiftc -warnings-as-errors
+    echo "== S3 and PostgreSQL tests against real servers" >&2
+    trap 'bash scripts/s3-server.sh stop; bash scripts/pg-server.sh stop' EXIT
     bash scripts/s3-server.sh start
+    bash scripts/pg-server.sh start
     (
         eval "$(bash scripts/s3-server.sh env)"
-        swift test --skip-build --traits S3 --scratch-path .build-scale --parallel --num-workers 2 \
-            --filter 'CairnS3ServerTests'
+        eval "$(bash scripts/pg-server.sh env)"
+        swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale --parallel --num-workers 2 \
+            --filter 'CairnS3ServerTests|CairnPostgresTests'
     ) 2>&1 | tee -a .build/test-output.txt
     bash scripts/s3-server.sh stop
+    bash scripts/pg-server.sh stop
     trap - EXIT
 fi

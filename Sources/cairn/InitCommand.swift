@@ -3,6 +3,7 @@ import CairnCore
 import CairnLedger
 import CairnS3
 import CairnStore
+import Foundation
 
 /// Parses an enum option by its raw value, or fails with a usage error listing the choices.
 func parseChoice<T: RawRepresentable & CaseIterable>(_ text: String) throws -> T where T.RawValue == String {
@@ -25,6 +26,10 @@ struct InitCommand: ParsableCommand {
             AWS_SESSION_TOKEN and AWS_REGION, and exits 2 saying what is wrong when it cannot; the store records \
             the bucket, prefix and endpoint in s3.json, never the credentials. Needs a cairn built with the S3 \
             trait (swift build --traits S3).
+
+            With --ledger postgres://USER@HOST:PORT/DATABASE the ledger lives in that PostgreSQL database (the \
+            password comes from PGPASSWORD or a passfile, never from the URL); this needs a build with the \
+            PostgreSQL package trait (swift build --traits PostgreSQL).
             """
     )
 
@@ -51,6 +56,9 @@ struct InitCommand: ParsableCommand {
     )
     var s3Endpoint: String?
 
+    @Option(help: "Keep the ledger in PostgreSQL: postgres://USER@HOST:PORT/DATABASE[?schema=NAME].")
+    var ledger: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -62,6 +70,16 @@ struct InitCommand: ParsableCommand {
             s3Location = try S3Support.checkedLocation(objects, endpoint: s3Endpoint, algorithm: algorithm)
         } else if s3Endpoint != nil {
             throw CLIError("--s3-endpoint goes with --objects s3://BUCKET/PREFIX")
+        }
+        // Reach the ledger's database before making anything, so a failure leaves no half-made store.
+        if let ledger {
+            try LedgerBackend.validate(url: ledger)
+            let storage = try LedgerBackend.openPostgres(url: ledger)
+            do {
+                _ = try storage.withExclusiveAccess { try storage.recover() }
+            } catch {
+                throw CLIError("\(error)", exitCode: 2)
+            }
         }
         let store: ObjectStore
         do {
@@ -82,6 +100,12 @@ struct InitCommand: ParsableCommand {
         } catch {
             throw CLIError("cannot make the ledger's signing key in \(store.root): \(error)")
         }
+        if let ledger {
+            let file = LedgerBackend.locationFile(storeRoot: store.root)
+            guard FileManager.default.createFile(atPath: file, contents: Data((ledger + "\n").utf8)) else {
+                throw CLIError("cannot write \(file)")
+            }
+        }
         if json {
             try JSONOutput.print(InitReport(configuration: store.configuration, origin: key.name))
         } else {
@@ -92,6 +116,7 @@ struct InitCommand: ParsableCommand {
             if let s3Location {
                 Terminal.print("Objects are to be kept in \(s3Location) (\(s3Location.endpoint ?? "AWS"))")
             }
+            if let ledger { Terminal.print("The ledger lives in \(ledger)") }
         }
     }
 }

@@ -14,8 +14,11 @@ extension StoreOptions {
     /// Opens the store's ledger, reporting a torn tail that was cut on stderr; exit 2 when it cannot be opened.
     func openLedger() throws -> Ledger {
         let store = try openStore()
+        let storage = try LedgerBackend.configuredStorage(storeRoot: store.root)
         do {
-            let ledger = try Ledger.open(store: store)
+            let ledger =
+                try storage.map { try Ledger.open(objects: store, storage: $0, root: store.root) }
+                ?? Ledger.open(store: store)
             if let cut = ledger.recoveredTail { Terminal.error("ledger: \(cut)") }
             return ledger
         } catch {

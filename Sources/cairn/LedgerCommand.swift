@@ -13,6 +13,8 @@ struct LedgerCommand: ParsableCommand {
             LedgerReindexCommand.self,
             LedgerAppendReceiptsCommand.self,
             LedgerTagCommand.self,
+            LedgerExportCommand.self,
+            LedgerImportCommand.self,
         ]
     )
 }

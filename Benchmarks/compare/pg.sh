@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Same-run PostgreSQL ledger comparison (medians of RUNS runs), against a throwaway server on 127.0.0.1
+# (scripts/pg-server.sh, fsync and synchronous_commit on):
+#   durable appends/s through the real Ledger (entry encoding and signing, one append statement and one checkpoint
+#   per batch) and through the storage alone, one entry per append and BATCH entries per append, vs pgbench
+#   inserting the same entry bytes into a one-table ledger (idx bigint primary key, payload bytea): one row per
+#   transaction, and BATCH rows per one-statement transaction.
+# Usage: Benchmarks/compare/pg.sh [COUNT=2000] [BATCH=100] [RUNS=3]
+# Builds cairn-pg-bench with the PostgreSQL trait in .build-scale (CONFIG=debug by default; CONFIG=release for
+# figures to publish: a release build of postgres-nio takes several minutes more).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. Benchmarks/compare/lib.sh
+COUNT=${1:-2000}
+BATCH=${2:-100}
+RUNS=${3:-3}
+CONFIG=${CONFIG:-debug}
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cairn-pg-bench.XXXXXX")
+started=0
+cleanup() {
+    rm -rf "$WORK"
+    if [ "$started" = 1 ]; then bash scripts/pg-server.sh stop; fi
+}
+trap cleanup EXIT
+
+swift build -c "$CONFIG" --traits PostgreSQL --scratch-path .build-scale --product cairn-pg-bench -Xswiftc -warnings-as-errors >&2
+BIN=.build-scale/$CONFIG/cairn-pg-bench
+if ! bash scripts/pg-server.sh status; then
+    bash scripts/pg-server.sh start
+    started=1
+fi
+eval "$(bash scripts/pg-server.sh env)"
+PORT=${CAIRN_PG_URL##*:}
+PORT=${PORT%%/*}
+PSQL=(psql -h 127.0.0.1 -p "$PORT" -U cairn -d cairn -qAt -v ON_ERROR_STOP=1)
+
+kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+echo "== durable appends to PostgreSQL: $COUNT entries, batches of $BATCH, $RUNS runs ($CONFIG build)"
+single=(); batched=(); s_single=(); s_batched=(); peer_single=(); peer_batched=()
+for run in $(seq "$RUNS"); do
+    rm -rf "$WORK/s" "$WORK/b"
+    mkdir -p "$WORK/s" "$WORK/b"
+    single+=("$("$BIN" "$COUNT" 1 "$WORK/s" | kv appends_per_second)")
+    batched+=("$("$BIN" "$COUNT" "$BATCH" "$WORK/b" | kv appends_per_second)")
+    rm -rf "$WORK/t" && mkdir -p "$WORK/t"
+    s_single+=("$("$BIN" "$COUNT" 1 "$WORK/t" storage | kv appends_per_second)")
+    rm -rf "$WORK/t" && mkdir -p "$WORK/t"
+    s_batched+=("$("$BIN" "$COUNT" "$BATCH" "$WORK/t" storage | kv appends_per_second)")
+    # The peer inserts the exact bytes of a ledger entry (hex-encoded for the variable, decoded by the server).
+    hex=$(xxd -p "$WORK/s/entry.json" | tr -d '\n')
+    "${PSQL[@]}" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS peer_ledger" \
+        -c "CREATE TABLE peer_ledger (idx bigint PRIMARY KEY, payload bytea NOT NULL)" \
+        -c "CREATE SEQUENCE IF NOT EXISTS peer_idx"
+    printf '%s\n' "INSERT INTO peer_ledger VALUES (nextval('peer_idx'), decode(:body, 'hex'));" >"$WORK/one.sql"
+    printf '%s\n' "INSERT INTO peer_ledger SELECT nextval('peer_idx'), decode(:body, 'hex') FROM generate_series(1, $BATCH);" \
+        >"$WORK/batch.sql"
+    tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
+    one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
+        -f "$WORK/one.sql" cairn 2>/dev/null | tps)
+    many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
+        -f "$WORK/batch.sql" cairn 2>/dev/null | tps)
+    peer_single+=("$(python3 -c "print(int($one))")")
+    peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
+    "${PSQL[@]}" -c "DROP TABLE peer_ledger" -c "DROP SEQUENCE peer_idx"
+done
+m_single=$(printf '%s\n' "${single[@]}" | median)
+m_batched=$(printf '%s\n' "${batched[@]}" | median)
+ms_single=$(printf '%s\n' "${s_single[@]}" | median)
+ms_batched=$(printf '%s\n' "${s_batched[@]}" | median)
+p_single=$(printf '%s\n' "${peer_single[@]}" | median)
+p_batched=$(printf '%s\n' "${peer_batched[@]}" | median)
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+echo "entry bytes: $(wc -c <"$WORK/s/entry.json")"
+echo "single:  cairn $m_single appends/s (runs: ${single[*]}), pgbench $p_single rows/s (runs: ${peer_single[*]}), ratio $(ratio "$m_single" "$p_single")x"
+echo "storage single:  $ms_single appends/s (runs: ${s_single[*]}), ratio $(ratio "$ms_single" "$p_single")x"
+echo "storage batched: $ms_batched appends/s (runs: ${s_batched[*]}), ratio $(ratio "$ms_batched" "$p_batched")x"
+echo "batched: cairn $m_batched appends/s (runs: ${batched[*]}), pgbench $p_batched rows/s (runs: ${peer_batched[*]}), ratio $(ratio "$m_batched" "$p_batched")x"

@@ -1,0 +1,637 @@
+#if PostgreSQL
+public import CairnLedger
+import CairnCore
+public import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// A ledger's entries, Merkle tree and checkpoint in PostgreSQL (`spec/postgres.md`), behind the same
+/// ``LedgerStorage`` contract as the local files: `Ledger.open(objects:storage:root:)` runs a ledger on it.
+///
+/// Each instance owns one connection and the one-thread event loop group it runs on, and blocks the calling thread
+/// for every statement (the protocol is synchronous; callers are on blocking-IO threads, never on Swift's
+/// cooperative pool, which this type does not use). ``close()`` (or deinit) closes both.
+///
+/// Exclusive access is a session advisory lock on the ledger's schema; every append is one statement that moves the
+/// head from the size the writer recovered to the new size and inserts the entries and tree nodes, so a database
+/// serialises appends from any number of processes and hosts, and a retried append never lands twice.
+public final class PostgresLedgerStorage: LedgerStorage {
+    /// The ledger's location, `postgres://USER@HOST:PORT/DATABASE` (never a password).
+    public var location: String { target.description }
+    /// Where the ledger lives.
+    public let target: PostgresLedgerLocation
+    /// The schema version this build reads and writes.
+    public static let schemaVersion = "1"
+
+    private let group: MultiThreadedEventLoopGroup
+    private let password: String?
+    private let logger = Logger(label: "cairn.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    private var connection: PostgresConnection?
+    private var closed = false
+    private var nextConnectionID = 0
+    /// True inside ``withExclusiveAccess(_:)``.
+    private var exclusive = false
+    /// What the last ``recover()`` of the exclusive access in progress found (nil outside one).
+    private var state: State?
+    /// The committed size and peaks this instance last saw (kept across accesses).
+    private var lastState: State?
+    /// The schema-qualified table names.
+    private let tables: Tables
+    /// Committed tree nodes this instance wrote or read: a committed node never changes, so a checkpoint's root
+    /// and proofs over recent entries need no round trip. Bounded: emptied when it grows past `nodeCacheLimit`.
+    private var nodeCache: [NodeKey: MerkleHash] = [:]
+    private let nodeCacheLimit = 1 << 16
+
+    struct NodeKey: Hashable {
+        var level: Int
+        var index: UInt64
+    }
+
+    private func remember(_ hash: MerkleHash, level: Int, index: UInt64) {
+        if nodeCache.count >= nodeCacheLimit { nodeCache.removeAll(keepingCapacity: true) }
+        nodeCache[NodeKey(level: level, index: index)] = hash
+    }
+
+    struct State {
+        var size: UInt64
+        /// The perfect subtrees of the tree of `size` leaves, largest first.
+        var peaks: [(level: Int, hash: MerkleHash)]
+    }
+
+    struct Tables {
+        let meta: String
+        let head: String
+        let entries: String
+        let nodes: String
+        let checkpoint: String
+        let lockKey: String
+        init(schema: String) {
+            meta = "\(schema).meta"
+            head = "\(schema).head"
+            entries = "\(schema).entries"
+            nodes = "\(schema).nodes"
+            checkpoint = "\(schema).checkpoint"
+            lockKey = "cairn-ledger:\(schema)"
+        }
+    }
+
+    /// Connects to the ledger at `location` (password from `PGPASSWORD` or a passfile in `environment`), creates
+    /// its tables in its schema if they do not exist yet, and checks the schema version.
+    ///
+    /// - Throws: ``PostgresLedgerError``: `.connection`, `.authentication`, `.server` (a missing database, no
+    ///   right to create the schema), `.schemaVersion` (tables of a version this build does not know).
+    public init(
+        location: PostgresLedgerLocation,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        target = location
+        tables = Tables(schema: location.schema)
+        password = PostgresCredentials.password(for: location, environment: environment)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try prepareSchema()
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Opens the ledger named by a `postgres://` URL (see ``PostgresLedgerLocation/init(url:environment:)``).
+    public convenience init(
+        url: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        try self.init(location: PostgresLedgerLocation(url: url, environment: environment), environment: environment)
+    }
+
+    deinit { close() }
+
+    /// Closes the connection and shuts the event loop group down. Further calls throw `.connection`.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        if let connection { try? connection.close().wait() }
+        connection = nil
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: Connection
+
+    private func fail(_ error: any Error, _ purpose: String) -> any Error {
+        if error is PostgresLedgerError || error is LedgerError { return error }
+        if let error = error as? PSQLError {
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState]
+                var code: PostgresLedgerError.Code = state?.hasPrefix("28") == true ? .authentication : .server
+                // Connection exceptions and an administrator's or crash shutdown end the session.
+                if state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true {
+                    code = .connection
+                    connection = nil
+                }
+                return PostgresLedgerError(
+                    code,
+                    purpose: purpose,
+                    location: target.server,
+                    sqlState: state,
+                    detail: error.serverInfo?[.message]
+                )
+            case .authMechanismRequiresPassword:
+                connection = nil
+                return PostgresLedgerError(
+                    .authentication,
+                    purpose: purpose,
+                    location: target.server,
+                    detail: "the server asks for a password; set PGPASSWORD or add a line to the passfile"
+                )
+            default:
+                connection = nil
+                var detail = "\(error.code)"
+                if let underlying = error.underlying { detail += ": \(underlying)" }
+                return PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: detail)
+            }
+        }
+        if error is PostgresDecodingError {
+            return PostgresLedgerError(
+                .server,
+                purpose: purpose,
+                location: target.server,
+                detail: "a column has an unexpected type (are these Cairn's tables?)"
+            )
+        }
+        connection = nil
+        return PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: "\(error)")
+    }
+
+    private func connected() throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        guard !closed else {
+            throw PostgresLedgerError(.connection, purpose: "using a closed storage", location: target.server)
+        }
+        let purpose = "connecting as \(target.user)"
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch target.tls {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        } catch {
+            throw PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: "TLS: \(error)")
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: target.host,
+            port: target.port,
+            username: target.user,
+            password: password,
+            database: target.database,
+            tls: tls
+        )
+        configuration.options.connectTimeout = .seconds(10)
+        // Every commit waits for its WAL flush, whatever the server's or role's default: durable on return.
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "on"), ("application_name", "cairn"),
+        ]
+        nextConnectionID += 1
+        do {
+            let made = try PostgresConnection.connect(
+                on: group.next(),
+                configuration: configuration,
+                id: nextConnectionID,
+                logger: logger
+            ).wait()
+            connection = made
+            return made
+        } catch {
+            throw fail(error, purpose)
+        }
+    }
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    private func run(_ purpose: String, _ query: PostgresQuery) throws -> [PostgresRow] {
+        let connection = try connected()
+        do {
+            return try connection.query(query, logger: logger).wait().rows
+        } catch {
+            throw fail(error, purpose)
+        }
+    }
+
+    /// Sends `queries` one after another without waiting in between (the connection runs them in order), then
+    /// waits for all: one wake-up of the calling thread instead of one per statement.
+    @discardableResult
+    private func runPipelined(_ purpose: String, _ queries: [PostgresQuery]) throws -> [[PostgresRow]] {
+        let connection = try connected()
+        let futures = queries.map { connection.query($0, logger: logger) }
+        var results: [[PostgresRow]] = []
+        var failure: (any Error)?
+        for future in futures {
+            do {
+                results.append(try future.wait().rows)
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw fail(failure, purpose) }
+        return results
+    }
+
+    /// Sends a statement whose outcome nobody waits for (releasing a lock, ending a read-only snapshot): the next
+    /// statement on the connection runs after it.
+    private func send(_ query: PostgresQuery) {
+        guard let connection, !connection.isClosed else { return }
+        _ = connection.query(query, logger: logger)
+    }
+
+    private func decode<T>(_ purpose: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw fail(error, purpose) }
+    }
+
+    // MARK: Schema
+
+    /// Creates the tables if needed (under a transaction advisory lock, so that two first opens do not race) and
+    /// refuses a schema version this build does not know.
+    private func prepareSchema() throws {
+        let t = tables
+        let schema = target.schema
+        let purpose = "preparing schema \(schema)"
+        try run(purpose, "BEGIN")
+        do {
+            try run(purpose, "SELECT pg_advisory_xact_lock(hashtextextended(\(t.lockKey), 0))")
+            let found = try run(
+                purpose,
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'meta'"
+            )
+            let exists = try decode(purpose) { try found[0].decode(Int64.self) } > 0
+            if !exists {
+                for statement in Self.createStatements(t, schema: schema) {
+                    try run(purpose, PostgresQuery(unsafeSQL: statement))
+                }
+                try run(purpose, "INSERT INTO \(unescaped: t.meta) VALUES ('schema_version', \(Self.schemaVersion))")
+            }
+            let rows = try run(purpose, "SELECT value FROM \(unescaped: t.meta) WHERE key = 'schema_version'")
+            let version = try rows.first.map { row in try decode(purpose) { try row.decode(String.self) } }
+            guard version == Self.schemaVersion else {
+                throw PostgresLedgerError(
+                    .schemaVersion,
+                    purpose: purpose,
+                    location: target.server,
+                    detail: "schema \(schema) holds ledger tables of version \(version ?? "(none)"); "
+                        + "this build reads version \(Self.schemaVersion) only"
+                )
+            }
+            try run(purpose, "COMMIT")
+        } catch {
+            _ = try? run(purpose, "ROLLBACK")
+            throw error
+        }
+    }
+
+    static func createStatements(_ t: Tables, schema: String) -> [String] {
+        [
+            "CREATE SCHEMA IF NOT EXISTS \(schema)",
+            "CREATE TABLE \(t.meta) (key text PRIMARY KEY, value text NOT NULL)",
+            "CREATE TABLE \(t.head) (id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL CHECK (size >= 0))",
+            """
+            CREATE TABLE \(t.entries) (idx bigint PRIMARY KEY CHECK (idx >= 0), \
+            leaf bytea NOT NULL CHECK (length(leaf) = 32), \
+            payload bytea NOT NULL CHECK (length(payload) BETWEEN 1 AND 67108864))
+            """,
+            """
+            CREATE TABLE \(t.nodes) (level smallint NOT NULL CHECK (level BETWEEN 0 AND 63), \
+            idx bigint NOT NULL CHECK (idx >= 0), hash bytea NOT NULL CHECK (length(hash) = 32), \
+            PRIMARY KEY (level, idx))
+            """,
+            """
+            CREATE TABLE \(t.checkpoint) (id int PRIMARY KEY CHECK (id = 1), \
+            sequence bigint NOT NULL CHECK (sequence >= 1), note text NOT NULL)
+            """,
+            "INSERT INTO \(t.head) VALUES (1, 0)",
+        ]
+    }
+
+    /// Drops this ledger's schema and everything in it (tests and `cairn` tools that made a throwaway ledger).
+    package func dropSchema() throws {
+        try run("dropping schema \(target.schema)", PostgresQuery(unsafeSQL: "DROP SCHEMA \(target.schema) CASCADE"))
+    }
+
+    /// The process ID of this instance's server session (tests break the connection with it).
+    package func backendProcessID() throws -> Int32 {
+        let purpose = "reading the session's process ID"
+        let rows = try run(purpose, "SELECT pg_backend_pid()")
+        return try decode(purpose) { try rows[0].decode(Int32.self) }
+    }
+
+    /// Runs one SQL statement as given (tests: damage, terminate a session); `{schema}` becomes the schema name.
+    package func execute(unsafeSQL sql: String) throws {
+        let text = sql.replacingOccurrences(of: "{schema}", with: target.schema)
+        try run("running a statement", PostgresQuery(unsafeSQL: text))
+    }
+
+    // MARK: LedgerStorage
+
+    public func withExclusiveAccess<R>(_ body: () throws -> R) throws -> R {
+        let purpose = "taking the ledger's append lock"
+        try run(purpose, "SELECT pg_advisory_lock(hashtextextended(\(tables.lockKey), 0))")
+        exclusive = true
+        defer {
+            exclusive = false
+            state = nil
+            // A broken connection released the session lock with it.
+            send("SELECT pg_advisory_unlock(hashtextextended(\(tables.lockKey), 0))")
+        }
+        return try body()
+    }
+
+    /// Readers run in one read-only snapshot: every read inside sees the same committed state, and no commit
+    /// becomes visible while it runs.
+    public func withSharedAccess<R>(_ body: () throws -> R) throws -> R {
+        let purpose = "opening a read snapshot"
+        try run(purpose, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let result = try body()
+            send("COMMIT")
+            return result
+        } catch {
+            send("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func recover() throws -> (size: UInt64, cut: TailCut?) {
+        let t = tables
+        let purpose = "recovering the ledger"
+        let rows = try run(
+            purpose,
+            """
+            SELECT size, (SELECT max(idx) FROM \(unescaped: t.entries)), \
+            (SELECT max(idx) FROM \(unescaped: t.nodes) WHERE level = 0) FROM \(unescaped: t.head) WHERE id = 1
+            """
+        )
+        guard let row = rows.first else {
+            throw LedgerError(.corruptLog, "\(location): the head row is missing")
+        }
+        let (size, lastEntry, lastLeaf) = try decode(purpose) { try row.decode((Int64, Int64?, Int64?).self) }
+        // Entries, nodes and head move in one transaction, so they always agree; anything else is damage.
+        guard lastEntry.map({ $0 + 1 }) ?? 0 == size, lastLeaf.map({ $0 + 1 }) ?? 0 == size else {
+            throw LedgerError(
+                .corruptLog,
+                "\(location): the head says \(size) entries but entries end at \(lastEntry.map { "\($0)" } ?? "none") "
+                    + "and leaves at \(lastLeaf.map { "\($0)" } ?? "none")"
+            )
+        }
+        let committed = UInt64(size)
+        // The log only grows and a committed entry never changes: at the size this instance last left it, the
+        // peaks are the ones it already holds.
+        if let known = lastState, known.size == committed {
+            state = known
+            return (committed, nil)
+        }
+        let found = try peaks(size: committed)
+        var start: UInt64 = 0
+        for peak in found {
+            remember(peak.hash, level: peak.level, index: start >> UInt64(peak.level))
+            start += UInt64(1) << UInt64(peak.level)
+        }
+        state = State(size: committed, peaks: found)
+        lastState = state
+        return (committed, nil)
+    }
+
+    /// The peaks of the tree of `size` leaves, largest first, read with one statement.
+    private func peaks(size: UInt64) throws -> [(level: Int, hash: MerkleHash)] {
+        var wanted: [(level: Int, index: UInt64)] = []
+        var start: UInt64 = 0
+        for level in stride(from: 63, through: 0, by: -1) where size & (UInt64(1) << UInt64(level)) != 0 {
+            wanted.append((level, start >> UInt64(level)))
+            start += UInt64(1) << UInt64(level)
+        }
+        guard !wanted.isEmpty else { return [] }
+        let levels = wanted.map { Int16($0.level) }
+        let indexes = wanted.map { Int64($0.index) }
+        let purpose = "reading the tree's peaks"
+        let rows = try run(
+            purpose,
+            """
+            SELECT n.level, n.hash FROM \(unescaped: tables.nodes) n \
+            JOIN unnest(\(levels)::smallint[], \(indexes)::bigint[]) AS w(level, idx) \
+            ON n.level = w.level AND n.idx = w.idx ORDER BY n.level DESC
+            """
+        )
+        let found = try rows.map { (row: PostgresRow) throws -> (level: Int, hash: MerkleHash) in
+            let (level, hash) = try decode(purpose) { try row.decode((Int16, ByteBuffer).self) }
+            return (level: Int(level), hash: try merkleHash(hash, purpose))
+        }
+        guard found.map(\.level) == wanted.map(\.level) else {
+            throw LedgerError(.corruptLog, "\(location): tree nodes of the peaks of \(size) entries are missing")
+        }
+        return found
+    }
+
+    private func merkleHash(_ buffer: ByteBuffer, _ what: String) throws -> MerkleHash {
+        guard let hash = MerkleHash(bytes: buffer.readableBytesView) else {
+            throw LedgerError(.corruptLog, "\(location): a stored hash is not 32 bytes (\(what))")
+        }
+        return hash
+    }
+
+    public func append(_ payloads: [[UInt8]]) throws -> UInt64 {
+        guard exclusive, let current = state else {
+            throw LedgerError(.invalidArgument, "\(location): append without recover() in the exclusive access")
+        }
+        state = nil
+        for payload in payloads where payload.isEmpty || payload.count > 64 << 20 {
+            throw LedgerError(.invalidEntry, "entry of \(payload.count) bytes is empty or too large")
+        }
+        guard !payloads.isEmpty else {
+            state = current
+            return current.size
+        }
+        // The new leaves and every perfect subtree they complete, as the local ledger computes them.
+        var stack = current.peaks
+        var indexes: [Int64] = []
+        var leaves: [ByteBuffer] = []
+        var bodies: [ByteBuffer] = []
+        var nodeLevels: [Int16] = []
+        var nodeIndexes: [Int64] = []
+        var nodeHashes: [ByteBuffer] = []
+        let allocator = ByteBufferAllocator()
+        var leafHashes: [MerkleHash] = []
+        for (offset, payload) in payloads.enumerated() {
+            let index = current.size + UInt64(offset)
+            let leaf = Merkle.leafHash(payload)
+            leafHashes.append(leaf)
+            indexes.append(Int64(index))
+            leaves.append(allocator.buffer(bytes: leaf.bytes))
+            bodies.append(allocator.buffer(bytes: payload))
+            nodeLevels.append(0)
+            nodeIndexes.append(Int64(index))
+            nodeHashes.append(allocator.buffer(bytes: leaf.bytes))
+            stack.append((0, leaf))
+            while stack.count >= 2, stack[stack.count - 1].level == stack[stack.count - 2].level {
+                let right = stack.removeLast()
+                let left = stack.removeLast()
+                let parent = Merkle.nodeHash(left.hash, right.hash)
+                let level = left.level + 1
+                nodeLevels.append(Int16(level))
+                nodeIndexes.append(Int64(index >> UInt64(level)))
+                nodeHashes.append(allocator.buffer(bytes: parent.bytes))
+                stack.append((level, parent))
+            }
+        }
+        let old = Int64(current.size)
+        let new = Int64(current.size) + Int64(payloads.count)
+        let t = tables
+        // One statement, so one transaction and one commit: the head moves from `old` to `new` only if it is still
+        // at `old`, and the entries and nodes are inserted only if it moved. Sent again after an unknown outcome,
+        // it inserts nothing a second time.
+        let statement: PostgresQuery = """
+            WITH h AS (UPDATE \(unescaped: t.head) SET size = \(new) WHERE id = 1 AND size = \(old) RETURNING size), \
+            e AS (INSERT INTO \(unescaped: t.entries) (idx, leaf, payload) \
+            SELECT * FROM unnest(\(indexes)::bigint[], \(leaves)::bytea[], \(bodies)::bytea[]) \
+            WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
+            n AS (INSERT INTO \(unescaped: t.nodes) (level, idx, hash) \
+            SELECT * FROM unnest(\(nodeLevels)::smallint[], \(nodeIndexes)::bigint[], \(nodeHashes)::bytea[]) \
+            WHERE EXISTS (SELECT 1 FROM h) RETURNING 1) \
+            SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n)
+            """
+        let purpose = "appending \(payloads.count) entries at index \(old)"
+        var moved: Bool
+        do {
+            let rows = try run(purpose, statement)
+            moved = try decode(purpose) { try rows[0].decode((Int64, Int64, Int64).self) }.0 == 1
+        } catch let error as PostgresLedgerError where error.code == .connection {
+            // The commit's outcome is unknown. Reconnect and take the lock again: the old session's lock is
+            // released only when its backend has ended, so by then the statement has committed or never will.
+            try run(
+                "taking the append lock again after \(error)",
+                "SELECT pg_advisory_lock(hashtextextended(\(t.lockKey), 0))"
+            )
+            let again = try run(purpose, statement)
+            moved = try decode(purpose) { try again[0].decode((Int64, Int64, Int64).self) }.0 == 1
+        }
+        if !moved {
+            // Either an earlier send of this statement committed (the batch is at [old, new)), or the log moved.
+            guard try landed(leafHashes, at: current.size) else {
+                throw PostgresLedgerError(
+                    .lostExclusive,
+                    purpose: purpose,
+                    location: target.server,
+                    detail: "the log is no longer at \(old) entries: another writer appended without the lock"
+                )
+            }
+        }
+        // Committed: the batch's nodes are now as permanent as the entries.
+        for ((level, index), hash) in zip(zip(nodeLevels, nodeIndexes), nodeHashes) {
+            if let node = MerkleHash(bytes: hash.readableBytesView) {
+                remember(node, level: Int(level), index: UInt64(index))
+            }
+        }
+        state = State(size: UInt64(new), peaks: stack)
+        lastState = state
+        return UInt64(new)
+    }
+
+    /// True when entries `[start, start + leaves.count)` exist with exactly these leaf hashes (in order).
+    private func landed(_ leaves: [MerkleHash], at start: UInt64) throws -> Bool {
+        let purpose = "checking whether a batch at index \(start) landed"
+        let rows = try run(
+            purpose,
+            """
+            SELECT leaf FROM \(unescaped: tables.entries) WHERE idx >= \(Int64(start)) \
+            AND idx < \(Int64(start) + Int64(leaves.count)) ORDER BY idx
+            """
+        )
+        let found = try rows.map { row in
+            try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
+        }
+        return found == leaves
+    }
+
+    public func committedSize() throws -> UInt64 {
+        let purpose = "reading the ledger size"
+        let rows = try run(purpose, "SELECT size FROM \(unescaped: tables.head) WHERE id = 1")
+        guard let row = rows.first else { throw LedgerError(.corruptLog, "\(location): the head row is missing") }
+        return UInt64(try decode(purpose) { try row.decode(Int64.self) })
+    }
+
+    public func entries(_ range: Range<UInt64>) throws -> [[UInt8]] {
+        guard !range.isEmpty else { return [] }
+        let purpose = "reading entries \(range.lowerBound)..<\(range.upperBound)"
+        let rows = try run(
+            purpose,
+            """
+            SELECT idx, leaf, payload FROM \(unescaped: tables.entries) \
+            WHERE idx >= \(Int64(range.lowerBound)) AND idx < \(Int64(range.upperBound)) ORDER BY idx
+            """
+        )
+        guard rows.count == range.count else {
+            throw LedgerError(.notFound, "\(location): entries \(range) are past the end of the ledger")
+        }
+        var result: [[UInt8]] = []
+        result.reserveCapacity(rows.count)
+        for (offset, row) in rows.enumerated() {
+            let (index, leaf, payload) = try decode(purpose) { try row.decode((Int64, ByteBuffer, ByteBuffer).self) }
+            let bytes = Array(payload.readableBytesView)
+            guard UInt64(index) == range.lowerBound + UInt64(offset),
+                Merkle.leafHash(bytes).bytes == Array(leaf.readableBytesView)
+            else {
+                throw LedgerError(.corruptLog, "\(location): entry \(index) does not match its leaf hash")
+            }
+            result.append(bytes)
+        }
+        return result
+    }
+
+    public func node(level: Int, index: UInt64) throws -> MerkleHash {
+        if let cached = nodeCache[NodeKey(level: level, index: index)] { return cached }
+        let purpose = "reading tree node (\(level), \(index))"
+        let rows = try run(
+            purpose,
+            "SELECT hash FROM \(unescaped: tables.nodes) WHERE level = \(Int16(level)) AND idx = \(Int64(index))"
+        )
+        guard let row = rows.first else {
+            throw LedgerError(.notFound, "\(location): tree node (\(level), \(index)) is not stored")
+        }
+        let hash = try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
+        remember(hash, level: level, index: index)
+        return hash
+    }
+
+    public func checkpoint() throws -> (sequence: UInt64, note: String)? {
+        let purpose = "reading the checkpoint"
+        let rows = try run(purpose, "SELECT sequence, note FROM \(unescaped: tables.checkpoint) WHERE id = 1")
+        guard let row = rows.first else { return nil }
+        let (sequence, note) = try decode(purpose) { try row.decode((Int64, String).self) }
+        return (UInt64(sequence), note)
+    }
+
+    public func replaceCheckpoint(_ note: String, expecting expected: UInt64?) throws -> Bool {
+        let purpose = "replacing the checkpoint"
+        // The checkpoint is derived data (re-signed by the next writer when it is behind the log), as in the local
+        // ledger, which does not sync it: its commit does not wait for a WAL flush of its own. The WAL is
+        // sequential, so the next durable append flushes it too.
+        let statement: PostgresQuery
+        if let expected {
+            statement = """
+                UPDATE \(unescaped: tables.checkpoint) SET sequence = sequence + 1, note = \(note) \
+                WHERE id = 1 AND sequence = \(Int64(expected)) RETURNING sequence
+                """
+        } else {
+            statement = """
+                INSERT INTO \(unescaped: tables.checkpoint) VALUES (1, 1, \(note)) \
+                ON CONFLICT (id) DO NOTHING RETURNING sequence
+                """
+        }
+        let results = try runPipelined(
+            purpose,
+            ["SET synchronous_commit TO off", statement, "SET synchronous_commit TO on"]
+        )
+        let rows = results[1]
+        return rows.count == 1
+    }
+}
+#endif
