@@ -1,3 +1,4 @@
+import CairnCore
 public import Foundation
 
 /// Output modality of a step (genblaze `Modality`).
@@ -202,21 +203,12 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
             rest += 86_400_000_000
             days -= 1
         }
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
         let seconds = rest / 1_000_000
         self.init(
-            year: Int(year),
-            month: Int(month),
-            day: Int(day),
+            year: year,
+            month: month,
+            day: day,
             hour: Int(seconds / 3600),
             minute: Int(seconds / 60 % 60),
             second: Int(seconds % 60),

@@ -1,3 +1,4 @@
+import CairnCore
 import Crypto
 public import Foundation
 
@@ -203,16 +204,7 @@ struct CivilTime {
         hour = rest / 3_600
         minute = rest % 3_600 / 60
         second = rest % 60
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        (year, month, day) = civilDate(daysSinceEpoch: Int64(days))
     }
 
     init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
