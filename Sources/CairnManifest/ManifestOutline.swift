@@ -93,16 +93,6 @@ package struct ManifestOutline: Sendable, Hashable {
         steps = []
         for (position, stepValue) in (run["steps"]?.arrayValue ?? []).enumerated() {
             guard let step = stepValue.objectValue else { continue }
-            func assets(_ key: String) -> [AssetReference] {
-                (step[key]?.arrayValue ?? []).compactMap { item in
-                    guard let fields = item.objectValue else { return nil }
-                    return AssetReference(
-                        digest: fields["sha256"]?.stringValue.flatMap { Digest("sha256:" + $0) },
-                        mediaType: fields["media_type"]?.stringValue,
-                        sizeBytes: fields["size_bytes"]?.integerValue?.int.map(Int64.init)
-                    )
-                }
-            }
             steps.append(
                 Step(
                     index: step["step_index"]?.integerValue?.int ?? position,
@@ -114,12 +104,33 @@ package struct ManifestOutline: Sendable, Hashable {
                     model: step["model"]?.stringValue,
                     startedAt: step["started_at"]?.stringValue,
                     completedAt: step["completed_at"]?.stringValue,
-                    inputs: assets("inputs"),
-                    outputs: assets("assets"),
+                    inputs: Self.assetReferences(step["inputs"]),
+                    outputs: Self.assetReferences(step["assets"]),
                     payloadDigests: step["provider_payload"].map(Self.digests(in:)) ?? []
                 )
             )
         }
+    }
+
+    /// The assets listed in a step's `inputs` or `assets` value (objects only; anything else lists nothing).
+    ///
+    /// A static function rather than one nested in the initialiser's loop: Swift 6.3's optimizer aborts on the
+    /// nested form in release builds (an ownership verification failure in CopyPropagation).
+    static func assetReferences(_ list: JSONValue?) -> [AssetReference] {
+        var references: [AssetReference] = []
+        for item in list?.arrayValue ?? [] {
+            guard let fields = item.objectValue else { continue }
+            var size: Int64? = nil
+            if let bytes = fields["size_bytes"]?.integerValue?.int { size = Int64(bytes) }
+            references.append(
+                AssetReference(
+                    digest: fields["sha256"]?.stringValue.flatMap { Digest("sha256:" + $0) },
+                    mediaType: fields["media_type"]?.stringValue,
+                    sizeBytes: size
+                )
+            )
+        }
+        return references
     }
 
     /// Every string in `value`, at any depth, that parses strictly as a digest, in document order.
