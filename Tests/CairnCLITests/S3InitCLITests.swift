@@ -4,6 +4,7 @@ import _CairnTestSupport
 
 /// `cairn init --objects s3://...` in a build without the S3 trait (the default): a clear refusal, exit 2, and
 /// nothing written. (With the trait, CairnS3ServerTests runs it against a real server.)
+@Suite(.timeLimit(.minutes(15)))
 struct S3InitCLITests {
     #if !S3
     @Test func aBuildWithoutS3SaysSoAndWritesNothing() throws {

@@ -4,7 +4,7 @@ import Testing
 import _CairnTestSupport
 
 /// `cairn init --ledger`, `cairn ledger export` and `import` (spec/postgres.md).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(15)))
 struct PostgresCLITests {
     #if !PostgreSQL
     @Test func initWithAPostgresLedgerSaysTheBuildLacksPostgreSQLAndMakesNothing() throws {

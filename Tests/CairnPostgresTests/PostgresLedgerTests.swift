@@ -74,7 +74,7 @@ func verifyOffline(
     return (transfer, try Ledger.verify(storeRoot: copy.path))
 }
 
-@Suite(.enabled(if: PostgresServer.url != nil, PostgresServer.skipReason), .timeLimit(.minutes(5)))
+@Suite(.enabled(if: PostgresServer.url != nil, PostgresServer.skipReason), .timeLimit(.minutes(15)))
 struct PostgresLedgerStorageTests {
     @Test func passesTheLedgerStorageContract() throws {
         let scratch = PostgresServer.Scratch()

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Ledger URLs, the passfile and error messages (spec/postgres.md): no server needed, run in every build.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(15)))
 struct PostgresLocationTests {
     @Test func aURLNamesHostPortDatabaseUserAndSchema() throws {
         let location = try PostgresLedgerLocation(url: "postgres://alice@db.example:6543/ledgers?schema=team_a")

@@ -10,7 +10,7 @@ import _CairnTestSupport
 /// The S3 backend against a real S3-compatible server: the object-backend conformance suite of spec/backends.md
 /// and the S3 promises of spec/s3.md. Needs `CAIRN_S3_ENDPOINT`, `CAIRN_S3_BUCKET` and the `AWS_*` credentials
 /// (`scripts/s3-server.sh start` prints them); without them every test here is skipped.
-@Suite(.enabled(if: S3Server.environment != nil, S3Server.skipMessage), .timeLimit(.minutes(5)))
+@Suite(.enabled(if: S3Server.environment != nil, S3Server.skipMessage), .timeLimit(.minutes(15)))
 struct S3BackendTests {
     /// A backend on a fresh prefix of the test bucket, so each test starts from an empty store.
     static func backend(

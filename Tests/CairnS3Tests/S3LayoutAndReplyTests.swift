@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 /// The key layout, locations, XML replies, errors, credentials and retry policy of spec/s3.md (no server).
+@Suite(.timeLimit(.minutes(15)))
 struct S3LayoutAndReplyTests {
     static let digest = ContentHasher.digest(of: Array("hello".utf8), algorithm: .sha256)
 

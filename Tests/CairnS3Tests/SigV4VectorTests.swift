@@ -5,6 +5,7 @@ import Testing
 import _CairnTestSupport
 
 /// The signer against AWS's published SigV4 vectors (`spec/vectors/sigv4/`, sources in its README).
+@Suite(.timeLimit(.minutes(15)))
 struct SigV4VectorTests {
     struct Case: Sendable, CustomStringConvertible {
         var group: String
