@@ -114,40 +114,46 @@ public struct LineageGraph: Sendable, Hashable {
     /// Text for the inside of a DOT double-quoted string: `"` and `\` escaped, a line break as DOT's `\n`, any
     /// other control character as a space (DOT would otherwise read `\l`, `\N`... or break the string).
     static func dotEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
+        escaped(text, lineBreak: "\\n") { scalar in
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": continue
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += " "
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case "\"": "\\\""
+            case "\\": "\\\\"
+            default: nil
             }
         }
-        return out
     }
 
     /// Text for the inside of a Mermaid `["..."]` label: characters Mermaid would read as markup or as the end of
     /// the label (`"`, `#`, `<`, `>`, `&`, backquote, backslash) as entity codes (`#34;`...), a line break as `<br/>`, any
     /// other control character as a space.
     static func mermaidEscaped(_ text: String) -> String {
+        escaped(text, lineBreak: "<br/>") { scalar in
+            switch scalar {
+            case "\"", "#", "<", ">", "&", "`", "\\": "#\(scalar.value);"
+            default: nil
+            }
+        }
+    }
+
+    /// `text` with each scalar `special` replaces replaced, `\n` as `lineBreak`, `\r` dropped and any other control
+    /// character as a space: what both graph languages need of a label.
+    private static func escaped(
+        _ text: String,
+        lineBreak: String,
+        special: (Unicode.Scalar) -> String?
+    ) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"", "#", "<", ">", "&", "`", "\\": out += "#\(scalar.value);"
-            case "\n": out += "<br/>"
-            case "\r": continue
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += " "
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            if let replacement = special(scalar) {
+                out += replacement
+            } else if scalar == "\n" {
+                out += lineBreak
+            } else if scalar == "\r" {
+                continue
+            } else if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += " "
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
         return out
