@@ -13,6 +13,8 @@
 # State (PID, port, directory, password; mode 600) is kept in .venv-servers/pg-server.state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/server-lib.sh
+. scripts/server-lib.sh
 ROOT=$PWD
 STATE_DIR=$ROOT/.venv-servers
 STATE=$STATE_DIR/pg-server.state
@@ -78,15 +80,7 @@ stop() {
     [ -f "$STATE" ] || { echo "pg-server: not running" >&2; return 0; }
     # shellcheck disable=SC1090
     . "$STATE"
-    if kill -0 "$PG_SERVER_PID" 2>/dev/null; then
-        kill -TERM "$PG_SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$PG_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$PG_SERVER_PID" 2>/dev/null; then
-            echo "pg-server: PID $PG_SERVER_PID still running 10 s after SIGTERM; sending SIGKILL" >&2
-            kill -KILL "$PG_SERVER_PID" 2>/dev/null || true
-            for _ in $(seq 1 100); do kill -0 "$PG_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
+    stop_by_pid pg-server "$PG_SERVER_PID"
     rm -rf "$PG_SERVER_DIR"
     rm -f "$STATE"
     echo "pg-server: stopped" >&2

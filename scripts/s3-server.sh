@@ -12,6 +12,8 @@
 # State (PID, ports, credentials; mode 600) is kept in .venv-servers/s3-server.state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/server-lib.sh
+. scripts/server-lib.sh
 ROOT=$PWD
 VENV=$ROOT/.venv-servers
 STATE=$VENV/s3-server.state
@@ -67,15 +69,7 @@ stop() {
     [ -f "$STATE" ] || { echo "s3-server: not running" >&2; return 0; }
     # shellcheck disable=SC1090
     . "$STATE"
-    if kill -0 "$S3_SERVER_PID" 2>/dev/null; then
-        kill -TERM "$S3_SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$S3_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$S3_SERVER_PID" 2>/dev/null; then
-            echo "s3-server: PID $S3_SERVER_PID still running 10 s after SIGTERM; sending SIGKILL" >&2
-            kill -KILL "$S3_SERVER_PID" 2>/dev/null || true
-            for _ in $(seq 1 100); do kill -0 "$S3_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
+    stop_by_pid s3-server "$S3_SERVER_PID"
     rm -rf "$S3_SERVER_DIR"
     rm -f "$STATE"
     echo "s3-server: stopped (PID $S3_SERVER_PID)" >&2
