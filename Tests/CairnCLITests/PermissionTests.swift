@@ -49,4 +49,36 @@ struct PermissionTests {
         #expect(!result.stdoutText.contains("absent"))
         #expect(result.stderrText.lowercased().contains("permission"), "\(result.stderrText)")
     }
+
+    @Test func aPutOfStoredBytesFailsWhenItCannotRestartTheirGracePeriod() throws {
+        // The object belongs to another user and is read-only: its modification time cannot be set, so the put
+        // cannot promise the garbage collector's grace period and must fail rather than report the bytes stored.
+        guard getuid() == 0 else { return }  // only root can make a file another user cannot touch here
+        let directory = try TemporaryDirectory(prefix: "cairn-permissions")
+        #expect(chmod(directory.path, 0o755) == 0)
+        let cairn = directory.appending("cairn")
+        try FileManager.default.copyItem(atPath: cairnExecutablePath(), toPath: cairn)
+        #expect(chmod(cairn, 0o755) == 0)
+        let store = directory.appending("store")
+        #expect(try runCairn(["init", "--store", store]).status == 0)
+        let bytes = Data("bytes stored by another user".utf8)
+        let first = try runCairn(["put", "--store", store, "-"], stdin: bytes)
+        #expect(first.status == 0)
+        let digest = try #require(first.stdoutText.split(separator: " ").first.map(String.init))
+
+        // The other user may stage its input in tmp/ (as a shared store's writers do).
+        #expect(chmod(store + "/tmp", 0o1777) == 0)
+        let has = try runUnprivileged(["has", "--store", store, digest], cairn: cairn, in: directory.path)
+        #expect(has.status == 0, "the other user can read the store: \(has.stderrText)")
+        let again = try runProcess(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", cairn, "put", "--store", store, "-"],
+            stdin: bytes,
+            currentDirectory: directory.path
+        )
+        #expect(again.status == 2, "exit \(again.status): \(again.stdoutText)\(again.stderrText)")
+        #expect(again.stderrText.contains("grace period"), "\(again.stderrText)")
+        #expect(!again.stdoutText.contains(digest), "a put that failed printed the digest")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/tmp").isEmpty, "no temporary left")
+    }
 }
