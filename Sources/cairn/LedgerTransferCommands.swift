@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnLedger
 import CairnStore
 import Foundation
+import _CairnSystem
 
 /// What `cairn ledger export` and `import` print.
 private struct TransferReport: Encodable {
@@ -76,11 +77,12 @@ struct LedgerExportCommand: ParsableCommand {
         let target = try LedgerBackend.storage(named: destination)
         let transfer = try LedgerExit.run { try Ledger.transfer(from: source.storage, to: target) }
         if !LedgerBackend.isPostgresURL(destination) {
+            // The verifier key goes beside the copy: published whole and synced, never over a key already there.
             let key = source.root + "/ledger/key.pub"
             let copy = destination + "/key.pub"
-            if FileManager.default.fileExists(atPath: key), !FileManager.default.fileExists(atPath: copy) {
+            if SystemCalls.exists(key) {
                 do {
-                    try FileManager.default.copyItem(atPath: key, toPath: copy)
+                    _ = try SystemCalls.createExclusively(try SystemCalls.readFile(key), at: copy, mode: 0o644)
                 } catch {
                     throw CLIError("cannot copy the verifier key to \(copy): \(error)")
                 }

@@ -284,4 +284,25 @@ struct LedgerCLITests {
             #expect(steps.sorted() == Array(0..<perProcess), "process \(p): every receipt indexed once")
         }
     }
+
+    @Test func exportToADirectoryCopiesTheLedgerAndItsVerifierKey() throws {
+        let store = try Store()
+        for value in ["one", "two"] {
+            #expect(try store.run(["ledger", "tag", "run-1", "step=\(value)"]).status == 0)
+        }
+        let copy = store.directory.appending("copy")
+        let exported = try store.run(["ledger", "export", copy + "/ledger"])
+        #expect(exported.status == 0, "\(exported.stderrText)")
+        // The key beside the copy is the store's (its checkpoint verifies with it), and the log is the store's.
+        #expect(
+            FileManager.default.contents(atPath: copy + "/ledger/key.pub")
+                == FileManager.default.contents(atPath: store.path + "/ledger/key.pub")
+        )
+        let log = FileManager.default.contents(atPath: copy + "/ledger/entries.log")
+        #expect(log != nil && log == FileManager.default.contents(atPath: store.path + "/ledger/entries.log"))
+        // A second export into the same place is refused and leaves the copy as it was.
+        let again = try store.run(["ledger", "export", copy + "/ledger"])
+        #expect(again.status == 2, "\(again.stderrText)")
+        #expect(FileManager.default.contents(atPath: copy + "/ledger/entries.log") == log)
+    }
 }
