@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Cairn needs on a fresh Debian machine: the C libraries it links (libb2, libxxhash),
-# the peer tools its tests and benchmarks compare against, and a Python venv with genblaze-core
-# for two-way manifest interop checks. Safe to run again: it skips what is already there.
+# the peer tools its tests and benchmarks compare against, and a Python venv (.venv-gb) with genblaze-core for
+# two-way manifest interop checks and the tools tests read exports with (scripts/python-requirements.txt).
+# Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,15 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ "${CAIRN_SKIP_GENBLAZE:-0}" != "1" ] && [ ! -x .venv-gb/bin/python ]; then
-    echo "setup: creating .venv-gb with genblaze-core 0.3.8" >&2
-    python3 -m venv .venv-gb
-    .venv-gb/bin/pip install -q genblaze-core==0.3.8
+if [ "${CAIRN_SKIP_GENBLAZE:-0}" != "1" ]; then
+    # .venv-gb holds scripts/python-requirements.txt (genblaze-core and the tools the tests read our output with);
+    # a stamp of that file's hash makes a changed list install again.
+    want=$(sha256sum scripts/python-requirements.txt | cut -d' ' -f1)
+    have=$(cat .venv-gb/.requirements.sha256 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+        echo "setup: installing scripts/python-requirements.txt into .venv-gb" >&2
+        [ -x .venv-gb/bin/python ] || python3 -m venv .venv-gb
+        .venv-gb/bin/pip install -q --disable-pip-version-check -r scripts/python-requirements.txt
+        echo "$want" > .venv-gb/.requirements.sha256
+    fi
 fi
