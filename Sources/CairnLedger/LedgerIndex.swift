@@ -31,8 +31,29 @@ final class LedgerIndex: Sendable {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError(.index, "cannot open the index \(path): \(error)")
+            throw Self.failure("cannot open the index", path: path, error)
         }
+    }
+
+    /// An index error naming the file, and saying so when its filesystem is full: SQLite reports a failed write
+    /// there as a generic "disk I/O error".
+    static func failure(_ what: String, path: String, _ error: any Error) -> LedgerError {
+        var message = "\(what) \(path): \(error)"
+        if let database = error as? DatabaseError,
+            [.SQLITE_IOERR, .SQLITE_FULL].contains(database.resultCode),
+            let free = freeBytes(onFilesystemOf: path), free < 1 << 20
+        {
+            message += " (the filesystem holding it has \(free) bytes free: free some space and run the command again)"
+        }
+        return LedgerError(.index, message)
+    }
+
+    /// The bytes an unprivileged writer may still use on the filesystem holding `path`'s directory.
+    static func freeBytes(onFilesystemOf path: String) -> UInt64? {
+        var info = statvfs()
+        let directory = (path as NSString).deletingLastPathComponent
+        guard statvfs(directory.isEmpty ? "." : directory, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
     /// The schema version an existing database declares: nil for an empty database, 0 for one without a
@@ -162,7 +183,7 @@ final class LedgerIndex: Sendable {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError(.index, "cannot update the index \(path): \(error)")
+            throw Self.failure("cannot update the index", path: path, error)
         }
     }
 
@@ -200,7 +221,7 @@ final class LedgerIndex: Sendable {
                 )
             }
         } catch {
-            throw LedgerError(.index, "cannot clear the index \(path): \(error)")
+            throw Self.failure("cannot clear the index", path: path, error)
         }
     }
 

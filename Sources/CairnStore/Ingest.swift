@@ -307,6 +307,7 @@ extension ObjectStore {
         let final = objectPath(for: object.digest)
         var temporaryNameLeft = true
         defer { if temporaryNameLeft { SystemCalls.discard(object.temporaryPath) } }
+        try refuseShardThatIsNotADirectory(of: object.digest)
         var stored = false
         var attempts = 0
         while true {
@@ -394,6 +395,33 @@ extension ObjectStore {
                 digest: digest,
                 errno: error.errno
             )
+        }
+    }
+
+    /// Throws when a shard directory of `digest` is anything but a real directory: a symbolic link there could point
+    /// outside the store, and Cairn writes only inside it. One `lstat` per shard level; a missing shard directory is
+    /// fine (the publish creates it).
+    func refuseShardThatIsNotADirectory(of digest: Digest) throws {
+        var path = objectsDirectory
+        let hex = Array(digest.hex.utf8)
+        for level in 0..<configuration.shardDepth {
+            path += "/" + String(decoding: hex[(2 * level)..<(2 * level + 2)], as: UTF8.self)
+            let info: stat?
+            do { info = try SystemCalls.lstatIfPresent(path) } catch {
+                throw StoreError.io("cannot inspect shard directory", path: path, error)
+            }
+            guard let info else { return }
+            if info.st_mode & S_IFMT != S_IFDIR {
+                let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a directory"
+                throw StoreError(
+                    code: .io,
+                    message:
+                        "shard directory is \(what); Cairn writes only inside the store: replace it with a real "
+                        + "directory (cairn fsck lists it)",
+                    path: path,
+                    digest: digest
+                )
+            }
         }
     }
 

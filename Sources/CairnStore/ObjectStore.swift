@@ -136,16 +136,15 @@ public final class ObjectStore: Sendable {
             }
             try SystemCalls.fsync(fd)
         } catch {
-            unlink(temp)
+            SystemCalls.discard(temp)
             throw StoreError.io("cannot write the store configuration", path: temp, error)
         }
-        defer { unlink(temp) }
-        if link(temp, configPath) != 0 {
-            let code = errno
-            if code == EEXIST {
+        defer { SystemCalls.discard(temp) }
+        do { try SystemCalls.link(temp, configPath) } catch {
+            if error.errno == .fileExists {
                 throw StoreError(code: .alreadyExists, message: "a store already exists", path: path)
             }
-            throw StoreError(code: .io, message: "cannot create", path: configPath, errno: Errno(rawValue: code))
+            throw StoreError(code: .io, message: "cannot create", path: configPath, errno: error.errno)
         }
         for directory in [path + "/objects/" + algorithm.rawValue, path + "/objects", path] {
             do { try SystemCalls.fsyncDirectory(directory) } catch {
@@ -168,18 +167,29 @@ public final class ObjectStore: Sendable {
             }
             throw StoreError(code: .notAStore, message: "no Cairn store (run `cairn init`)", path: path)
         }
+        // The layout version first: a store of a newer layout may name algorithms or fields this code does not
+        // know, and the useful answer is "newer layout", not "malformed".
+        struct LayoutVersion: Decodable { var layoutVersion: Int }
+        guard let version = try? JSONDecoder().decode(LayoutVersion.self, from: data) else {
+            throw StoreError(code: .badConfiguration, message: "malformed store configuration", path: configPath)
+        }
+        guard version.layoutVersion == StoreConfiguration.currentLayoutVersion else {
+            let advice =
+                version.layoutVersion > StoreConfiguration.currentLayoutVersion
+                ? "a newer Cairn made this store; use that version" : "this layout is not one Cairn reads"
+            throw StoreError(
+                code: .badConfiguration,
+                message:
+                    "unsupported store layout version \(version.layoutVersion) (this Cairn reads version "
+                    + "\(StoreConfiguration.currentLayoutVersion); \(advice)); nothing was changed",
+                path: configPath
+            )
+        }
         let configuration: StoreConfiguration
         do {
             configuration = try JSONDecoder().decode(StoreConfiguration.self, from: data)
         } catch {
             throw StoreError(code: .badConfiguration, message: "malformed store configuration", path: configPath)
-        }
-        guard configuration.layoutVersion == StoreConfiguration.currentLayoutVersion else {
-            throw StoreError(
-                code: .badConfiguration,
-                message: "unsupported store layout version \(configuration.layoutVersion)",
-                path: configPath
-            )
         }
         guard (1...2).contains(configuration.shardDepth) else {
             throw StoreError(

@@ -47,7 +47,8 @@ private var cErrno: Int32 { errno }
 /// falls back to a portable equivalent (`sync`, nothing, "unsupported").
 ///
 /// Every sync (`fsync`, `fdatasync`, a directory fsync, `syncfs`) goes through ``SyncAccounting``, so a test can
-/// count them or make them fail.
+/// count them or make them fail; every rename and link that makes a file visible is recorded there too, so a test
+/// can check the order of syncs and publishes.
 package enum SystemCalls {
     private typealias SyncFSFunction = @convention(c) (Int32) -> Int32
     private typealias SyncFileRangeFunction = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
@@ -337,16 +338,19 @@ package enum SystemCalls {
         while call(AT_FDCWD, source, AT_FDCWD, destination, 1) != 0 {
             if !interrupted { throw failure("rename \(source) to", destination) }
         }
+        SyncAccounting.didPublish("rename", path: destination)
     }
 
     /// Renames `source` over `destination` (replacing it).
     package static func rename(_ source: String, _ destination: String) throws(SystemError) {
         if cRename(source, destination) != 0 { throw failure("rename \(source) to", destination) }
+        SyncAccounting.didPublish("rename", path: destination)
     }
 
     /// Creates a hard link `destination` to `source`; throws `EEXIST` when `destination` exists.
     package static func link(_ source: String, _ destination: String) throws(SystemError) {
         if cLink(source, destination) != 0 { throw failure("link \(source) to", destination) }
+        SyncAccounting.didPublish("link", path: destination)
     }
 
     /// Removes `path`; true when it was there.
@@ -450,19 +454,30 @@ package enum SystemCalls {
 /// Counts the syncs Cairn issues under a directory and, for tests, makes them fail: the single place a sync promise
 /// can be checked.
 ///
-/// Every `fsync`, `fdatasync`, directory fsync and `syncfs` that ``SystemCalls`` makes passes through here first.
+/// Every `fsync`, `fdatasync`, directory fsync and `syncfs` that ``SystemCalls`` makes passes through here first,
+/// and every rename or link that publishes a file is recorded after it succeeds.
 /// A test starts a ``Watch`` on its own temporary directory, runs an operation, and reads ``Watch/count`` to prove
-/// a sync happened (so the test fails when the sync is removed), or gives the watch an errno to see that a failed
+/// a sync happened (so the test fails when the sync is removed), ``Watch/events`` to prove the order (the file's
+/// sync before its rename, the directory's sync after it), or gives the watch an errno to see that a failed
 /// sync is reported and nothing is acknowledged. Watches see only syncs of files under their directory, so tests
 /// running side by side in one process do not disturb each other. With no watch active a sync costs one atomic load
 /// here.
 package enum SyncAccounting {
     /// Syncs of files under one directory: counted, and failed with `failure` when it is set.
     package final class Watch: Sendable {
+        /// One sync or publish, in the order it happened: `operation` is `fsync`, `fdatasync`, `syncfs`, `rename`
+        /// or `link`; `path` is the file synced (a directory for a directory fsync) or the name published.
+        package struct Event: Sendable, Equatable, CustomStringConvertible {
+            package var operation: String
+            package var path: String
+            package var description: String { "\(operation) \(path)" }
+        }
+
         /// The directory watched (absolute, without a trailing slash).
         package let directory: String
         private let issued = Atomic<Int>(0)
         private let failing: Atomic<Int32>
+        private let log = Mutex<[Event]>([])
 
         init(directory: String, failure: Errno?) {
             self.directory = directory
@@ -471,6 +486,17 @@ package enum SyncAccounting {
 
         /// Syncs of files under ``directory`` since the watch started.
         package var count: Int { issued.load(ordering: .relaxed) }
+
+        /// The syncs and publishes under ``directory`` since the watch started, oldest first, with paths relative
+        /// to ``directory`` (`.` for the directory itself).
+        package var events: [Event] {
+            log.withLock { $0 }.map { event in
+                var relative = event
+                relative.path =
+                    event.path == directory ? "." : String(event.path.dropFirst(directory.count + 1))
+                return relative
+            }
+        }
 
         /// When set, every sync of a file under ``directory`` fails with this errno instead of running.
         package var failure: Errno? {
@@ -485,9 +511,14 @@ package enum SyncAccounting {
             path == directory || path.hasPrefix(directory + "/")
         }
 
-        func record() -> Int32 {
+        func record(_ operation: String, path: String) -> Int32 {
             issued.add(1, ordering: .relaxed)
+            log.withLock { $0.append(Event(operation: operation, path: path)) }
             return failing.load(ordering: .relaxed)
+        }
+
+        func recordPublish(_ operation: String, path: String) {
+            log.withLock { $0.append(Event(operation: operation, path: path)) }
         }
     }
 
@@ -530,10 +561,32 @@ package enum SyncAccounting {
         let matching = watches.withLock { $0.filter { $0.covers(path) } }
         var failure: Int32 = 0
         for watch in matching {
-            let code = watch.record()
+            let code = watch.record(operation, path: path)
             if code != 0 { failure = code }
         }
         if failure != 0 { throw SystemError(operation, path: path, errno: Errno(rawValue: failure)) }
+    }
+
+    /// Records a rename or link that made `path` visible (never fails: the publish has happened).
+    @inline(__always)
+    static func didPublish(_ operation: String, path: String) {
+        guard active.load(ordering: .relaxed) > 0 else { return }
+        let absolute = absolutePath(path)
+        for watch in watches.withLock({ $0.filter { $0.covers(absolute) } }) {
+            watch.recordPublish(operation, path: absolute)
+        }
+    }
+
+    /// `path` made absolute against the working directory, with its directory resolved (the file itself may be
+    /// a name just published), so it compares with the real paths descriptors report.
+    private static func absolutePath(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let real = realpath(parent, nil) else { return path }
+        defer { free(real) }
+        let directory = String(cString: real)
+        return directory == "/" ? "/" + name : directory + "/" + name
     }
 
     /// The path a descriptor was opened at (`/proc/self/fd`), or nil where that cannot be read.

@@ -4,6 +4,7 @@ import Foundation
 import SystemPackage
 import Testing
 import _CairnSystem
+import _CairnTestSupport
 
 @testable import CairnLedger
 
@@ -25,6 +26,29 @@ struct LedgerSyncTests {
         // A batch is one durable write.
         try fixture.ledger.appendReceipts((3..<10).map { makeReceipt(run: "sync", step: $0) })
         #expect(watch.count > before)
+    }
+
+    /// The signing key, which nothing can rebuild, is synced under a temporary name, linked into place (never over
+    /// an existing key) and its directory synced, in that order.
+    @Test func theSigningKeyIsSyncedThenLinkedThenItsDirectorySynced() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-ledger")
+        let store = try ObjectStore.create(at: directory.appending("store"), algorithm: .sha256, durability: .none)
+        let watch = SyncAccounting.watch(store.root)
+        defer { SyncAccounting.stop(watch) }
+        _ = try Ledger.open(store: store)
+        let events = watch.events
+        let linked = try #require(
+            events.firstIndex { $0.operation == "link" && $0.path == "ledger/key" },
+            "the key was never linked into place: \(events)"
+        )
+        #expect(
+            events[..<linked].contains { $0.operation == "fdatasync" && $0.path.hasPrefix("ledger/") },
+            "the key was not synced before it was linked: \(events)"
+        )
+        #expect(
+            events[linked...].contains { $0.operation == "fsync" && $0.path == "ledger" },
+            "the ledger directory was not synced after the key was linked: \(events)"
+        )
     }
 
     @Test func aFailedSyncAcknowledgesNothingAndTheLedgerStaysWhole() throws {

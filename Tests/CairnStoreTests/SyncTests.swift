@@ -4,6 +4,7 @@ import Foundation
 import SystemPackage
 import Testing
 import _CairnSystem
+import _CairnTestSupport
 
 /// The store's sync promises, checked through the IO layer's sync accounting: each test fails when the sync it
 /// names is removed, and an injected sync failure acknowledges nothing.
@@ -24,6 +25,71 @@ struct SyncTests {
         #expect(count >= 2)
         // A second put of the same bytes is a dedup hit: nothing new to make durable.
         #expect(try syncs(in: test) { _ = try test.store.put(Array("durable bytes".utf8)) } == 0)
+    }
+
+    /// The order spec/store.md promises for an object-durable put: the staged file is synced, then renamed into
+    /// its shard, then the shard directory is synced. Moving or dropping any of the three fails the test.
+    @Test func anObjectIsSyncedThenPublishedThenItsDirectorySynced() throws {
+        let test = try TestStore(durability: .object)
+        let bytes = Array("ordered bytes".utf8)
+        let hex = ContentHasher.digest(of: bytes, algorithm: .sha256).hex
+        let watch = SyncAccounting.watch(test.store.root)
+        defer { SyncAccounting.stop(watch) }
+        _ = try test.store.put(bytes)
+        let events = watch.events
+        let shard = "objects/sha256/\(hex.prefix(2))"
+        let published = try #require(
+            events.firstIndex { ["rename", "link"].contains($0.operation) && $0.path == shard + "/" + hex },
+            "the object was never published: \(events)"
+        )
+        #expect(
+            events[..<published].contains { $0.operation == "fsync" && $0.path.hasPrefix("tmp/") },
+            "the staged file was not synced before it was published: \(events)"
+        )
+        #expect(
+            events[published...].contains { $0.operation == "fsync" && $0.path == shard },
+            "the shard directory was not synced after the object was published: \(events)"
+        )
+    }
+
+    /// A batch syncs the filesystem once before its first object becomes visible and once after its last.
+    @Test func aBatchSyncsBeforeTheFirstPublishAndAfterTheLast() throws {
+        let test = try TestStore(durability: .batch)
+        let paths = try (0..<8).map { try test.makeFile("o\($0)", Array("ordered batch file \($0)".utf8)) }
+        let watch = SyncAccounting.watch(test.store.root)
+        defer { SyncAccounting.stop(watch) }
+        _ = try test.store.putBatch(filesAt: paths)
+        let events = watch.events
+        let publishes = events.indices.filter {
+            ["rename", "link"].contains(events[$0].operation) && events[$0].path.hasPrefix("objects/")
+        }
+        let syncs = events.indices.filter { events[$0].operation == "syncfs" }
+        #expect(publishes.count == paths.count, "\(events)")
+        let first = try #require(publishes.first)
+        let last = try #require(publishes.last)
+        #expect(syncs.contains { $0 < first }, "nothing was synced before the first object was visible: \(events)")
+        #expect(syncs.contains { $0 > last }, "nothing was synced after the last object was visible: \(events)")
+    }
+
+    /// `config.json` is synced before it is linked into place, and the store's directories after.
+    @Test func aNewStoreSyncsItsConfigurationBeforeAndItsDirectoriesAfter() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-store")
+        let watch = SyncAccounting.watch(directory.path)
+        defer { SyncAccounting.stop(watch) }
+        _ = try ObjectStore.create(at: directory.appending("store"), algorithm: .sha256, durability: .object)
+        let events = watch.events
+        let published = try #require(
+            events.firstIndex { $0.operation == "link" && $0.path == "store/config.json" },
+            "config.json was never published: \(events)"
+        )
+        #expect(
+            events[..<published].contains { $0.operation == "fsync" && $0.path.hasPrefix("store/tmp/config-") },
+            "config.json was not synced before it was published: \(events)"
+        )
+        #expect(
+            events[published...].contains { $0.operation == "fsync" && $0.path == "store" },
+            "the store directory was not synced after config.json was published: \(events)"
+        )
     }
 
     @Test func noneDurabilityNeverSyncs() throws {

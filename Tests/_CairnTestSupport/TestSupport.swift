@@ -122,7 +122,12 @@ public func runProcess(
     nonisolated(unsafe) var err = Data()
     DispatchQueue.global().async(group: group) { out = outPipe.fileHandleForReading.readDataToEndOfFile() }
     DispatchQueue.global().async(group: group) { err = errPipe.fileHandleForReading.readDataToEndOfFile() }
-    if let stdin { inPipe.fileHandleForWriting.write(stdin) }
+    if let stdin {
+        // A child may exit before reading all of its input (a put refused on a full disk, say): that must end the
+        // write, not the test process, so SIGPIPE is ignored and the write's error dropped.
+        signal(SIGPIPE, SIG_IGN)
+        try? inPipe.fileHandleForWriting.write(contentsOf: stdin)
+    }
     try? inPipe.fileHandleForWriting.close()
     process.waitUntilExit()
     group.wait()
