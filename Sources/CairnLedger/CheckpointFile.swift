@@ -45,6 +45,45 @@ enum CheckpointFile {
         return best
     }
 
+    /// What is wrong with the slots that hold neither a whole checkpoint nor zeros (a flipped bit, a torn write),
+    /// one message per slot; empty when both are sound. ``read(directory:)`` skips such a slot and uses the other,
+    /// so only this check makes the damage visible.
+    static func damage(directory: String) -> [String] {
+        let path = directory + "/" + name
+        guard FileSystem.exists(path), let bytes = try? FileSystem.readFile(path) else { return [] }
+        var found: [String] = []
+        if bytes.count > 2 * slotSize {
+            found.append("\(path) is \(bytes.count) bytes, more than its two \(slotSize)-byte checkpoint slots")
+        }
+        for slot in 0..<2 {
+            let start = slot * slotSize
+            guard start < bytes.count else { continue }
+            let end = min(start + slotSize, bytes.count)
+            if bytes[start..<end].allSatisfy({ $0 == 0 }) { continue }
+            let place = "checkpoint slot \(slot) (bytes \(start)-\(end - 1) of \(path))"
+            guard end - start == slotSize, Array(bytes[start..<start + 8]) == magic else {
+                found.append("\(place) is not a whole slot starting with the checkpoint magic: damaged")
+                continue
+            }
+            let length = Int(LogStorage.readUInt32(bytes, start + 16))
+            let bodyStart = start + headerSize
+            guard length <= slotSize - headerSize else {
+                found.append("\(place) gives a note length of \(length) bytes, past the slot's end: damaged")
+                continue
+            }
+            let covered = Array(bytes[(start + 8)..<(start + 20)]) + Array(bytes[bodyStart..<(bodyStart + length)])
+            if XXH3.hash64(covered) != LogStorage.readUInt64(bytes, start + 20) {
+                found.append(
+                    "\(place) fails its checksum: damaged, or torn by a crash while it was written (the next append "
+                        + "writes a new checkpoint)"
+                )
+            } else if let stray = bytes[(bodyStart + length)..<end].firstIndex(where: { $0 != 0 }) {
+                found.append("\(place) has a non-zero byte after its note, at offset \(stray): damaged")
+            }
+        }
+        return found
+    }
+
     /// Writes `note` as checkpoint `sequence` into its slot (`sequence % 2`; one `pwrite`, not synced: derived data).
     /// The caller has read the current sequence, under the exclusive lock, and passes the next one.
     static func write(note: String, sequence: UInt64, file: LedgerFile) throws {

@@ -77,6 +77,7 @@ extension Ledger {
         } catch {
             problems.append(.init(index: nil, message: "latest checkpoint does not verify: \(error)"))
         }
+        problems += CheckpointFile.damage(directory: directory).map { .init(index: nil, message: $0) }
         func compareStored(_ hash: MerkleHash, entry: UInt64) throws {
             defer { nodeSlot += 1 }
             guard let storedNodes, !treeMismatchReported else { return }

@@ -29,6 +29,7 @@ private func cFdatasync(_ fd: Int32) -> Int32 {
 }
 private func cFstat(_ fd: Int32, _ info: inout stat) -> Int32 { fstat(fd, &info) }
 private func cLstat(_ path: String, _ info: inout stat) -> Int32 { lstat(path, &info) }
+private func cStat(_ path: String, _ info: inout stat) -> Int32 { stat(path, &info) }
 private func cMkdir(_ path: String, _ mode: mode_t) -> Int32 { mkdir(path, mode) }
 private func cFlock(_ fd: Int32, _ operation: Int32) -> Int32 { flock(fd, operation) }
 private func cFtruncate(_ fd: Int32, _ size: off_t) -> Int32 { ftruncate(fd, size) }
@@ -198,6 +199,14 @@ package enum SystemCalls {
     package static func lstatIfPresent(_ path: String) throws(SystemError) -> stat? {
         var info = stat()
         if cLstat(path, &info) == 0 { return info }
+        if cErrno == ENOENT { return nil }
+        throw failure("stat", path)
+    }
+
+    /// `stat` (following symbolic links), returning `nil` for `ENOENT`.
+    package static func statIfPresent(_ path: String) throws(SystemError) -> stat? {
+        var info = stat()
+        if cStat(path, &info) == 0 { return info }
         if cErrno == ENOENT { return nil }
         throw failure("stat", path)
     }

@@ -17,11 +17,34 @@ struct StoreOptions: ParsableArguments {
     )
     var store: String?
 
+    @Flag(
+        name: .customLong("allow-other-owner"),
+        help: "Use a store directory owned by another user (also CAIRN_ALLOW_OTHER_OWNER=1)."
+    )
+    var allowOtherOwner = false
+
     /// The store path: `--store`, else `$CAIRN_HOME`, else `./.cairn`.
     var storePath: String {
         if let store { return store }
         if let home = ProcessInfo.processInfo.environment["CAIRN_HOME"], !home.isEmpty { return home }
         return ".cairn"
+    }
+}
+
+extension StoreOptions {
+    /// Refuses a store directory owned by another user unless asked (`--allow-other-owner`,
+    /// `CAIRN_ALLOW_OTHER_OWNER=1`): what a second user writes into a store carries that user's ownership and modes,
+    /// and a store someone else controls can be changed under you. Nothing there yet is left to the open to report.
+    func refuseOtherOwner() throws {
+        if allowOtherOwner || ProcessInfo.processInfo.environment["CAIRN_ALLOW_OTHER_OWNER"] == "1" { return }
+        let info: stat?
+        do { info = try SystemCalls.statIfPresent(storePath) } catch { throw CLIError("\(error)") }
+        guard let info, info.st_uid != geteuid() else { return }
+        throw CLIError(
+            "the store at \(storePath) is owned by uid \(info.st_uid), not by you (uid \(geteuid())): run cairn as its "
+                + "owner, or pass --allow-other-owner (CAIRN_ALLOW_OTHER_OWNER=1) to use it anyway",
+            exitCode: 2
+        )
     }
 }
 

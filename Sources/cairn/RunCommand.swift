@@ -64,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
+        try storeOptions.refuseOtherOwner()
         try S3Support.refuseRemoteObjects(storePath: storeOptions.storePath)
         let store: ObjectStore
         do {

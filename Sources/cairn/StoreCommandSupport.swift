@@ -10,6 +10,7 @@ import Darwin
 extension StoreOptions {
     /// Opens the store, or fails with one clear line and exit 2.
     func openStore() throws -> ObjectStore {
+        try refuseOtherOwner()
         try S3Support.refuseRemoteObjects(storePath: storePath)
         do {
             return try ObjectStore(at: storePath)

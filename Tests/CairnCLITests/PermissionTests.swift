@@ -12,6 +12,8 @@ struct PermissionTests {
             return try runProcess(
                 "/usr/bin/setpriv",
                 ["--reuid=65534", "--regid=65534", "--clear-groups", cairn] + arguments,
+                // The store is root's: these tests are about what the other user may read, so they ask to use it.
+                environment: ["CAIRN_ALLOW_OTHER_OWNER": "1"],
                 currentDirectory: directory
             )
         }
@@ -74,11 +76,86 @@ struct PermissionTests {
             "/usr/bin/setpriv",
             ["--reuid=65534", "--regid=65534", "--clear-groups", cairn, "put", "--store", store, "-"],
             stdin: bytes,
+            environment: ["CAIRN_ALLOW_OTHER_OWNER": "1"],
             currentDirectory: directory.path
         )
         #expect(again.status == 2, "exit \(again.status): \(again.stdoutText)\(again.stderrText)")
         #expect(again.stderrText.contains("grace period"), "\(again.stderrText)")
         #expect(!again.stdoutText.contains(digest), "a put that failed printed the digest")
         #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/tmp").isEmpty, "no temporary left")
+    }
+
+    /// A store directory owned by another user is refused by every verb unless asked, and changes nothing.
+    @Test(.enabled(if: getuid() == 0, "needs root to run cairn as another user"))
+    func aStoreOwnedByAnotherUserIsRefusedUnlessAsked() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-owner")
+        #expect(chmod(directory.path, 0o755) == 0)
+        let cairn = directory.appending("cairn")
+        try FileManager.default.copyItem(atPath: cairnExecutablePath(), toPath: cairn)
+        #expect(chmod(cairn, 0o755) == 0)
+        let store = directory.appending("store")
+        #expect(try runCairn(["init", "--store", store]).status == 0)
+        let put = try runCairn(["put", "--store", store, "-"], stdin: Data("root's bytes".utf8))
+        let digest = try #require(put.stdoutText.split(separator: " ").first.map(String.init), "\(put.stderrText)")
+        func asNobody(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+            try runProcess(
+                "/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", cairn] + arguments,
+                environment: environment,
+                currentDirectory: directory.path
+            )
+        }
+        for arguments in [["has", digest], ["cat", digest], ["fsck"], ["log"], ["ledger", "verify"]] {
+            let refused = try asNobody(arguments + ["--store", store])
+            #expect(refused.status == 2, "\(arguments): exit \(refused.status): \(refused.stderrText)")
+            #expect(refused.stderrText.contains("owned by uid 0"), "\(arguments): \(refused.stderrText)")
+            #expect(refused.stderrText.contains("--allow-other-owner"), "\(refused.stderrText)")
+            #expect(refused.stdout.isEmpty)
+        }
+        let pipeline = directory.appending("p.yaml")
+        try "name: p\nsteps:\n  - {model: m, prompt: a, modality: text}\n".write(
+            toFile: pipeline,
+            atomically: true,
+            encoding: .utf8
+        )
+        #expect(chmod(pipeline, 0o644) == 0)
+        let run = try asNobody(["run", "--store", store, pipeline])
+        #expect(run.status == 2 && run.stderrText.contains("owned by uid 0"), "\(run.stderrText)")
+        let before = try FileManager.default.subpathsOfDirectory(atPath: store).sorted()
+        // Asked, by flag or by environment, the reads go through.
+        #expect(try asNobody(["has", "--allow-other-owner", "--store", store, digest]).status == 0)
+        let allowed = try asNobody(["cat", "--store", store, digest], environment: ["CAIRN_ALLOW_OTHER_OWNER": "1"])
+        #expect(allowed.status == 0 && allowed.stdoutText == "root's bytes", "\(allowed.stderrText)")
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: store).sorted() == before)
+    }
+
+    /// Whatever the umask, the store is never group- or world-writable: directories 0755 at most, objects 0444,
+    /// the signing key 0600.
+    @Test func modesDoNotDependOnTheUmask() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-modes")
+        let store = directory.appending("store")
+        let file = directory.appending("input")
+        try Data("some bytes".utf8).write(to: URL(fileURLWithPath: file))
+        for arguments in [["init", "--store", store], ["put", "--store", store, file], ["log", "--store", store]] {
+            let result = try runProcess(
+                "/bin/sh",
+                ["-c", "umask 000 && exec \"$0\" \"$@\"", cairnExecutablePath()] + arguments
+            )
+            #expect(result.status == 0, "\(arguments): \(result.stderrText)")
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: store)
+        #expect(files.count > 5)
+        for relative in files {
+            let path = store + "/" + relative
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            let mode = info.st_mode & 0o7777
+            #expect(mode & 0o022 == 0, "\(relative) has mode \(String(mode, radix: 8))")
+            if relative.hasPrefix("objects/"), info.st_mode & S_IFMT == S_IFREG {
+                #expect(mode == 0o444, "\(relative) has mode \(String(mode, radix: 8))")
+            }
+            if relative == "ledger/key" { #expect(mode == 0o600, "the signing key has mode \(String(mode, radix: 8))") }
+        }
+        #expect(files.contains("ledger/key"))
     }
 }

@@ -178,3 +178,34 @@ public var genblazeVectorsPath: String { repositoryRoot() + "/spec/vectors/genbl
 
 /// The repository's script that asks genblaze-core for its verdict on manifest files.
 public var genblazeVerdictScript: String { repositoryRoot() + "/scripts/genblaze_verdict.py" }
+
+/// A small seeded generator (SplitMix64): every random choice made from it replays from its seed, so a test that
+/// prints its seed can be rerun with the same choices.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `count` random bytes.
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var index = 0
+        while index < count {
+            var word = next()
+            for _ in 0..<8 where index < count {
+                bytes[index] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                index += 1
+            }
+        }
+        return bytes
+    }
+}
