@@ -265,6 +265,8 @@ public enum LineageReport {
     static let stylesheet = """
         body{font-family:sans-serif;margin:1.5em;color:#222;background:#fafafa}\
         h1{font-size:1.4em}.summary{color:#555}\
+        dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em;margin:.4em 0}dt{color:#555}dd{margin:0}\
+        h3{font-size:1em;margin:.3em 0}\
         .graph{overflow:auto;background:#fff;border:1px solid #ccc;padding:.5em;margin-bottom:1.5em}\
         .graph svg{max-width:100%;height:auto}\
         .run{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.8em 1em;margin:1em 0}\
@@ -473,7 +475,8 @@ struct ReportGraph {
     func dot() -> String {
         var ids: [String: String] = [:]
         for (position, runID) in runIDs.enumerated() { ids[runID] = "n\(position)" }
-        var text = "digraph lineage {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"sans-serif\"];\n"
+        var text = "digraph lineage {\n  rankdir=TB;\n  graph [fontname=\"sans-serif\", fontsize=11];\n"
+        text += "  node [shape=box, style=rounded, fontname=\"sans-serif\"];\n"
         var inBatch: Set<String> = []
         for (number, batch) in batches.enumerated() {
             let name = LineageGraph.dotEscaped(names[batch[0]] ?? "")
