@@ -185,6 +185,27 @@ struct LineageReportTests {
         }
     }
 
+    @Test func aDotThatFailsOrIsNotThereIsNamedAndNothingIsEmbedded() throws {
+        let fixture = try ReportFixture()
+        let failing = try #require(
+            ["/bin/false", "/usr/bin/false"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        )
+        #expect {
+            _ = try LineageReport.html(for: .all, in: fixture.ledger, options: .init(dotPath: failing))
+        } throws: { error in
+            guard let error = error as? LineageReportError else { return false }
+            return error.kind == .dotFailed && error.message.contains("\(failing) -Tsvg failed (status 1)")
+        }
+        let absent = fixture.directory.appending("no-such-dot")
+        #expect {
+            _ = try LineageReport.html(for: .all, in: fixture.ledger, options: .init(dotPath: absent))
+        } throws: { error in
+            guard let error = error as? LineageReportError else { return false }
+            return error.kind == .dotMissing && error.message.contains(absent)
+                && error.message.contains("apt-get install graphviz")
+        }
+    }
+
     @Test func anUnknownRunIsRunNotFound() throws {
         let fixture = try ReportFixture()
         #expect {
