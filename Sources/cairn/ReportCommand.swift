@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The HTML file to write.", valueName: "file"))
     var output: String
 
-    @Option(help: ArgumentHelp("Embed assets of at most this many bytes (default 1 MiB).", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Embed images, audio and video of at most this many bytes each.", valueName: "bytes"))
     var embedLimit: Int = 1 << 20
 
     @Option(help: ArgumentHelp("The Graphviz `dot` to run (default: the first on PATH).", valueName: "path"))
