@@ -113,10 +113,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Provenance in other formats: lineage graphs (DOT, Mermaid).
+        // Provenance in other formats: lineage graphs (DOT, Mermaid) and the HTML lineage report.
         .target(
             name: "CairnExport",
-            dependencies: ["CairnLedger"],
+            dependencies: ["CairnLedger", "CairnManifest", "CairnStore", "CairnCore", "_CairnSystem"],
             swiftSettings: swiftSettings
         ),
         // Objects in an S3-compatible bucket: the SigV4 signer, key layout and XML replies always compile (no IO);
@@ -243,7 +243,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnExportTests",
-            dependencies: ["CairnExport", "CairnLedger", "CairnStore", "CairnCore", "_CairnTestSupport"],
+            dependencies: [
+                "cairn", "CairnExport", "CairnLedger", "CairnStore", "CairnCore", "CairnManifest", "_CairnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         // The PostgreSQL ledger: URL and passfile rules always; against a real server (scripts/pg-server.sh) only

@@ -68,8 +68,9 @@ public struct LineageGraph: Sendable, Hashable {
         self.init(nodes: nodes, links: links, focus: runID)
     }
 
-    /// The first 8 characters of a run ID (the first group of a UUID).
-    public static func shortID(_ runID: String) -> String { String(runID.prefix(8)) }
+    /// The last 8 characters of a run ID: the random tail of a UUID. (Its first group would not tell runs apart:
+    /// in the UUIDv7 run IDs `cairn run` makes it is the time, the same for runs made within about a minute.)
+    public static func shortID(_ runID: String) -> String { String(runID.suffix(8)) }
 
     /// The label lines of a node: its name (when it has a non-empty one) and its short ID.
     static func labelLines(_ node: Node) -> [String] {

@@ -31,6 +31,7 @@ struct Cairn: AsyncParsableCommand {
             LogCommand.self,
             ShowCommand.self,
             LineageCommand.self,
+            ReportCommand.self,
             MadeCommand.self,
             UsedCommand.self,
             GCCommand.self,

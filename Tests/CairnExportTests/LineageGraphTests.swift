@@ -66,9 +66,9 @@ struct LineageGraphTests {
             graph.dot() == #"""
                 digraph lineage {
                   node [shape=box];
-                  "aaaaaaaa-0000-4000-8000-000000000001" [label="root\naaaaaaaa"];
-                  "bbbbbbbb-0000-4000-8000-000000000002" [label="upscale\nbbbbbbbb", penwidth=2];
-                  "cccccccc-0000-4000-8000-000000000003" [label="final\ncccccccc"];
+                  "aaaaaaaa-0000-4000-8000-000000000001" [label="root\n00000001"];
+                  "bbbbbbbb-0000-4000-8000-000000000002" [label="upscale\n00000002", penwidth=2];
+                  "cccccccc-0000-4000-8000-000000000003" [label="final\n00000003"];
                   "aaaaaaaa-0000-4000-8000-000000000001" -> "bbbbbbbb-0000-4000-8000-000000000002";
                   "bbbbbbbb-0000-4000-8000-000000000002" -> "cccccccc-0000-4000-8000-000000000003";
                 }
@@ -83,10 +83,10 @@ struct LineageGraphTests {
         #expect(
             graph.mermaid() == """
                 graph TD
-                  n0["root<br/>aaaaaaaa"]
-                  n1["upscale<br/>bbbbbbbb"]
-                  n2["final<br/>cccccccc"]
-                  n3["variant<br/>dddddddd"]
+                  n0["root<br/>00000001"]
+                  n1["upscale<br/>00000002"]
+                  n2["final<br/>00000003"]
+                  n3["variant<br/>00000004"]
                   n0 --> n1
                   n1 --> n2
                   n0 --> n3
@@ -123,8 +123,8 @@ struct LineageGraphTests {
             Self.hostile.dot() == #"""
                 digraph lineage {
                   node [shape=box];
-                  "evil\"id\\ -> x" [label="say \"hi\"\n[line] {x} (y) |z| <b>&amp; #35; `t` back\\slash \\l ;\nevil\"id\\"];
-                  "plain-0000" [label="plain-00", penwidth=2];
+                  "evil\"id\\ -> x" [label="say \"hi\"\n[line] {x} (y) |z| <b>&amp; #35; `t` back\\slash \\l ;\nid\\ -> x"];
+                  "plain-0000" [label="ain-0000", penwidth=2];
                   "evil\"id\\ -> x" -> "plain-0000";
                 }
 
@@ -133,8 +133,8 @@ struct LineageGraphTests {
         #expect(
             Self.hostile.mermaid() == """
                 graph TD
-                  n0["say #34;hi#34;<br/>[line] {x} (y) |z| #60;b#62;#38;amp; #35;35; #96;t#96; back#92;slash #92;l ;<br/>evil#34;id#92;"]
-                  n1["plain-00"]
+                  n0["say #34;hi#34;<br/>[line] {x} (y) |z| #60;b#62;#38;amp; #35;35; #96;t#96; back#92;slash #92;l ;<br/>id#92; -#62; x"]
+                  n1["ain-0000"]
                   n0 --> n1
                   style n1 stroke-width:3px
 
