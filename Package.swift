@@ -113,10 +113,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Provenance in other formats: lineage graphs (DOT, Mermaid).
+        // Provenance in other formats: lineage graphs (DOT, Mermaid), run folders, proof bundles, in-toto.
         .target(
             name: "CairnExport",
-            dependencies: ["CairnLedger"],
+            dependencies: ["CairnCore", "CairnManifest", "CairnStore", "CairnLedger", "_CairnSystem"],
             swiftSettings: swiftSettings
         ),
         // Objects in an S3-compatible bucket: the SigV4 signer, key layout and XML replies always compile (no IO);
@@ -243,7 +243,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnExportTests",
-            dependencies: ["CairnExport", "CairnLedger", "CairnStore", "CairnCore", "_CairnTestSupport"],
+            dependencies: [
+                "CairnExport", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "CairnPipeline",
+                "_CairnSystem", "_CairnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         // The PostgreSQL ledger: URL and passfile rules always; against a real server (scripts/pg-server.sh) only

@@ -1,0 +1,86 @@
+import CairnCore
+import CairnExport
+import CairnLedger
+import CairnManifest
+import CairnPipeline
+import CairnStore
+import Foundation
+import _CairnTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ExportFixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A store with two real pipeline runs: `parent` makes an image; `child` is chained from it (the image is its
+/// input), its first step fails once and succeeds on the second attempt, and a second step follows.
+struct ExportFixture {
+    let directory: TemporaryDirectory
+    let store: ObjectStore
+    let ledger: Ledger
+    let parent: String
+    let child: String
+
+    init(algorithm: DigestAlgorithm = .sha256) async throws {
+        directory = try TemporaryDirectory(prefix: "cairn-export")
+        store = try ObjectStore.create(at: directory.appending("store"), algorithm: algorithm, durability: .none)
+        ledger = try Ledger.open(store: store)
+        let synthetic = SyntheticProvider()
+        let flaky = SyntheticProvider(name: "flaky", failingAttempts: 1)
+        let first = try await Pipeline("hero-shot", ledger: ledger)
+            .step(synthetic, model: "image-v1", prompt: "product on white", modality: .image, name: "still", seed: 7)
+            .run()
+        let second = try await Pipeline("hero-video", ledger: ledger, chain: true).from(first)
+            .step(flaky, model: "video-v1", prompt: "slow zoom", modality: .video, name: "zoom")
+            .step(synthetic, model: "caption-v1", prompt: "describe", modality: .text, name: "caption")
+            .run()
+        parent = first.runID
+        child = second.runID
+    }
+
+    /// A fresh path (not created) inside the fixture's directory.
+    func path(_ name: String) -> String { directory.appending(name) }
+}
+
+/// The permission bits of the file at `path`.
+func permissions(_ path: String) throws -> mode_t {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { throw ExportFixtureError("cannot stat \(path)") }
+    return info.st_mode & 0o7777
+}
+
+/// `stat` of `path`.
+func fileStat(_ path: String) throws -> stat {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { throw ExportFixtureError("cannot stat \(path)") }
+    return info
+}
+
+/// Replaces the bytes of a read-only file (as a user editing it would, after making it writable).
+func overwrite(_ path: String, with bytes: [UInt8]) throws {
+    guard chmod(path, 0o644) == 0 else { throw ExportFixtureError("cannot chmod \(path)") }
+    let fd = open(path, O_WRONLY | O_TRUNC)
+    guard fd >= 0 else { throw ExportFixtureError("cannot open \(path)") }
+    defer { close(fd) }
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw ExportFixtureError("cannot write \(path)") }
+}
+
+/// Every regular file under `root`, relative, sorted.
+func filesUnder(_ root: String) throws -> [String] {
+    guard let enumerator = FileManager.default.enumerator(atPath: root) else {
+        throw ExportFixtureError("cannot list \(root)")
+    }
+    var result: [String] = []
+    while let item = enumerator.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root + "/" + item, isDirectory: &isDirectory), !isDirectory.boolValue
+        {
+            result.append(item)
+        }
+    }
+    return result.sorted()
+}
