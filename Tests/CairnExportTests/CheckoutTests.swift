@@ -2,6 +2,7 @@ import CairnCore
 import CairnExport
 import CairnLedger
 import CairnManifest
+import CairnPipeline
 import CairnStore
 import Foundation
 import Testing
@@ -61,6 +62,57 @@ struct CheckoutTests {
         let report = try RunFolderVerifier.verify(directory: target)
         #expect(report.isValid, "\(report.failures.map(\.line))")
         #expect(report.runID == fixture.child)
+    }
+
+    @Test(
+        .enabled(if: getuid() == 0, "reflink checkouts are tested on an XFS image, which needs root to mount"),
+        .enabled(if: mkfsXFS != nil, "mkfs.xfs is missing: run scripts/setup.sh (Debian's xfsprogs)")
+    )
+    func onAReflinkFilesystemFilesAreReflinksThatCopyOnWrite() async throws {
+        let filesystem = try ReflinkFilesystem()
+        try await Self.checkReflinks(on: filesystem.point)
+    }
+
+    /// Checks out on `point` (a reflink filesystem) and shows the files are reflinks the store does not share writes
+    /// with.
+    private static func checkReflinks(on point: String) async throws {
+        let fixture = try await ExportFixture(storeParent: point)
+        let target = point + "/run"
+        let result = try RunCheckout.checkout(ledger: fixture.ledger, runID: fixture.child, into: target)
+        #expect(result.reflinked == 3)
+        #expect(result.copied == 0)
+        #expect(try RunFolderVerifier.verify(directory: target).isValid)
+        // Copy on write: editing the reflinked file leaves the store's object whole.
+        let output = try #require(try fixture.ledger.receipts(runID: fixture.child)[1].outputs.first)
+        try overwrite(target + "/steps/000_zoom/output-1.apng", with: Array("edited".utf8))
+        #expect(try fixture.store.read(output.digest).count > 6)
+        #expect(try fileStat(fixture.store.objectPath(for: output.digest)).st_nlink == 1)
+    }
+
+    @Test func providerRecordsGoIntoTheLastAttemptsFolder() async throws {
+        let fixture = try await ExportFixture()
+        let shell = ProcessProvider(
+            name: "shell",
+            command: [
+                "/bin/sh", "-c", "echo said \"$CAIRN_PROMPT\"; echo warned >&2; echo out > \"$CAIRN_OUTPUT_DIR/o.txt\"",
+            ],
+            modalities: [.text]
+        )
+        let run = try await Pipeline("local-tool", ledger: fixture.ledger)
+            .step(shell, model: "sh", prompt: "hello", modality: .text, name: "tool")
+            .run()
+        let target = fixture.path("tool")
+        _ = try RunCheckout.checkout(ledger: fixture.ledger, runID: run.runID, into: target)
+        let files = try filesUnder(target)
+        #expect(files.contains("steps/000_tool/attempt-1/stdout.txt"), "\(files)")
+        #expect(files.contains("steps/000_tool/attempt-1/stderr.txt"), "\(files)")
+        let stdout = try String(contentsOfFile: target + "/steps/000_tool/attempt-1/stdout.txt", encoding: .utf8)
+        #expect(stdout == "said hello\n")
+        #expect(try RunFolderVerifier.verify(directory: target).isValid)
+        // A record is checked like any other file.
+        try overwrite(target + "/steps/000_tool/attempt-1/stderr.txt", with: Array("quiet\n".utf8))
+        let report = try RunFolderVerifier.verify(directory: target)
+        #expect(report.failures.map(\.subject) == ["steps/000_tool/attempt-1/stderr.txt"])
     }
 
     @Test func linkModeMakesHardLinksToTheStoresObjects() async throws {

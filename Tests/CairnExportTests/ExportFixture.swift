@@ -25,9 +25,14 @@ struct ExportFixture {
     let parent: String
     let child: String
 
-    init(algorithm: DigestAlgorithm = .sha256) async throws {
+    /// - Parameter storeParent: where to make the store (default: the fixture's own temporary directory).
+    init(algorithm: DigestAlgorithm = .sha256, storeParent: String? = nil) async throws {
         directory = try TemporaryDirectory(prefix: "cairn-export")
-        store = try ObjectStore.create(at: directory.appending("store"), algorithm: algorithm, durability: .none)
+        store = try ObjectStore.create(
+            at: (storeParent ?? directory.path) + "/store",
+            algorithm: algorithm,
+            durability: .none
+        )
         ledger = try Ledger.open(store: store)
         let synthetic = SyntheticProvider()
         let flaky = SyntheticProvider(name: "flaky", failingAttempts: 1)
@@ -83,4 +88,45 @@ func filesUnder(_ root: String) throws -> [String] {
         }
     }
     return result.sorted()
+}
+
+/// `mkfs.xfs` (Debian's xfsprogs, installed by scripts/setup.sh), when on the PATH.
+let mkfsXFS: String? = {
+    for directory in ["/usr/sbin", "/sbin", "/usr/bin"]
+    where FileManager.default.isExecutableFile(
+        atPath: directory + "/mkfs.xfs"
+    ) {
+        return directory + "/mkfs.xfs"
+    }
+    return nil
+}()
+
+/// An XFS filesystem with reflinks, in an image file mounted through a loop device (root only); unmounted (lazily,
+/// if busy) when released.
+final class ReflinkFilesystem {
+    let directory: TemporaryDirectory
+    let point: String
+    private var mounted = false
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "cairn-xfs")
+        let image = directory.appending("xfs.img")
+        point = directory.appending("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: false)
+        guard FileManager.default.createFile(atPath: image, contents: nil),
+            truncate(image, 320 << 20) == 0
+        else { throw ExportFixtureError("cannot make \(image)") }
+        let mkfs = try runProcess(mkfsXFS ?? "mkfs.xfs", ["-q", "-m", "reflink=1", image])
+        guard mkfs.status == 0 else { throw ExportFixtureError("mkfs.xfs failed: \(mkfs.stderrText)") }
+        let mount = try runProcess("/usr/bin/mount", ["-o", "loop", image, point])
+        guard mount.status == 0 else { throw ExportFixtureError("mount failed: \(mount.stderrText)") }
+        mounted = true
+    }
+
+    deinit {
+        guard mounted else { return }
+        if (try? runProcess("/usr/bin/umount", [point]))?.status != 0 {
+            _ = try? runProcess("/usr/bin/umount", ["-l", point])
+        }
+    }
 }
