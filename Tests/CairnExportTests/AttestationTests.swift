@@ -23,8 +23,43 @@ private func object(_ value: JSONValue?) throws -> JSONObject {
     try #require(value?.objectValue)
 }
 
+private let vectors = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("spec/vectors").path
+
 @Suite(.timeLimit(.minutes(15)))
 struct AttestationTests {
+    @Test func theSpecVectorIsSignedOverDSSEsPAEByTheBundleVectorsKey() throws {
+        let envelopeBytes = Array(try Data(contentsOf: URL(fileURLWithPath: vectors + "/attestation/run.dsse.json")))
+        let envelope = try object(try JSONReader.parse(envelopeBytes))
+        let payloadText = try #require(envelope["payload"]?.stringValue)
+        let payload = Array(try #require(Data(base64Encoded: payloadText)))
+        let statement = Array(try Data(contentsOf: URL(fileURLWithPath: vectors + "/attestation/statement.json")))
+        #expect(payload + [0x0A] == statement)
+        let keyText = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: vectors + "/bundle/key.pub")),
+            as: UTF8.self
+        )
+        let key = try NoteVerifier(encoded: keyText)
+        let signature = try #require(envelope["signatures"]?.arrayValue?.first?.objectValue)
+        #expect(signature["keyid"]?.stringValue == key.name + "+" + String(format: "%08x", key.keyID))
+        let sigText = try #require(signature["sig"]?.stringValue)
+        let sig = Array(try #require(Data(base64Encoded: sigText)))
+        let pae = Array("DSSEv1 28 application/vnd.in-toto+json \(payload.count) ".utf8) + payload
+        #expect(key.isValidSignature(sig, for: pae))
+        var changed = pae
+        changed[changed.count - 2] ^= 0x01
+        #expect(!key.isValidSignature(sig, for: changed))
+        // The subjects are the bundle vector's assets, by SHA-256.
+        let subjects = try #require(try object(try JSONReader.parse(payload))["subject"]?.arrayValue)
+        let hexes = subjects.compactMap { $0.objectValue?["digest"]?.objectValue?["sha256"]?.stringValue }
+        #expect(hexes.count == 2)
+        for hex in hexes {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: vectors + "/bundle/assets/" + hex)))
+            #expect(ContentHasher.digest(of: bytes, algorithm: .sha256).hex == hex)
+        }
+    }
+
     @Test func theStatementNamesOutputsInputsRunAndBuilder() async throws {
         let fixture = try await ExportFixture()
         let statement = try object(try InTotoAttestation.statement(ledger: fixture.ledger, runID: fixture.child))
