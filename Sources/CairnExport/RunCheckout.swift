@@ -130,8 +130,8 @@ public enum RunCheckout {
             try io { try SystemCalls.rename(temporary, target) }
             try io { try SystemCalls.fsyncDirectory(parent) }
         } catch {
+            // Best effort: the failure being reported matters more; a tree left behind is a dot-named sibling.
             try? SystemCalls.removeTree(temporary)
-            if let error = error as? ExportError { throw error }
             throw error
         }
         return result

@@ -28,18 +28,22 @@ public enum RunFolderVerifier {
             throw ExportError(.malformed, "\(root)/manifest.json is not a genblaze manifest: \(error)")
         }
         var report = VerificationReport(kind: "folder", runID: manifest.run.runID)
-        if (try? manifest.verifyHash()) == true {
-            report.pass("manifest.json", "canonical hash \(manifest.canonicalHash) verified")
-        } else {
-            report.fail("manifest.json", "canonical hash does not match the manifest's contents")
+        do {
+            if try manifest.verifyHash() {
+                report.pass("manifest.json", "canonical hash \(manifest.canonicalHash) verified")
+            } else {
+                report.fail("manifest.json", "canonical hash does not match the manifest's contents")
+            }
+        } catch {
+            report.fail("manifest.json", "canonical hash cannot be computed: \(error)")
         }
 
         // Receipts: every steps/*/attempt-*/receipt.json.
         var receipts: [(path: String, receipt: Receipt)] = []
         var expected: Set<String> = ["manifest.json"]
         let stepsDirectory = root + "/steps"
-        for step in (try? SystemCalls.listDirectory(stepsDirectory)) ?? [] where step.isDirectory {
-            for attempt in (try? SystemCalls.listDirectory(stepsDirectory + "/" + step.name)) ?? []
+        for step in try list(stepsDirectory) where step.isDirectory {
+            for attempt in try list(stepsDirectory + "/" + step.name)
             where attempt.isDirectory && attempt.name.hasPrefix("attempt-") {
                 let relative = "steps/\(step.name)/\(attempt.name)/receipt.json"
                 guard SystemCalls.exists(root + "/" + relative) else { continue }
@@ -110,20 +114,29 @@ public enum RunFolderVerifier {
             }
         }
         // Anything else is not part of the run.
-        for extra in listFiles(root, relative: "") where !expected.contains(extra) {
+        for extra in try listFiles(root, relative: "") where !expected.contains(extra) {
             report.fail(extra, "is not part of the run")
         }
         return report
     }
 
+    /// The entries of a directory (none when it does not exist).
+    private static func list(_ path: String) throws -> [SystemCalls.DirectoryEntry] {
+        do {
+            return try SystemCalls.listDirectory(path)
+        } catch {
+            throw ExportError(.io, error.description)
+        }
+    }
+
     /// Every non-directory under `root`, as paths relative to it, sorted.
-    private static func listFiles(_ root: String, relative: String) -> [String] {
+    private static func listFiles(_ root: String, relative: String) throws -> [String] {
         let here = relative.isEmpty ? root : root + "/" + relative
         var result: [String] = []
-        for entry in ((try? SystemCalls.listDirectory(here)) ?? []).sorted(by: { $0.name < $1.name }) {
+        for entry in try list(here).sorted(by: { $0.name < $1.name }) {
             let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
             if entry.isDirectory {
-                result += listFiles(root, relative: path)
+                result += try listFiles(root, relative: path)
             } else {
                 result.append(path)
             }

@@ -49,7 +49,10 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Argument(help: ArgumentHelp("Manifest files (JSON).", valueName: "manifest"), completion: .file())
+    @Argument(
+        help: ArgumentHelp("Manifest files (JSON), or one run folder (cairn checkout).", valueName: "manifest"),
+        completion: .file()
+    )
     var manifests: [String] = []
 
     @Option(
