@@ -53,6 +53,12 @@ struct TakeItElsewhereCLITests {
         let verified = try fixture.cairn(["verify", folder])
         #expect(verified.status == 0, "\(verified.stderrText)")
         #expect(verified.stdoutText.contains("OK: run folder"))
+        let report = try fixture.cairn(["verify", "--json", folder])
+        #expect(report.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: report.stdout) as? [String: Any])
+        #expect(json["valid"] as? Bool == true)
+        #expect(json["run_id"] as? String == fixture.runID)
+        #expect((json["findings"] as? [[String: Any]])?.count == 5)
 
         let edited = folder + "/steps/000_still/output-1.png"
         #expect(chmod(edited, 0o644) == 0)
@@ -60,6 +66,13 @@ struct TakeItElsewhereCLITests {
         let failed = try fixture.cairn(["verify", folder])
         #expect(failed.status == 1)
         #expect(failed.stderrText.contains("FAIL: steps/000_still/output-1.png: differs"), "\(failed.stderrText)")
+        let failedJSON = try fixture.cairn(["verify", "--json", folder])
+        #expect(failedJSON.status == 1)
+        let failedReport = try #require(try JSONSerialization.jsonObject(with: failedJSON.stdout) as? [String: Any])
+        let failures = (failedReport["findings"] as? [[String: Any]] ?? []).filter { $0["ok"] as? Bool == false }
+        #expect(failures.compactMap { $0["subject"] as? String } == ["steps/000_still/output-1.png"])
+        // A folder that is not a run folder is bad input.
+        #expect(try fixture.cairn(["verify", fixture.directory.path]).status == 2)
 
         // A second checkout into the same (non-empty) folder is refused; a missing run is bad input.
         let again = try fixture.cairn(["checkout", "--store", fixture.store, fixture.runID, folder])
