@@ -115,6 +115,21 @@ struct CheckoutTests {
         #expect(report.failures.map(\.subject) == ["steps/000_tool/attempt-1/stderr.txt"])
     }
 
+    @Test func aBlake2bStoreChecksOutVerifiesAndBundles() async throws {
+        let fixture = try await ExportFixture(algorithm: .blake2b256)
+        let target = fixture.path("run")
+        _ = try RunCheckout.checkout(ledger: fixture.ledger, runID: fixture.child, into: target)
+        let report = try RunFolderVerifier.verify(directory: target)
+        #expect(report.isValid, "\(report.failures.map(\.line))")
+        // Outputs are checked by their BLAKE2b-256 object digest and by the manifest's SHA-256.
+        let output = try #require(try fixture.ledger.receipts(runID: fixture.child)[1].outputs.first)
+        #expect(output.digest.algorithm == .blake2b256)
+        #expect(report.findings.contains { $0.ok && $0.message == output.digest.description })
+        let bundle = try RunBundle.make(ledger: fixture.ledger, runID: fixture.child)
+        let checked = try RunBundle.verify(bytes: bundle, key: fixture.ledger.verifier.encoded)
+        #expect(checked.isValid, "\(checked.failures.map(\.line))")
+    }
+
     @Test func linkModeMakesHardLinksToTheStoresObjects() async throws {
         let fixture = try await ExportFixture()
         let target = fixture.path("linked")
