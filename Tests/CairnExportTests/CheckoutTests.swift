@@ -130,6 +130,27 @@ struct CheckoutTests {
         #expect(checked.isValid, "\(checked.failures.map(\.line))")
     }
 
+    @Test func anHTTPProvidersRequestAndResponseBodiesAreCheckedOut() async throws {
+        let server = try EchoJobServer()
+        let fixture = try await ExportFixture()
+        let http = HTTPProvider(name: "echo", endpoint: try server.endpoint, modalities: [.text])
+        let run = try await Pipeline("http-tool", ledger: fixture.ledger)
+            .step(http, model: "echo-v1", prompt: "shout this", modality: .text, name: "shout")
+            .run()
+        let target = fixture.path("http")
+        _ = try RunCheckout.checkout(ledger: fixture.ledger, runID: run.runID, into: target)
+        let files = try filesUnder(target)
+        #expect(files.contains("steps/000_shout/attempt-1/request.json"), "\(files)")
+        #expect(files.contains("steps/000_shout/attempt-1/response.json"), "\(files)")
+        let request = try String(contentsOfFile: target + "/steps/000_shout/attempt-1/request.json", encoding: .utf8)
+        #expect(request.contains("shout this"))
+        let response = try String(contentsOfFile: target + "/steps/000_shout/attempt-1/response.json", encoding: .utf8)
+        #expect(response.contains("job-1"))
+        let output = try String(contentsOfFile: target + "/steps/000_shout/output-1.txt", encoding: .utf8)
+        #expect(output == "SHOUT THIS")
+        #expect(try RunFolderVerifier.verify(directory: target).isValid)
+    }
+
     @Test func linkModeMakesHardLinksToTheStoresObjects() async throws {
         let fixture = try await ExportFixture()
         let target = fixture.path("linked")

@@ -130,3 +130,63 @@ final class ReflinkFilesystem {
         }
     }
 }
+
+/// A tiny HTTP JSON provider (Python's http.server on 127.0.0.1) that answers every POST at once with the prompt,
+/// upper-cased, as a text output; stopped when released.
+final class EchoJobServer {
+    let process: Process
+    let port: Int
+    private let input = Pipe()
+
+    init() throws {
+        let script = #"""
+            import json, base64, os, sys, threading
+            from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+            class H(BaseHTTPRequestHandler):
+                def log_message(self, *a): pass
+                def do_POST(self):
+                    body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))))
+                    out = base64.b64encode((body.get('prompt') or '').upper().encode()).decode()
+                    reply = json.dumps({"id": "job-1", "status": "succeeded",
+                                        "outputs": [{"media_type": "text/plain", "data_base64": out}]}).encode()
+                    self.send_response(200)
+                    self.send_header('X-Request-Id', 'req-1')
+                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Length', str(len(reply)))
+                    self.end_headers(); self.wfile.write(reply)
+            threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+            server = ThreadingHTTPServer(('127.0.0.1', 0), H)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """#
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            throw ExportFixtureError("the echo job server did not start")
+        }
+        self.port = port
+    }
+
+    var endpoint: URL {
+        get throws {
+            guard let url = URL(string: "http://127.0.0.1:\(port)/jobs") else { throw ExportFixtureError("bad URL") }
+            return url
+        }
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
