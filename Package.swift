@@ -113,7 +113,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Provenance in other formats: lineage graphs (DOT, Mermaid) and the HTML lineage report.
+        // Provenance in other formats: lineage graphs (DOT, Mermaid), the HTML lineage report, run folders, proof
+        // bundles, in-toto.
         .target(
             name: "CairnExport",
             dependencies: ["CairnLedger", "CairnManifest", "CairnStore", "CairnCore", "_CairnSystem"],
@@ -244,7 +245,8 @@ let package = Package(
         .testTarget(
             name: "CairnExportTests",
             dependencies: [
-                "cairn", "CairnExport", "CairnLedger", "CairnStore", "CairnCore", "CairnManifest", "_CairnTestSupport",
+                "cairn", "CairnExport", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "CairnPipeline",
+                "_CairnSystem", "_CairnTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

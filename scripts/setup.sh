@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libb2-dev libxxhash-dev xxhash pkg-config sqlite3 libsqlite3-dev graphviz chromium openssl git time file; do
+for pkg in libb2-dev libxxhash-dev xxhash pkg-config sqlite3 libsqlite3-dev graphviz chromium openssl git time file xfsprogs; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

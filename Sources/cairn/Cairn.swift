@@ -39,6 +39,9 @@ struct Cairn: AsyncParsableCommand {
             ImportCommand.self,
             VerifyCommand.self,
             RunCommand.self,
+            CheckoutCommand.self,
+            BundleCommand.self,
+            ExportCommand.self,
         ]
     )
 

@@ -16,6 +16,12 @@ struct VerifyCommand: ParsableCommand {
             --require-assets; a store found by itself ($CAIRN_HOME, ./.cairn) only checks the assets it holds, and \
             the rest are reported as not checked.
 
+            Other forms, each offline: `cairn verify DIR` checks a run folder made by `cairn checkout` against its \
+            manifest.json and receipts and names each file that differs; `--bundle FILE` checks a `cairn bundle` \
+            file with no store or ledger (--key pins the verifier key, --assets DIR checks asset bytes); \
+            `--attestation FILE` checks an `export intoto` statement or DSSE envelope: the signature (the store's \
+            ledger key, or --key) and that every subject is in the store with its digests.
+
             Exit codes: 0 every file verified; 1 a hash mismatch, a missing or malformed output sha256, \
             out-of-spec output metadata, or missing or mismatching asset bytes; 2 a usage error or a file that \
             cannot be read or parsed.
@@ -43,7 +49,10 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Argument(help: ArgumentHelp("Manifest files (JSON).", valueName: "manifest"), completion: .file())
+    @Argument(
+        help: ArgumentHelp("Manifest files (JSON), or one run folder (cairn checkout).", valueName: "manifest"),
+        completion: .file()
+    )
     var manifests: [String] = []
 
     @Option(
@@ -52,12 +61,33 @@ struct VerifyCommand: ParsableCommand {
     )
     var proof: String?
 
-    @Option(help: ArgumentHelp("With --proof: the trusted verifier key, or its key.pub file.", valueName: "key"))
+    @Option(help: ArgumentHelp("Check a run bundle (cairn bundle) offline.", valueName: "file"), completion: .file())
+    var bundle: String?
+
+    @Option(
+        help: ArgumentHelp("Check an in-toto attestation (cairn export intoto) against the store.", valueName: "file"),
+        completion: .file()
+    )
+    var attestation: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --proof, --bundle or --attestation: the trusted verifier key, or its key.pub file.",
+            valueName: "key"
+        )
+    )
     var key: String?
 
     func validate() throws {
-        if proof != nil {
-            if !manifests.isEmpty { throw ValidationError("give either --proof FILE or MANIFEST files, not both") }
+        let forms = [proof, bundle, attestation].compactMap { $0 }
+        if forms.count > 1 { throw ValidationError("give only one of --proof, --bundle and --attestation") }
+        if !forms.isEmpty {
+            if !manifests.isEmpty {
+                throw ValidationError("give either --proof/--bundle/--attestation FILE or MANIFEST files, not both")
+            }
+            if let assetsDirectory, !isDirectory(assetsDirectory) {
+                throw ValidationError("--assets \(assetsDirectory) is not a directory")
+            }
             return
         }
         if manifests.isEmpty { throw ValidationError("verify needs at least one MANIFEST file") }
@@ -71,6 +101,13 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         if let proof { return try VerifyProof.run(path: proof, key: key, json: json) }
+        if let bundle { return try VerifyExported.bundle(path: bundle, key: key, assets: assetsDirectory, json: json) }
+        if let attestation {
+            return try VerifyExported.attestation(path: attestation, key: key, storeOptions: storeOptions, json: json)
+        }
+        if manifests.count == 1, isDirectory(manifests[0]) {
+            return try VerifyExported.folder(path: manifests[0], json: json)
+        }
         let (source, named) =
             hashOnly
             ? (nil, false) : try VerifyAssetSources.make(storeOptions: storeOptions, directory: assetsDirectory)
