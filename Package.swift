@@ -49,6 +49,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // The one IO layer (package-internal): system calls on swift-system's Errno, syncs, atomic publish.
         .target(
@@ -113,10 +114,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Provenance in other formats: lineage graphs (DOT, Mermaid).
+        // Provenance in other formats: lineage graphs (DOT, Mermaid), Parquet datasets (our own writer; zstd pages
+        // through Debian's libzstd), OpenLineage events.
         .target(
             name: "CairnExport",
-            dependencies: ["CairnLedger"],
+            dependencies: [
+                "CairnCore",
+                "CairnManifest",
+                "CairnLedger",
+                "CairnStore",
+                "CZstd",
+                "_CairnSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Objects in an S3-compatible bucket: the SigV4 signer, key layout and XML replies always compile (no IO);
@@ -243,7 +254,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnExportTests",
-            dependencies: ["CairnExport", "CairnLedger", "CairnStore", "CairnCore", "_CairnTestSupport"],
+            dependencies: [
+                "CairnExport", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         // The PostgreSQL ledger: URL and passfile rules always; against a real server (scripts/pg-server.sh) only

@@ -38,6 +38,7 @@ struct Cairn: AsyncParsableCommand {
             ImportCommand.self,
             VerifyCommand.self,
             RunCommand.self,
+            ExportCommand.self,
         ]
     )
 
