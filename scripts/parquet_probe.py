@@ -237,7 +237,7 @@ def read_all(directory: str) -> dict:
         for path in visible_files(root, table):
             files += 1
             try:
-                rows += pq.read_table(path).num_rows
+                rows += pq.ParquetFile(path).read().num_rows
             except Exception as exc:  # a half-written file is what this command looks for
                 errors.append(f"{path}: {exc}")
     hidden = [str(p) for p in root.rglob(".*") if p.is_file()]

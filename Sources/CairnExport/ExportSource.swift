@@ -1,8 +1,8 @@
-public import CairnLedger
-public import Foundation
 import CairnCore
+public import CairnLedger
 import CairnManifest
 import CairnStore
+public import Foundation
 
 /// A failure of an export (spec/export.md): what went wrong and what to do.
 public struct ExportError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,5 +1,5 @@
-public import CairnLedger
 import CairnCore
+public import CairnLedger
 import CairnManifest
 import Crypto
 
@@ -63,7 +63,14 @@ public struct OpenLineageExport: Sendable {
         bytes[8] = bytes[8] & 0x3F | 0x80
         let hex = Hex.encode(bytes)
         let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-            String(hex[hex.index(hex.startIndex, offsetBy: range.lowerBound)..<hex.index(hex.startIndex, offsetBy: range.upperBound)])
+            String(
+                hex[
+                    hex.index(
+                        hex.startIndex,
+                        offsetBy: range.lowerBound
+                    )..<hex.index(hex.startIndex, offsetBy: range.upperBound)
+                ]
+            )
         }
         return parts.joined(separator: "-")
     }
@@ -136,7 +143,9 @@ public struct OpenLineageExport: Sendable {
                 )
             )
         }
-        let runObject: JSONValue = .object(["runId": .string(runUUID(model.runID)), "facets": .object(JSONObject(facets))])
+        let runObject: JSONValue = .object([
+            "runId": .string(runUUID(model.runID)), "facets": .object(JSONObject(facets)),
+        ])
         let job: JSONValue = .object([
             "namespace": .string(namespace), "name": .string(jobName(runID: model.runID, name: model.name)),
         ])

@@ -1,7 +1,7 @@
 public import CairnLedger
 import CairnManifest
-import _CairnSystem
 import Foundation
+import _CairnSystem
 
 #if canImport(Glibc)
 import Glibc

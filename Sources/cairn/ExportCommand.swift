@@ -77,7 +77,11 @@ struct ExportParquetCommand: ParsableCommand {
             try JSONOutput.printCanonical(
                 JSONValue.object([
                     "runs": .integer(JSONInteger(summary.runs)),
-                    "rows": .object(JSONObject(summary.rows.sorted { $0.key < $1.key }.map { ($0.key, .integer(JSONInteger($0.value))) })),
+                    "rows": .object(
+                        JSONObject(
+                            summary.rows.sorted { $0.key < $1.key }.map { ($0.key, .integer(JSONInteger($0.value))) }
+                        )
+                    ),
                     "files_written": .array(summary.filesWritten.map { .string($0) }),
                     "files_removed": .array(summary.filesRemoved.map { .string($0) }),
                     "batch": .integer(JSONInteger(summary.batch)),

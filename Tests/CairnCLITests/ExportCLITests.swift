@@ -54,8 +54,9 @@ private struct ExportFixture {
     /// The manifests' JSON objects, in file order.
     func manifestObjects() throws -> [[String: Any]] {
         try manifestFiles().map { path in
-            guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-                as? [String: Any]
+            guard
+                let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                    as? [String: Any]
             else { throw FixtureError(description: "\(path) is not a JSON object") }
             return object
         }
@@ -82,7 +83,9 @@ private struct ExportFixture {
 }
 
 private func runs(of manifest: [String: Any]) -> [String: Any] { manifest["run"] as? [String: Any] ?? [:] }
-private func steps(of manifest: [String: Any]) -> [[String: Any]] { runs(of: manifest)["steps"] as? [[String: Any]] ?? [] }
+private func steps(of manifest: [String: Any]) -> [[String: Any]] {
+    runs(of: manifest)["steps"] as? [[String: Any]] ?? []
+}
 
 /// The documented columns of each dataset: the tables of spec/export.md's "Columns" section.
 private func documentedColumns() throws -> [String: [[String]]] {
@@ -149,7 +152,9 @@ struct ParquetExportTests {
             #expect(info["rows_pyarrow"] as? Int == expectedRows[table], "\(table) rows (pyarrow)")
             #expect(info["rows_duckdb"] as? Int == expectedRows[table], "\(table) rows (duckdb)")
         }
-        #expect(documented["runs"]?.count == 13 && documented["steps"]?.count == 22 && documented["assets"]?.count == 25)
+        #expect(
+            documented["runs"]?.count == 13 && documented["steps"]?.count == 22 && documented["assets"]?.count == 25
+        )
         // The state file is there, and no temporary file is left.
         #expect(FileManager.default.fileExists(atPath: fixture.out + "/_cairn_export.json"))
         let leftovers = try fixture.probe(["read-all", fixture.out])
@@ -346,7 +351,10 @@ struct ExportCLITests {
         )
         #expect(future["runs"] as? Int == 0)
         let past = try jsonObject(
-            try fixture.exportParquet(["--json", "--since", "2000-01-01T00:00:00Z"], to: fixture.directory.appending("p"))
+            try fixture.exportParquet(
+                ["--json", "--since", "2000-01-01T00:00:00Z"],
+                to: fixture.directory.appending("p")
+            )
         )
         #expect(past["runs"] as? Int == 12)
     }
