@@ -102,23 +102,40 @@ public struct ParquetExport: Sendable {
 
         let tables = try ParquetRows.build(runs)
         let writer = ParquetWriter(compression: compression, createdBy: createdBy)
+        // Every file is staged under a hidden temporary name, the filesystem synced once, then each renamed into
+        // place and the filesystem synced again: whole files only, with two syncs however many files.
         var written: [String: Set<String>] = [:]
-        for (tableIndex, schema) in Self.schemas.enumerated() {
-            var rowCount = 0
-            for (partition, builder) in tables[tableIndex].sorted(by: { $0.key < $1.key }) {
-                let relative = "\(schema.table)/\(partition)/part-\(ExportSource.pad(batch, 6)).parquet"
-                let bytes: [UInt8]
-                do {
-                    bytes = try writer.encode(builder.table(schema.columns))
-                } catch {
-                    throw ExportError(.io, "\(relative): \(error)")
+        var staged: [(temporary: String, path: String)] = []
+        do {
+            for (tableIndex, schema) in Self.schemas.enumerated() {
+                var rowCount = 0
+                for (partition, builder) in tables[tableIndex].sorted(by: { $0.key < $1.key }) {
+                    let relative = "\(schema.table)/\(partition)/part-\(ExportSource.pad(batch, 6)).parquet"
+                    let bytes: [UInt8]
+                    do {
+                        bytes = try writer.encode(builder.table(schema.columns))
+                    } catch {
+                        throw ExportError(.io, "\(relative): \(error)")
+                    }
+                    staged.append(try stage(bytes, relative: relative))
+                    written[relative] = builder.runIDs
+                    summary.filesWritten.append(relative)
+                    rowCount += builder.rowCount
                 }
-                try publish(bytes, relative: relative)
-                written[relative] = builder.runIDs
-                summary.filesWritten.append(relative)
-                rowCount += builder.rowCount
+                summary.rows[schema.table] = rowCount
             }
-            summary.rows[schema.table] = rowCount
+            try syncFileSystem()
+            for file in staged {
+                do {
+                    try SystemCalls.rename(file.temporary, file.path)
+                } catch {
+                    throw ExportError(.io, "cannot rename \(file.temporary) to \(file.path): \(error)")
+                }
+            }
+            try syncFileSystem()
+        } catch {
+            for file in staged { SystemCalls.discard(file.temporary) }
+            throw error
         }
 
         // The state names the new files and forgets the stale ones; then the stale files go.
@@ -179,9 +196,9 @@ public struct ParquetExport: Sendable {
         }
     }
 
-    /// Writes `bytes` at `relative` (below ``directory``) atomically: a hidden temporary file beside it (which
-    /// dataset readers skip), synced, renamed into place, the folder synced.
-    private func publish(_ bytes: [UInt8], relative: String) throws {
+    /// Writes `bytes` under a hidden temporary name (which dataset readers skip) in the folder of `relative` (below
+    /// ``directory``), unsynced; returns that name and the final path.
+    private func stage(_ bytes: [UInt8], relative: String) throws -> (temporary: String, path: String) {
         let path = directory + "/" + relative
         let folder = SystemCalls.directoryName(of: path)
         try makeDirectory(folder)
@@ -190,12 +207,21 @@ public struct ParquetExport: Sendable {
         do {
             let file = try SystemFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
             try file.write(bytes, at: 0)
-            try file.syncData()
-            try SystemCalls.rename(temporary, path)
-            try SystemCalls.fsyncDirectory(folder)
         } catch {
             SystemCalls.discard(temporary)
-            throw ExportError(.io, "cannot write \(path): \(error)")
+            throw ExportError(.io, "cannot write \(temporary): \(error)")
+        }
+        return (temporary, path)
+    }
+
+    /// Flushes the filesystem holding ``directory`` (`syncfs`).
+    private func syncFileSystem() throws {
+        do {
+            let fd = try SystemCalls.open(directory, O_RDONLY | O_DIRECTORY)
+            defer { SystemCalls.close(fd) }
+            try SystemCalls.syncFileSystem(fd)
+        } catch {
+            throw ExportError(.io, "cannot sync the filesystem of \(directory): \(error)")
         }
     }
 }
