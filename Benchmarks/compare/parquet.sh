@@ -7,7 +7,7 @@
 # Prints medians of runs/s and rows/s (runs + steps + assets rows each side wrote) and the ratio of the runs/s
 # medians. GENBLAZE_RUNS (default RUNS) lets genblaze write only the first GENBLAZE_RUNS of the same manifests when
 # RUNS is too many for it to write in reasonable time; its rate is then per run over those.
-# Usage: Benchmarks/compare/parquet.sh [RUNS=100000] [ROUNDS=3] [GENBLAZE_RUNS=RUNS]
+# Usage: [MANIFESTS=DIR] Benchmarks/compare/parquet.sh [RUNS=100000] [ROUNDS=3] [GENBLAZE_RUNS=RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . Benchmarks/compare/lib.sh
@@ -23,12 +23,17 @@ trap 'rm -rf "$WORK"' EXIT
 swift build -c release --scratch-path "$SCRATCH" --product cairn >&2
 CAIRN="$SCRATCH/release/cairn"
 
-echo "parquet.sh: making $RUNS genblaze manifests" >&2
-"$PY" scripts/parquet_probe.py make-manifests "$WORK/manifests" "$RUNS" 1 1 >/dev/null
+# MANIFESTS=DIR reuses manifests made earlier by `parquet_probe.py make-manifests DIR RUNS 1 1`.
+if [ -n "${MANIFESTS:-}" ] && [ "$(find "$MANIFESTS" -name '*.json' | wc -l)" -eq "$RUNS" ]; then
+    ln -s "$(cd "$MANIFESTS" && pwd)" "$WORK/manifests"
+else
+    echo "parquet.sh: making $RUNS genblaze manifests" >&2
+    "$PY" scripts/parquet_probe.py make-manifests "$WORK/manifests" "$RUNS" 1 1 >/dev/null
+fi
 "$CAIRN" init --store "$WORK/store" >/dev/null
-find "$WORK/manifests" -name '*.json' | sort | xargs -n 5000 "$CAIRN" import --store "$WORK/store" >/dev/null
+find -L "$WORK/manifests" -name '*.json' | sort | xargs -n 5000 "$CAIRN" import --store "$WORK/store" >/dev/null
 mkdir -p "$WORK/genblaze-manifests"
-find "$WORK/manifests" -name '*.json' | sort | head -n "$GENBLAZE_RUNS" | xargs -I{} ln -s {} "$WORK/genblaze-manifests/"
+find -L "$WORK/manifests" -name '*.json' | sort | head -n "$GENBLAZE_RUNS" | xargs ln -s -t "$WORK/genblaze-manifests"
 
 now() { date +%s.%N; }
 rows_of() { python3 -c "import json,sys; r=json.loads(sys.stdin.read())['rows']; print(sum(r.values()))"; }
