@@ -76,30 +76,32 @@ struct ExportRun {
 /// Reads the runs an export covers from a ledger, oldest manifest entry first.
 enum ExportSource {
     /// The runs `since` selects (each at its latest manifest entry), with their receipts; runs whose
-    /// `entryIndex` already equals `skip[runID]` are left out.
+    /// `entryIndex` already equals `skip[runID]` are left out. With `only`, exactly those runs (`since` and `skip`
+    /// ignored).
     static func runs(
         in ledger: Ledger,
         since: ExportSince,
         skip: [String: UInt64] = [:],
-        include: Set<String> = []
+        only: Set<String>? = nil
     ) throws -> [ExportRun] {
-        var summaries = try ledger.runs().reversed().filter { summary in
-            if include.contains(summary.runID) { return true }
-            if skip[summary.runID] == summary.entryIndex { return false }
-            return true
-        }
-        switch since {
-        case .all:
-            break
-        case .afterRun(let runID):
-            guard let anchor = try ledger.run(runID) else {
-                throw ExportError(.invalidSince, "--since \(runID): the run has no manifest in this ledger")
-            }
-            summaries = summaries.filter { $0.entryIndex > anchor.entryIndex || include.contains($0.runID) }
-        case .time(let date):
-            summaries = summaries.filter { summary in
-                guard let recorded = ExportSince.parseTime(summary.timestamp) else { return true }
-                return recorded >= date || include.contains(summary.runID)
+        var summaries = Array(try ledger.runs().reversed())
+        if let only {
+            summaries = summaries.filter { only.contains($0.runID) }
+        } else {
+            summaries = summaries.filter { skip[$0.runID] != $0.entryIndex }
+            switch since {
+            case .all:
+                break
+            case .afterRun(let runID):
+                guard let anchor = try ledger.run(runID) else {
+                    throw ExportError(.invalidSince, "--since \(runID): the run has no manifest in this ledger")
+                }
+                summaries = summaries.filter { $0.entryIndex > anchor.entryIndex }
+            case .time(let date):
+                summaries = summaries.filter { summary in
+                    guard let recorded = ExportSince.parseTime(summary.timestamp) else { return true }
+                    return recorded >= date
+                }
             }
         }
         guard !summaries.isEmpty else { return [] }

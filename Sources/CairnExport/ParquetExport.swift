@@ -92,9 +92,7 @@ public struct ParquetExport: Sendable {
         companions.subtract(fresh.map(\.summary.runID))
         var runs = fresh
         if !companions.isEmpty {
-            runs += try ExportSource.runs(in: ledger, since: .all, include: companions).filter {
-                companions.contains($0.summary.runID)
-            }
+            runs += try ExportSource.runs(in: ledger, since: .all, only: companions)
         }
         let batch = state.nextBatch
         var summary = Summary(runs: runs.count, rows: [:], filesWritten: [], filesRemoved: [], batch: batch)
