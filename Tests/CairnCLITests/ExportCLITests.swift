@@ -258,16 +258,22 @@ struct ParquetExportTests {
     @Test(.enabled(if: genblazePython != nil || isCI, needsPython))
     func anInterruptedExportLeavesOnlyWholeFilesAndTheNextOneCompletes() throws {
         let fixture = try ExportFixture(runs: 400, seed: 11)
-        for delay in [0, 5, 15, 30, 60, 120] as [UInt32] {
+        // How long a whole export takes here; the kills land at fractions of it.
+        let started = Date()
+        #expect(
+            try fixture.exportParquet(["--compression", "none"], to: fixture.directory.appending("timed")).status == 0
+        )
+        let duration = Date().timeIntervalSince(started)
+        for fraction in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95] {
             let (process, isolation) = try launchCairn([
                 "export", "parquet", "--store", fixture.store, "--compression", "none", fixture.out,
             ])
-            usleep(delay * 1000)
+            usleep(UInt32(duration * fraction * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             withExtendedLifetime(isolation) {}
             let seen = try fixture.probe(["read-all", fixture.out])
-            #expect((seen["errors"] as? [String])?.isEmpty == true, "after a kill at \(delay) ms: \(seen)")
+            #expect((seen["errors"] as? [String])?.isEmpty == true, "after a kill at \(fraction) of an export: \(seen)")
         }
         // A fault: a file where the steps dataset's folder belongs. The export fails (exit 2, naming the path);
         // what it wrote is whole; once the blocker is gone the next export completes without duplicates.
