@@ -5,8 +5,8 @@
 # time includes reading every manifest back from the store, parsing it and scanning the ledger for receipts).
 # Each round writes into an empty folder; rounds interleave Cairn (zstd), Cairn (--compression none) and genblaze.
 # Prints medians of runs/s and rows/s (runs + steps + assets rows each side wrote) and the ratio of the runs/s
-# medians. genblaze writes the first GENBLAZE_RUNS of the same manifests (default 10,000: at ~10-20 ms a run on this
-# machine, 10^5 runs take it half an hour a round); its rate is per run over those. GENBLAZE_RUNS=RUNS for all.
+# medians. genblaze writes the first GENBLAZE_RUNS of the same manifests (default 10,000: at ~4-7 ms a run on this
+# machine, 10^5 runs take it 10-20 minutes a round); its rate is per run over those. GENBLAZE_RUNS=RUNS for all.
 # Usage: [MANIFESTS=DIR] Benchmarks/compare/parquet.sh [RUNS=100000] [ROUNDS=3] [GENBLAZE_RUNS=10000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
