@@ -49,6 +49,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // The one IO layer (package-internal): system calls on swift-system's Errno, syncs, atomic publish.
         .target(
@@ -114,10 +115,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Provenance in other formats: lineage graphs (DOT, Mermaid), the HTML lineage report, run folders, proof
-        // bundles, in-toto.
+        // bundles, in-toto, Parquet datasets (our own writer; zstd pages through Debian's libzstd), OpenLineage events.
         .target(
             name: "CairnExport",
-            dependencies: ["CairnLedger", "CairnManifest", "CairnStore", "CairnCore", "_CairnSystem"],
+            dependencies: [
+                "CairnCore",
+                "CairnManifest",
+                "CairnLedger",
+                "CairnStore",
+                "CZstd",
+                "_CairnSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Objects in an S3-compatible bucket: the SigV4 signer, key layout and XML replies always compile (no IO);

@@ -10,6 +10,12 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
         case exists
         /// A file could not be read or written.
         case io
+        /// A `--since` that is neither a run ID in the ledger nor a time.
+        case invalidSince = "invalid_since"
+        /// The output folder of an export or its state file cannot be used.
+        case invalidOutput = "invalid_output"
+        /// A run's manifest cannot be read back from the store.
+        case manifestUnreadable = "manifest_unreadable"
     }
 
     /// The kind of failure.
