@@ -168,7 +168,10 @@ let package = Package(
         // The C ABI: @_cdecl functions over the store, the ledger and manifest verification (include/cairn.h).
         .target(
             name: "CairnC",
-            dependencies: ["CairnCore", "CairnManifest", "CairnStore", "CairnLedger", "_CairnSystem"],
+            dependencies: [
+                "CairnCore", "CairnManifest", "CairnStore", "CairnLedger", "_CairnSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The CLI: one small file per verb.

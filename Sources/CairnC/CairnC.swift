@@ -9,6 +9,7 @@ import CairnLedger
 import CairnManifest
 import CairnStore
 import Foundation
+import SystemPackage
 import _CairnSystem
 
 #if canImport(Glibc)
@@ -391,7 +392,7 @@ public func cairn_has(
         let store = try Arguments.store(handle).store
         let digest = try Arguments.digest(digest)
         let present = try Arguments.out(present, "present")
-        present.pointee = try store.contains(digest) == .present ? 1 : 0
+        present.pointee = try store.contains(digest).isPresent ? 1 : 0
     }
 }
 
@@ -523,7 +524,7 @@ public func cairn_reader_open(
         }
         let path = store.objectPath(for: digest)
         let fd: Int32
-        do { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
+        do throws(SystemError) { fd = try SystemCalls.open(path, O_RDONLY | O_NOFOLLOW) } catch {
             if error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory {
                 throw CairnFailure(Status.notFound, "no such object \(digest) in \(store.root)")
             }

@@ -23,6 +23,11 @@ func call(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32)
     return CallResult(status: status, message: err.map { String(cString: $0) })
 }
 
+/// The NUL-terminated text in a caller-owned buffer.
+func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// Takes a library-owned buffer as bytes and frees it.
 func take(_ pointer: UnsafeMutablePointer<UInt8>?, _ length: Int) -> [UInt8] {
     defer { cairn_free(pointer) }
@@ -52,7 +57,7 @@ final class CStore {
             call { cairn_put_bytes(handle, buffer.baseAddress, buffer.count, &digest, $0) }
         }
         try #require(result.status == 0, "cairn_put_bytes: \(result.message ?? "")")
-        return String(cString: digest)
+        return text(digest)
     }
 
     func json(
@@ -262,7 +267,7 @@ struct CInterfaceTests {
                         call { cairn_put_bytes(pointer, buffer.baseAddress, buffer.count, &digest, $0) }
                     }
                     try #require(result.status == 0)
-                    return String(cString: digest)
+                    return text(digest)
                 }
             }
             var all: Set<String> = []
