@@ -57,7 +57,10 @@ enum Status {
                 case .corrupt, .truncated: corrupt
                 case .notAStore: notAStore
                 case .alreadyExists: exists
-                case .badInput, .badConfiguration: malformed
+                case .badInput:
+                    // A file that is missing or cannot be read is the filesystem's answer; a directory is bad input.
+                    error.errno == .noSuchFileOrDirectory || error.errno == .permissionDenied ? io : malformed
+                case .badConfiguration: malformed
                 case .wrongAlgorithm: usage
                 default: io
                 }

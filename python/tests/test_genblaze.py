@@ -129,7 +129,7 @@ def test_pipeline_through_cairn_sink_agrees_with_genblaze(store_path: Path, tmp_
         verified = cli("verify", "--json", "--require-assets", "--store", str(store_path), str(path))
         verdict = json.loads(verified.stdout)
         assert verdict["verify_ok"] and verdict["exit_code"] == 0
-        assert verdict["assets"] and all(a["status"] == "verified" for a in verdict["assets"] if a["role"] == "output")
+        assert verdict["assets"] and all(a["status"] == "ok" for a in verdict["assets"] if a["role"] == "output")
         python_verdict = store.verify(data, require_assets=True)
         assert python_verdict.ok and python_verdict.canonical_hash == r.manifest.canonical_hash
         assert cairn.verify(data).ok
