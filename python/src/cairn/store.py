@@ -95,18 +95,27 @@ class Verdict(NamedTuple):
 _OUTCOMES = {"v": "verified", "f": "failed", "r": "refused"}
 
 
+_new_verdict = tuple.__new__
+_NONE = "\x15"
+
+
 def _compact(record: str) -> Verdict:
+    """A verdict from its compact text (spec/c-abi.md): nine fields split on 0x1F."""
     o, h, v, schema, stored, canonical, unverified, invalid, error = record.split("\x1f")
-    return Verdict(
-        _OUTCOMES[o],
-        h == "1",
-        v == "1",
-        None if schema == "\x15" else schema,
-        None if stored == "\x15" else stored,
-        None if canonical == "\x15" else canonical,
-        tuple(unverified.split("\x1e")) if unverified else (),
-        tuple(invalid.split("\x1e")) if invalid else (),
-        None if error == "\x15" else error,
+    return _new_verdict(
+        Verdict,
+        (
+            _OUTCOMES[o],
+            h == "1",
+            v == "1",
+            None if schema == _NONE else schema,
+            None if stored == _NONE else stored,
+            None if canonical == _NONE else canonical,
+            tuple(unverified.split("\x1e")) if unverified else (),
+            tuple(invalid.split("\x1e")) if invalid else (),
+            None if error == _NONE else error,
+            (),
+        ),
     )
 
 
@@ -143,17 +152,22 @@ def _manifest_bytes(manifest: object) -> bytes:
     raise CairnTypeError(f"manifest must be bytes or a path, not {type(manifest).__name__}")
 
 
-_local = threading.local()
+class _CallState(threading.local):
+    """Per-thread reusable ctypes objects for the verify calls (no allocation per call)."""
+
+    def __init__(self) -> None:
+        self.resize(4096)
+        self.length = c_size_t()
+        self.err = c_void_p()
+        self.length_ref = byref(self.length)
+        self.err_ref = byref(self.err)
+
+    def resize(self, size: int) -> None:
+        self.buffer = ctypes.create_string_buffer(max(size, 4096))
+        self.capacity = len(self.buffer)
 
 
-def _verdict_buffer(size: int = 4096) -> ctypes.Array[ctypes.c_char]:
-    buffer = getattr(_local, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = ctypes.create_string_buffer(max(size, 4096))
-        _local.buffer = buffer
-    return buffer
-
-
+_state = _CallState()
 _verify_compact = lib.cairn_verify_compact
 _verify_many = lib.cairn_verify_many
 
@@ -165,18 +179,18 @@ def verify(manifest: bytes | PathLike, *, hash_only: bool = False) -> Verdict:
     unreadable file raises.
     """
     data = manifest if type(manifest) is bytes else _manifest_bytes(manifest)
-    flags = 1 if hash_only else 0
-    buffer = _verdict_buffer()
-    length = c_size_t()
-    err = c_void_p()
-    status = _verify_compact(data, len(data), flags, buffer, len(buffer), byref(length), byref(err))
-    if status == _native.E_BUFFER:
-        lib.cairn_free(err)
-        buffer = _verdict_buffer(length.value)
-        status = _verify_compact(data, len(data), flags, buffer, len(buffer), byref(length), byref(err))
+    st = _state
+    status = _verify_compact(data, len(data), 1 if hash_only else 0, st.buffer, st.capacity, st.length_ref, st.err_ref)
     if status:
-        _native.check(status, err)
-    return _compact(buffer.raw[: length.value].decode("utf-8"))
+        if status != _native.E_BUFFER:
+            _native.check(status, st.err)
+        lib.cairn_free(st.err)
+        st.resize(st.length.value)
+        status = _verify_compact(
+            data, len(data), 1 if hash_only else 0, st.buffer, st.capacity, st.length_ref, st.err_ref
+        )
+        _native.check(status, st.err)
+    return _compact(st.buffer[: st.length.value].decode("utf-8"))
 
 
 def verify_many(manifests: Iterable[bytes | PathLike], *, hash_only: bool = False) -> list[Verdict]:
@@ -187,18 +201,19 @@ def verify_many(manifests: Iterable[bytes | PathLike], *, hash_only: bool = Fals
         return []
     pointers = (c_char_p * count)(*datas)
     lengths = (c_size_t * count)(*map(len, datas))
-    buffer = _verdict_buffer(count * 256)
-    length = c_size_t()
-    err = c_void_p()
+    st = _state
+    if st.capacity < count * 256:
+        st.resize(count * 256)
     flags = 1 if hash_only else 0
-    status = _verify_many(count, pointers, lengths, flags, buffer, len(buffer), byref(length), byref(err))
-    if status == _native.E_BUFFER:
-        lib.cairn_free(err)
-        buffer = _verdict_buffer(length.value)
-        status = _verify_many(count, pointers, lengths, flags, buffer, len(buffer), byref(length), byref(err))
+    status = _verify_many(count, pointers, lengths, flags, st.buffer, st.capacity, st.length_ref, st.err_ref)
     if status:
-        _native.check(status, err)
-    return [_compact(record) for record in buffer.raw[: length.value].decode("utf-8").split("\x1d")]
+        if status != _native.E_BUFFER:
+            _native.check(status, st.err)
+        lib.cairn_free(st.err)
+        st.resize(st.length.value)
+        status = _verify_many(count, pointers, lengths, flags, st.buffer, st.capacity, st.length_ref, st.err_ref)
+        _native.check(status, st.err)
+    return [_compact(record) for record in st.buffer[: st.length.value].decode("utf-8").split("\x1d")]
 
 
 class Store:
