@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Same-run comparisons of Cairn from Python (python/: the cairn package over a release libcairn.so), medians of
 # RUNS runs, every run in a fresh store:
-#   1. FILES x 4 KiB blobs: Store.put(bytes) in a loop, and Store.put_many(paths) (4 jobs), vs the `cairn` CLI
-#      (`cairn put --jobs 4 --stdin-paths`), with durability none and object (target >= 0.9x of the CLI's rate);
+#   1. FILES x 4 KiB blobs: Store.put(bytes) in a loop, Store.put_many(bytes) and Store.put_many(paths) (4 jobs),
+#      vs the `cairn` CLI (`cairn put --jobs 4 --stdin-paths`), with durability none and object (target >= 0.9x of
+#      the CLI's rate);
 #   2. one BIG_MIB file (durability object): Store.put(path) vs `cairn put FILE` (target >= 0.9x);
 #   3. verdicts/s on the genblaze vectors (spec/vectors/genblaze/cases): cairn.verify(bytes) per call and
 #      cairn.verify_many(list) vs genblaze's own parse_manifest(json.loads(text)).verify() (target >= 10x);

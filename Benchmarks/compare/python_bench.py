@@ -47,7 +47,7 @@ def report(name: str, ours: list[float], theirs: list[float], unit: str, work: f
     o, t = statistics.median(ours), statistics.median(theirs)
     ratio = t / o  # throughput ratio: their time / our time
     summary[name] = ratio
-    print(f"{name}: python {work / o:,.0f} {unit} (median {o:.3f}s) | peer {work / t:,.0f} {unit} (median {t:.3f}s)"
+    print(f"{name}: python {work / o:,.0f} {unit} (median {o:.4g}s) | peer {work / t:,.0f} {unit} (median {t:.4g}s)"
           f" | ratio {ratio:.2f}x ({target})", flush=True)
 
 
@@ -63,7 +63,7 @@ blobs = [p.read_bytes() for p in paths]
 listing = "".join(f"{p}\n" for p in paths).encode()
 
 for durability in ("none", "object"):
-    ours_loop, ours_many, theirs = [], [], []
+    ours_loop, ours_threads, ours_many, theirs = [], [], [], []
     for _ in range(RUNS):
         store = fresh("loop")
         with cairn.Store(store, durability=durability) as s:
@@ -72,18 +72,30 @@ for durability in ("none", "object"):
             for b in blobs:
                 s.put(b)
             ours_loop.append(time.perf_counter() - start)
+        shutil.rmtree(store.parent)
+        store = fresh("threads")
+        with cairn.Store(store, durability=durability) as s:
+            drop()
+            start = time.perf_counter()
+            s.put_many(blobs, jobs=4)
+            ours_threads.append(time.perf_counter() - start)
+        shutil.rmtree(store.parent)
         store = fresh("many")
         with cairn.Store(store, durability=durability) as s:
             drop()
             start = time.perf_counter()
             s.put_many(paths, jobs=4)
             ours_many.append(time.perf_counter() - start)
+        shutil.rmtree(store.parent)
         store = fresh("cli")
         subprocess.run([CAIRN, "init", "--store", str(store)], check=True, stdout=subprocess.DEVNULL)
         theirs.append(cli("put", "--store", str(store), "--durability", durability, "--jobs", "4", "--stdin-paths",
                           stdin=listing))
+        shutil.rmtree(store.parent)
     report(f"put {FILES} x 4 KiB, durability {durability}, Store.put(bytes) loop vs cairn put --stdin-paths",
            ours_loop, theirs, "puts/s", FILES, "target >= 0.9x")
+    report(f"put {FILES} x 4 KiB, durability {durability}, Store.put_many(bytes, jobs=4) vs cairn put --stdin-paths",
+           ours_threads, theirs, "puts/s", FILES, "target >= 0.9x")
     report(f"put {FILES} x 4 KiB, durability {durability}, Store.put_many(paths) vs cairn put --stdin-paths",
            ours_many, theirs, "puts/s", FILES, "target >= 0.9x")
 shutil.rmtree(blobs_dir)
@@ -94,16 +106,20 @@ with open(big, "wb") as f:
     for _ in range(BIG_MIB):
         f.write(os.urandom(1 << 20))
 ours, theirs = [], []
-for _ in range(RUNS):
-    store = fresh("big")
-    with cairn.Store(store) as s:
-        drop()
-        start = time.perf_counter()
-        s.put(big)
-        ours.append(time.perf_counter() - start)
-    store = fresh("bigcli")
-    subprocess.run([CAIRN, "init", "--store", str(store)], check=True, stdout=subprocess.DEVNULL)
-    theirs.append(cli("put", "--store", str(store), str(big)))
+for run in range(RUNS):
+    # Alternate which side goes first; each store is removed (and the disk synced) before the next measurement.
+    for side in (("python", "cli") if run % 2 == 0 else ("cli", "python")):
+        store = fresh(side)
+        if side == "python":
+            with cairn.Store(store) as s:
+                drop()
+                start = time.perf_counter()
+                s.put(big)
+                ours.append(time.perf_counter() - start)
+        else:
+            subprocess.run([CAIRN, "init", "--store", str(store)], check=True, stdout=subprocess.DEVNULL)
+            theirs.append(cli("put", "--store", str(store), str(big)))
+        shutil.rmtree(store.parent)
 report(f"put one {BIG_MIB} MiB file, durability object, Store.put(path) vs cairn put", ours, theirs, "MiB/s", BIG_MIB,
        "target >= 0.9x")
 big.unlink()
