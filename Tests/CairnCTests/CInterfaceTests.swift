@@ -254,6 +254,64 @@ struct CInterfaceTests {
         #expect(refusedImport.message?.contains("does not verify") == true)
     }
 
+    @Test func putFilesDurabilityAndVerifyMany() throws {
+        let store = try CStore()
+        let paths = try (0..<3).map { index in
+            let path = store.directory.appending("input-\(index).txt")
+            try Data("input \(index)".utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        #expect(call { cairn_store_set_durability(store.handle, 7, $0) }.status == 20)
+        #expect(call { cairn_store_set_durability(store.handle, 3, $0) }.status == 0)
+
+        var digests = [CChar](repeating: 0, count: 80 * 3)
+        let stored = withCStrings(paths) { pointers in
+            call { cairn_put_files(store.handle, 3, pointers, 2, &digests, $0) }
+        }
+        #expect(stored.status == 0, "\(stored.message ?? "")")
+        for index in 0..<3 {
+            let digest = text(Array(digests[(index * 80)..<(index * 80 + 80)]))
+            var present: Int32 = 0
+            #expect(call { cairn_has(store.handle, digest, &present, $0) }.status == 0)
+            #expect(present == 1)
+        }
+
+        // A missing file among the inputs: CAIRN_E_IO, naming it, and nothing of the batch is stored.
+        let fresh = store.directory.appending("fresh.txt")
+        try Data("fresh bytes".utf8).write(to: URL(fileURLWithPath: fresh))
+        let missing = store.directory.appending("missing.txt")
+        let refused = withCStrings([fresh, missing]) { pointers in
+            call { cairn_put_files(store.handle, 2, pointers, 2, &digests, $0) }
+        }
+        #expect(refused.status == 22)
+        #expect(refused.message?.contains("missing.txt") == true)
+        var present: Int32 = 1
+        // The digest those bytes have, from a second store.
+        let freshDigest = try CStore().put(Array("fresh bytes".utf8))
+        #expect(call { cairn_has(store.handle, freshDigest, &present, $0) }.status == 0)
+        #expect(present == 0)
+
+        let good = Array(try Data(contentsOf: URL(fileURLWithPath: genblazeVectorsPath + "/cases/d_basic.json")))
+        let bad = Array("{not json".utf8)
+        var buffer = [UInt8](repeating: 0, count: 8)
+        var length = 0
+        let verdicts = [good, bad]
+        let small = withByteBuffers(verdicts) { datas, lengths in
+            call { cairn_verify_many(2, datas, lengths, 0, &buffer, 8, &length, $0) }
+        }
+        #expect(small.status == 24)
+        buffer = [UInt8](repeating: 0, count: length)
+        let capacity = length
+        let done = withByteBuffers(verdicts) { datas, lengths in
+            call { cairn_verify_many(2, datas, lengths, 0, &buffer, capacity, &length, $0) }
+        }
+        #expect(done.status == 0)
+        let records = buffer[..<length].split(separator: 0x1D, omittingEmptySubsequences: false)
+        #expect(records.count == 2)
+        #expect(records.first?.first == UInt8(ascii: "v"))
+        #expect(records.last?.first == UInt8(ascii: "r"))
+    }
+
     @Test func concurrentCallsOnOneHandle() async throws {
         let store = try CStore()
         let handle = UInt(bitPattern: store.handle)
@@ -275,5 +333,33 @@ struct CInterfaceTests {
             return all
         }
         #expect(digests.count == 8)
+    }
+}
+
+/// Calls `body` with a C array of NUL-terminated copies of `strings`.
+func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+    let copies = strings.map { strdup($0) }
+    defer { for copy in copies { free(copy) } }
+    let pointers = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Calls `body` with C arrays of pointers to and lengths of `buffers`.
+func withByteBuffers<T>(
+    _ buffers: [[UInt8]],
+    _ body: (UnsafePointer<UnsafeRawPointer?>, UnsafePointer<Int>) -> T
+) -> T {
+    let copies = buffers.map { bytes -> UnsafeMutableRawPointer in
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress { memory.copyMemory(from: base, byteCount: source.count) }
+        }
+        return memory
+    }
+    defer { for copy in copies { copy.deallocate() } }
+    let pointers: [UnsafeRawPointer?] = copies.map { UnsafeRawPointer($0) }
+    let lengths = buffers.map(\.count)
+    return pointers.withUnsafeBufferPointer { p in
+        lengths.withUnsafeBufferPointer { body(p.baseAddress!, $0.baseAddress!) }
     }
 }
