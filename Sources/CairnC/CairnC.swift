@@ -373,7 +373,7 @@ public func cairn_put_files(
         guard let paths else { throw CairnFailure(Status.usage, "paths is NULL") }
         let digestsOut = try Arguments.out(digestsOut, "digests_out")
         var sources: [PutSource] = []
-        sources.reserveCapacity(count)
+        sources.reserveCapacity(min(count, 1 << 16))
         for index in 0..<count { sources.append(.file(try Arguments.string(paths[index], "paths[\(index)]"))) }
         let mode = handle.durability ?? handle.store.configuration.durability
         if mode != .batch { try handle.store.checkInputs(sources) }

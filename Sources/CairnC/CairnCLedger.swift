@@ -174,7 +174,7 @@ public func cairn_verify_many(
         var text: [UInt8] = []
         if count > 0 {
             guard let datas, let lengths else { throw CairnFailure(Status.usage, "datas or lens is NULL") }
-            text.reserveCapacity(count * 200)
+            text.reserveCapacity(min(count, 1 << 16) * 200)
             for index in 0..<count {
                 let bytes = try Arguments.bytes(datas[index], lengths[index])
                 let verdict = try ManifestVerdict.verify(bytes: bytes, hashOnly: flags & VerifyFlags.hashOnly != 0)
