@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "CairnExport", targets: ["CairnExport"]),
         .library(name: "CairnS3", targets: ["CairnS3"]),
         .library(name: "CairnPostgres", targets: ["CairnPostgres"]),
+        // The C ABI (include/cairn.h, spec/c-abi.md) as a shared library; scripts/build-libcairn.sh builds the
+        // self-contained libcairn.so (Swift runtime linked in, only cairn_* exported) the Python package bundles.
+        .library(name: "CairnC", type: .dynamic, targets: ["CairnC"]),
         .executable(name: "cairn", targets: ["cairn"]),
         .executable(name: "cairn-s3-bench", targets: ["cairn-s3-bench"]),
     ],
@@ -173,6 +176,15 @@ let package = Package(
             dependencies: ["CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
             swiftSettings: swiftSettings
         ),
+        // The C ABI: @_cdecl functions over the store, the ledger and manifest verification (include/cairn.h).
+        .target(
+            name: "CairnC",
+            dependencies: [
+                "CairnCore", "CairnManifest", "CairnStore", "CairnLedger", "_CairnSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The CLI: one small file per verb.
         .executableTarget(
             name: "cairn",
@@ -268,6 +280,12 @@ let package = Package(
                 "cairn", "CairnPostgres", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore",
                 "_CairnConformance", "_CairnTestSupport",
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The C ABI's functions called directly, as a C caller would (pointers, lengths, status codes, buffers).
+        .testTarget(
+            name: "CairnCTests",
+            dependencies: ["CairnC", "_CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

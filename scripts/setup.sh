@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Cairn needs on a fresh Debian machine: the C libraries it links (libb2, libxxhash, libzstd),
+# Installs what Cairn needs on a fresh Debian machine: the C libraries it links (libb2, libxxhash, libzstd; libcurl's
+# development files for a -static-stdlib build of the CLI, scripts/build-libcairn.sh with CAIRN_BUILD_CLI=1),
 # the peer tools its tests and benchmarks compare against, and a Python venv (.venv-gb) with genblaze-core for
 # two-way manifest interop checks and the tools tests read exports with (scripts/python-requirements.txt).
 # Safe to run again: it skips what is already there.
@@ -7,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libb2-dev libxxhash-dev libzstd-dev xxhash pkg-config sqlite3 libsqlite3-dev graphviz chromium openssl git time file xfsprogs; do
+for pkg in libb2-dev libxxhash-dev libzstd-dev xxhash pkg-config sqlite3 libsqlite3-dev graphviz chromium openssl git \
+    time file xfsprogs libcurl4-openssl-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -6,6 +6,8 @@
 # (scripts/pg-server.sh) on 127.0.0.1, runs their tests and stops both servers by PID, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Python package's tests (python/tests, pytest in .venv-gb) run after the Swift suites, against a release
+# libcairn.so (scripts/build-libcairn.sh) and the debug `cairn` binary.
 bash scripts/setup.sh
 
 echo "== swift format lint" >&2
@@ -22,6 +24,18 @@ export CAIRN_GENBLAZE_PYTHON="${CAIRN_GENBLAZE_PYTHON:-$PWD/.venv-gb/bin/python}
 TIMED='ProviderTests|PipelineTests'
 swift test --skip-build --parallel --num-workers 2 --skip "$TIMED" 2>&1 | tee .build/test-output.txt
 swift test --skip-build --filter "$TIMED" 2>&1 | tee -a .build/test-output.txt
+
+echo "== Python package (python/): libcairn.so, pip install into .venv-gb, pytest" >&2
+if [ -x .venv-gb/bin/python ]; then
+    # scripts/build-libcairn.sh reuses an up-to-date release build in .build-libcairn; the package bundles it.
+    LIBCAIRN=$PWD/$(bash scripts/build-libcairn.sh)
+    CAIRN_LIBRARY=$LIBCAIRN .venv-gb/bin/pip install -q --disable-pip-version-check --no-build-isolation \
+        --force-reinstall --no-deps ./python
+    CAIRN_BIN="$PWD/.build/debug/cairn" .venv-gb/bin/python -m pytest -q -p no:cacheprovider python/tests 2>&1 |
+        tee -a .build/test-output.txt
+else
+    echo "test.sh: no .venv-gb (CAIRN_SKIP_GENBLAZE=1): the Python package's tests are skipped" >&2
+fi
 
 if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
     SCALE_TRAITS=S3,PostgreSQL
