@@ -18,6 +18,19 @@ final class LedgerFile {
         do { file = try SystemFile(path: path, flags: flags, mode: mode) } catch { throw LedgerError(error) }
     }
 
+    /// True when the file at ``path`` is still the one this value has open (same device and inode): false when it
+    /// was removed, or removed and made again, since it was opened.
+    func isStillAtItsPath() throws(LedgerError) -> Bool {
+        let open: stat
+        let atPath: stat?
+        do {
+            open = try SystemCalls.fstat(fd)
+            atPath = try SystemCalls.statIfPresent(path)
+        } catch { throw LedgerError(error) }
+        guard let atPath else { return false }
+        return atPath.st_dev == open.st_dev && atPath.st_ino == open.st_ino
+    }
+
     func size() throws(LedgerError) -> UInt64 {
         do { return try file.size() } catch { throw LedgerError(error) }
     }

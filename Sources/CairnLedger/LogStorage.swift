@@ -382,6 +382,15 @@ extension LogStorage: LedgerStorage {
             state = nil
             lockFile.unlock()
         }
+        // A ledger removed (or removed and made again) under this process: appends to the files it still has open
+        // would be acknowledged and lost, and its lock would no longer exclude other writers. Nothing is appended.
+        for file in [lockFile, log] where try !file.isStillAtItsPath() {
+            throw LedgerError(
+                .io,
+                "\(file.path) was removed or replaced while this process had the ledger open: nothing more is "
+                    + "appended; check the store and run the command again"
+            )
+        }
         return try body()
     }
 

@@ -74,4 +74,51 @@ struct StoreFaultTests {
         #expect(try cli.run(["put", file]).status == 0)
         #expect(try cli.run(["cat", Self.abcSHA256]).stdoutText == "abc")
     }
+
+    /// The store directory removed while a put and an append run: each ends with a clear error (exit 2, the missing
+    /// path named), never a crash, and nothing is made again in its place or written anywhere else.
+    @Test func aStoreRemovedUnderARunningProcessIsAClearErrorAndNothingIsRecreated() throws {
+        let cli = try CLIStore()
+        var files: [String] = []
+        for index in 0..<3000 { files.append(try cli.makeFile("f\(index)", "bytes of file \(index)")) }
+        let receipts = (0..<3000).map { LedgerCLITests.receiptLine(run: "gone", step: $0) }
+        let input = try cli.makeFile("receipts.jsonl", receipts.joined(separator: "\n"))
+        let outside = try directoryTree(cli.directory.path).filter { !$0.key.hasPrefix("store") }
+        for arguments in [
+            ["put", "--durability", "object", "--store", cli.storePath] + files,
+            ["ledger", "append-receipts", "--batch", "1", input, "--store", cli.storePath],
+        ] {
+            if !FileManager.default.fileExists(atPath: cli.storePath) {
+                #expect(try runCairn(["init", "--store", cli.storePath]).status == 0)
+            }
+            let output = Pipe()
+            let errors = Pipe()
+            let (process, isolation) = try launchCairn(arguments, standardOutput: output, standardError: errors)
+            // Remove the store once the command has acknowledged some work.
+            var received = Data()
+            while received.count(where: { $0 == UInt8(ascii: "\n") }) < 20 {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                received.append(chunk)
+            }
+            // The running process may make a directory while it is removed: remove until nothing is left.
+            for _ in 0..<50 where FileManager.default.fileExists(atPath: cli.storePath) {
+                try runProcess("/bin/rm", ["-rf", cli.storePath])
+            }
+            received.append(output.fileHandleForReading.readDataToEndOfFile())
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            withExtendedLifetime(isolation) {}
+            let what = arguments[0]
+            #expect(process.terminationReason == .exit, "\(what) died of a signal: \(stderr)")
+            #expect(process.terminationStatus == 2, "\(what): exit \(process.terminationStatus): \(stderr)")
+            #expect(stderr.contains(cli.storePath), "\(what): the error names no path: \(stderr)")
+            #expect(!stderr.contains("Fatal error"), "\(stderr)")
+            #expect(!FileManager.default.fileExists(atPath: cli.storePath), "\(what) made the store again")
+            #expect(
+                try directoryTree(cli.directory.path).filter { !$0.key.hasPrefix("store") } == outside,
+                "\(what) wrote outside the store"
+            )
+        }
+    }
 }
