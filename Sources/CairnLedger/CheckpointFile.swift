@@ -23,6 +23,46 @@ enum CheckpointFile {
         var note: String
     }
 
+    /// One slot as it is on disk.
+    enum Found {
+        /// Zero bytes, or past the end of the file: never written.
+        case empty
+        /// A checkpoint that passes its checksum, and what is wrong around it (bytes after the note that are not
+        /// zero, a slot cut short) when something is.
+        case checkpoint(Slot, flaw: String?)
+        /// Neither zeros nor a checkpoint: a flipped bit, or a write torn by a power loss.
+        case damaged(String)
+    }
+
+    /// Decodes slot `slot` of the checkpoint file's `bytes`.
+    static func inspect(_ bytes: [UInt8], slot: Int) -> Found {
+        let start = slot * slotSize
+        guard start < bytes.count else { return .empty }
+        let end = min(start + slotSize, bytes.count)
+        if bytes[start..<end].allSatisfy({ $0 == 0 }) { return .empty }
+        guard end - start >= headerSize, Array(bytes[start..<start + 8]) == magic else {
+            return .damaged("does not start with the checkpoint magic")
+        }
+        let sequence = LogStorage.readUInt64(bytes, start + 8)
+        let length = Int(LogStorage.readUInt32(bytes, start + 16))
+        let bodyStart = start + headerSize
+        guard length <= slotSize - headerSize, end >= bodyStart + length else {
+            return .damaged("gives a note length of \(length) bytes, past the slot's end")
+        }
+        let covered = Array(bytes[(start + 8)..<(start + 20)]) + Array(bytes[bodyStart..<(bodyStart + length)])
+        guard XXH3.hash64(covered) == LogStorage.readUInt64(bytes, start + 20) else {
+            return .damaged("fails its checksum")
+        }
+        let note = String(decoding: bytes[bodyStart..<(bodyStart + length)], as: UTF8.self)
+        var flaw: String?
+        if end - start < slotSize {
+            flaw = "is cut short (\(end - start) of \(slotSize) bytes)"
+        } else if let stray = bytes[(bodyStart + length)..<end].firstIndex(where: { $0 != 0 }) {
+            flaw = "has a non-zero byte after its note, at offset \(stray)"
+        }
+        return .checkpoint(Slot(sequence: sequence, note: note), flaw: flaw)
+    }
+
     /// Reads the valid slot with the highest sequence, or nil when neither slot is valid.
     static func read(directory: String) throws -> Slot? {
         let path = directory + "/" + name
@@ -30,17 +70,8 @@ enum CheckpointFile {
         let bytes = try FileSystem.readFile(path)
         var best: Slot?
         for slot in 0..<2 {
-            let start = slot * slotSize
-            guard bytes.count >= start + headerSize, Array(bytes[start..<start + 8]) == magic else { continue }
-            let sequence = LogStorage.readUInt64(bytes, start + 8)
-            let length = Int(LogStorage.readUInt32(bytes, start + 16))
-            let checksum = LogStorage.readUInt64(bytes, start + 20)
-            let bodyStart = start + headerSize
-            guard length <= slotSize - headerSize, bytes.count >= bodyStart + length else { continue }
-            let covered = Array(bytes[(start + 8)..<(start + 20)]) + Array(bytes[bodyStart..<(bodyStart + length)])
-            guard XXH3.hash64(covered) == checksum else { continue }
-            let note = String(decoding: bytes[bodyStart..<(bodyStart + length)], as: UTF8.self)
-            if best == nil || sequence > best!.sequence { best = Slot(sequence: sequence, note: note) }
+            guard case .checkpoint(let found, _) = inspect(bytes, slot: slot) else { continue }
+            if best == nil || found.sequence > best!.sequence { best = found }
         }
         return best
     }
@@ -56,29 +87,15 @@ enum CheckpointFile {
             found.append("\(path) is \(bytes.count) bytes, more than its two \(slotSize)-byte checkpoint slots")
         }
         for slot in 0..<2 {
-            let start = slot * slotSize
-            guard start < bytes.count else { continue }
-            let end = min(start + slotSize, bytes.count)
-            if bytes[start..<end].allSatisfy({ $0 == 0 }) { continue }
-            let place = "checkpoint slot \(slot) (bytes \(start)-\(end - 1) of \(path))"
-            guard end - start == slotSize, Array(bytes[start..<start + 8]) == magic else {
-                found.append("\(place) is not a whole slot starting with the checkpoint magic: damaged")
-                continue
-            }
-            let length = Int(LogStorage.readUInt32(bytes, start + 16))
-            let bodyStart = start + headerSize
-            guard length <= slotSize - headerSize else {
-                found.append("\(place) gives a note length of \(length) bytes, past the slot's end: damaged")
-                continue
-            }
-            let covered = Array(bytes[(start + 8)..<(start + 20)]) + Array(bytes[bodyStart..<(bodyStart + length)])
-            if XXH3.hash64(covered) != LogStorage.readUInt64(bytes, start + 20) {
+            let place = "checkpoint slot \(slot) (from byte \(slot * slotSize) of \(path))"
+            switch inspect(bytes, slot: slot) {
+            case .empty, .checkpoint(_, flaw: nil): break
+            case .checkpoint(_, flaw: let flaw?): found.append("\(place) \(flaw): damaged")
+            case .damaged(let reason):
                 found.append(
-                    "\(place) fails its checksum: damaged, or torn by a crash while it was written (the next append "
-                        + "writes a new checkpoint)"
+                    "\(place) \(reason): damaged, or torn by a crash while it was written (the next append writes "
+                        + "a new checkpoint)"
                 )
-            } else if let stray = bytes[(bodyStart + length)..<end].firstIndex(where: { $0 != 0 }) {
-                found.append("\(place) has a non-zero byte after its note, at offset \(stray): damaged")
             }
         }
         return found
