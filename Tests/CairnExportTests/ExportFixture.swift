@@ -134,9 +134,8 @@ final class ReflinkFilesystem {
 /// A tiny HTTP JSON provider (Python's http.server on 127.0.0.1) that answers every POST at once with the prompt,
 /// upper-cased, as a text output; stopped when released.
 final class EchoJobServer {
-    let process: Process
-    let port: Int
-    private let input = Pipe()
+    let server: PythonServer
+    var port: Int { server.port }
 
     init() throws {
         let script = #"""
@@ -159,23 +158,7 @@ final class EchoJobServer {
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """#
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardInput = input
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            throw ExportFixtureError("the echo job server did not start")
-        }
-        self.port = port
+        server = try PythonServer(script: script)
     }
 
     var endpoint: URL {
@@ -183,10 +166,5 @@ final class EchoJobServer {
             guard let url = URL(string: "http://127.0.0.1:\(port)/jobs") else { throw ExportFixtureError("bad URL") }
             return url
         }
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }

@@ -53,10 +53,8 @@ func inspectMedia(_ path: String) throws -> [String: Any] {
 
 /// A small HTTP JSON job server (Python) listening on 127.0.0.1, stopped when released.
 final class TestJobServer: @unchecked Sendable {
-    // Invariant: `process` is only touched by init and deinit.
-    let process: Process
-    let port: Int
-    let stdin = Pipe()
+    let server: PythonServer
+    var port: Int { server.port }
 
     init() throws {
         let script = #"""
@@ -115,20 +113,7 @@ final class TestJobServer: @unchecked Sendable {
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """#
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = stdin
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = pipe.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        server = try PythonServer(script: script)
     }
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/jobs")! }
@@ -137,10 +122,5 @@ final class TestJobServer: @unchecked Sendable {
     func requests() throws -> [[String: Any]] {
         let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/log")!)
         return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }

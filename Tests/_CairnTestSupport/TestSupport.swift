@@ -209,3 +209,47 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return bytes
     }
 }
+
+/// A Python script run as a test server on 127.0.0.1: it prints its port on its first line, and exits when its
+/// standard input closes (the test process went away) or, at the latest, when this value is released (SIGKILL).
+public final class PythonServer: @unchecked Sendable {
+    // Invariant: `process` is only touched by init and deinit.
+    public let process: Process
+    /// The port the script printed.
+    public let port: Int
+    private let stdin = Pipe()
+
+    /// The server did not print a port.
+    public struct StartFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(script: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = stdin
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw StartFailed(
+                description: "the Python test server printed no port: \(String(decoding: line, as: UTF8.self))"
+            )
+        }
+        self.port = port
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
