@@ -323,11 +323,7 @@ struct CrashHarnessTests {
         let (process, isolation) = try launchCairn(arguments, standardOutput: output)
         var received = Data()
         if let afterLines {
-            while received.count(where: { $0 == UInt8(ascii: "\n") }) < afterLines {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                received.append(chunk)
-            }
+            received.append(output.fileHandleForReading.readLines(atLeast: afterLines))
         } else {
             usleep(delay)
         }

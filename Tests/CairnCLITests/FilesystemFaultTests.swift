@@ -131,11 +131,7 @@ struct FilesystemFaultTests {
             standardOutput: pipe
         )
         var received = Data()
-        while received.count(where: { $0 == UInt8(ascii: "\n") }) < 40 {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            received.append(chunk)
-        }
+        received.append(pipe.fileHandleForReading.readLines(atLeast: 40))
         kill(process.processIdentifier, SIGKILL)
         // The power cut: the image as the disk holds it, before anything else can be written back.
         let snapshot = work.appending("after-power-cut.img")

@@ -102,11 +102,7 @@ struct StoreConcurrencyTests {
             if trial.isMultiple(of: 2) {
                 // Kill right after a chosen number of lines was printed: those lines must name intact objects.
                 let wanted = 1 + (trial / 2) % 7
-                while received.count(where: { $0 == UInt8(ascii: "\n") }) < wanted {
-                    let chunk = pipe.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    received.append(chunk)
-                }
+                received.append(pipe.fileHandleForReading.readLines(atLeast: wanted))
             } else {
                 usleep(UInt32.random(in: 0...250_000))
             }

@@ -96,11 +96,7 @@ struct StoreFaultTests {
             let (process, isolation) = try launchCairn(arguments, standardOutput: output, standardError: errors)
             // Remove the store once the command has acknowledged some work.
             var received = Data()
-            while received.count(where: { $0 == UInt8(ascii: "\n") }) < 20 {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                received.append(chunk)
-            }
+            received.append(output.fileHandleForReading.readLines(atLeast: 20))
             // The running process may make a directory while it is removed: remove until nothing is left.
             for _ in 0..<50 where FileManager.default.fileExists(atPath: cli.storePath) {
                 try runProcess("/bin/rm", ["-rf", cli.storePath])

@@ -253,3 +253,17 @@ public final class PythonServer: @unchecked Sendable {
         process.waitUntilExit()
     }
 }
+
+extension FileHandle {
+    /// Reads until at least `lines` newlines arrived or the writer closed its end, and returns what was read
+    /// (possibly more than `lines` lines): for tests that act once a child has printed that much.
+    public func readLines(atLeast lines: Int) -> Data {
+        var received = Data()
+        while received.count(where: { $0 == UInt8(ascii: "\n") }) < lines {
+            let chunk = availableData
+            if chunk.isEmpty { break }
+            received.append(chunk)
+        }
+        return received
+    }
+}
