@@ -535,10 +535,20 @@ final class RunExecution: Sendable {
                 receipt.providerResponseID = response.responseID
                 let records = try await blocking { try self.storeRecords(response.records) }
                 let outputs = try await blocking { () -> [Artifact] in
-                    try response.outputs.map { output in
-                        switch output.content {
-                        case .bytes(let bytes): try self.backend.ingest(bytes: bytes, output: output)
-                        case .file(let path): try self.backend.ingest(fileAt: path, output: output)
+                    try response.outputs.enumerated().map { position, output in
+                        // The store failing (a full disk, say) is not the provider's failure: the run stops with
+                        // the store's error instead of retrying or recording it as a failed attempt.
+                        do {
+                            switch output.content {
+                            case .bytes(let bytes): return try self.backend.ingest(bytes: bytes, output: output)
+                            case .file(let path): return try self.backend.ingest(fileAt: path, output: output)
+                            }
+                        } catch {
+                            throw PipelineError(
+                                .store,
+                                "cannot store output \(position) of step \(step.name)",
+                                underlying: error
+                            )
                         }
                     }
                 }
