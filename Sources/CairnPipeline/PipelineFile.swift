@@ -1,3 +1,4 @@
+public import CairnLedger
 public import CairnManifest
 public import CairnStore
 import Foundation
@@ -86,13 +87,40 @@ public struct PipelineFile: Sendable {
     ///   - logger: the logger for the run.
     /// - Throws: ``PipelineError`` when the ledger cannot be opened.
     public func makePipeline(store: ObjectStore, parentRunID: String? = nil, logger: Logger? = nil) throws -> Pipeline {
-        var pipeline = try Pipeline(
-            name,
-            store: store,
-            chain: chain,
-            throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
-            logger: logger ?? Logger(label: "cairn.pipeline")
+        configure(
+            try Pipeline(
+                name,
+                store: store,
+                chain: chain,
+                throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
+                logger: logger ?? Logger(label: "cairn.pipeline")
+            ),
+            parentRunID: parentRunID
         )
+    }
+
+    /// The pipeline this file describes, recording into `ledger` (local or any ``LedgerStorage``) and writing every
+    /// output to the ledger's object backend (local or any ``ObjectBackend``).
+    ///
+    /// - Parameters:
+    ///   - ledger: the ledger that records the runs, over the objects that keep the outputs.
+    ///   - parentRunID: a parent run that overrides the file's `parent`.
+    ///   - logger: the logger for the run.
+    public func makePipeline(ledger: Ledger, parentRunID: String? = nil, logger: Logger? = nil) -> Pipeline {
+        configure(
+            Pipeline(
+                name,
+                ledger: ledger,
+                chain: chain,
+                throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
+                logger: logger ?? Logger(label: "cairn.pipeline")
+            ),
+            parentRunID: parentRunID
+        )
+    }
+
+    private func configure(_ made: Pipeline, parentRunID: String?) -> Pipeline {
+        var pipeline = made
         pipeline.stages = stages
         pipeline.metadata = metadata
         if let parent = parentRunID ?? self.parentRunID {

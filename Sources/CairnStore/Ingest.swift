@@ -440,6 +440,26 @@ extension ObjectStore {
         }
     }
 
+    /// Copies everything `descriptor` holds (standard input, say) into a new temporary file in `tmp/` and returns its
+    /// path, for a backend elsewhere that uploads files; the caller removes it. Nothing is left on failure.
+    package func spool(_ descriptor: Int32) throws -> String {
+        let (fd, path) = try makeTemporaryFile()
+        defer { SystemCalls.close(fd) }
+        do {
+            _ = try copyInline(
+                from: descriptor,
+                name: "-",
+                to: fd,
+                path: path,
+                prefix: UnsafeRawBufferPointer(start: nil, count: 0)
+            )
+        } catch {
+            SystemCalls.discard(path)
+            throw error
+        }
+        return path
+    }
+
     /// Creates a new temporary file in `tmp/`, named `put-<pid>-<random>` so `fsck` can tell a stale one.
     /// The first one made through this `ObjectStore` first removes the debris of processes that are gone.
     func makeTemporaryFile() throws -> (fd: Int32, path: String) {
@@ -577,8 +597,10 @@ extension ObjectStore {
     ) throws -> (Digest, Int64) {
         var hasher = ContentHasher(algorithm: configuration.algorithm)
         hasher.update(bufferPointer: prefix)
-        do { try SystemCalls.writeAll(output, prefix.baseAddress!, prefix.count) } catch {
-            throw StoreError.writeFailed("cannot write", path: path, error)
+        if let base = prefix.baseAddress, prefix.count > 0 {
+            do { try SystemCalls.writeAll(output, base, prefix.count) } catch {
+                throw StoreError.writeFailed("cannot write", path: path, error)
+            }
         }
         var total = Int64(prefix.count)
         let capacity = 64 << 10

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnCore
+import CairnLedger
 import CairnManifest
 import CairnPipeline
 import CairnStore
@@ -64,21 +65,10 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
-        try storeOptions.refuseOtherOwner()
-        try S3Support.refuseRemoteObjects(storePath: storeOptions.storePath)
-        let store: ObjectStore
-        do {
-            store = try ObjectStore(at: storeOptions.storePath)
-        } catch {
-            throw CLIError("cannot open the store at \(storeOptions.storePath) (run `cairn init` first): \(error)")
-        }
+        // The store's ledger (local or PostgreSQL) over its objects (local or S3), as every other verb opens them.
+        let ledger = try storeOptions.openLedger()
         let progress = RunProgress(name: file.name)
-        let pipeline: Pipeline
-        do {
-            pipeline = try file.makePipeline(store: store, parentRunID: parent).observe { progress.handle($0) }
-        } catch {
-            throw CLIError("\(error)")
-        }
+        let pipeline = file.makePipeline(ledger: ledger, parentRunID: parent).observe { progress.handle($0) }
         let rerunFrom = self.rerunFrom
         let resume = self.resume
         let work = Task { () -> [RunResult] in
