@@ -13,8 +13,8 @@ import Darwin
 extension StoreOptions {
     /// Opens the store's ledger (local or PostgreSQL) over the store's objects (local or S3), reporting a torn tail
     /// that was cut on stderr; exit 2 when it cannot be opened.
-    func openLedger() throws -> Ledger {
-        let (store, objects) = try openObjects()
+    func openLedger(debrisAge: Double? = nil) throws -> Ledger {
+        let (store, objects) = try openObjects(debrisAge: debrisAge)
         let storage = try LedgerBackend.configuredStorage(storeRoot: store.root)
         do {
             let ledger =

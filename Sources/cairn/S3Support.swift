@@ -38,8 +38,9 @@ enum S3Support {
     }
 
     /// The S3 bucket holding `store`'s objects (named in its `s3.json`), or nil when the store keeps them locally.
+    /// `debrisAge` (seconds) is how old an unfinished multipart upload must be for gc to abort it (default 24 h).
     /// Exit 2 when `s3.json` cannot be read, the credentials are missing, or this build has no S3 support.
-    static func remoteObjects(of store: ObjectStore) throws -> (any ObjectBackend)? {
+    static func remoteObjects(of store: ObjectStore, debrisAge: Double? = nil) throws -> (any ObjectBackend)? {
         let location: S3Location?
         do {
             location = try S3StoreFile.read(storeRoot: store.root)
@@ -49,9 +50,9 @@ enum S3Support {
         guard let location else { return nil }
         #if S3
         do {
-            return try S3ObjectBackend(
-                configuration: S3BackendConfiguration(location: location, algorithm: store.configuration.algorithm)
-            )
+            var configuration = S3BackendConfiguration(location: location, algorithm: store.configuration.algorithm)
+            if let debrisAge { configuration.debrisAge = debrisAge }
+            return try S3ObjectBackend(configuration: configuration)
         } catch {
             throw CLIError("cannot reach the objects of the store at \(store.root) in \(location): \(error)")
         }
@@ -74,7 +75,7 @@ enum S3Support {
         if let location {
             throw CLIError(
                 "the store at \(storePath) keeps its objects in \(location); this verb works on local objects only "
-                    + "(put, get, cat, has, gc, run and the ledger verbs reach S3 objects)"
+                    + "(put, get, cat, has, gc, run, import and the ledger verbs reach S3 objects)"
             )
         }
     }

@@ -25,10 +25,11 @@ extension StoreOptions {
         }
     }
 
-    /// Opens the store and its objects: the local store itself, or the S3 bucket its `s3.json` names.
-    func openObjects() throws -> (store: ObjectStore, objects: any ObjectBackend) {
+    /// Opens the store and its objects: the local store itself, or the S3 bucket its `s3.json` names (where
+    /// unfinished uploads older than `debrisAge` seconds count as debris).
+    func openObjects(debrisAge: Double? = nil) throws -> (store: ObjectStore, objects: any ObjectBackend) {
         let store = try openLocalStore()
-        return (store, try S3Support.remoteObjects(of: store) ?? store)
+        return (store, try S3Support.remoteObjects(of: store, debrisAge: debrisAge) ?? store)
     }
 }
 
