@@ -5,6 +5,7 @@ import CairnPipeline
 import CairnStore
 import Dispatch
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Print the results as JSON on stdout.")
     var json = false
+
+    @Flag(name: .long, help: "Log each run, step, attempt and retry wait on stderr (debug level).")
+    var verbose = false
 
     @Flag(name: .long, help: "Reuse steps whose fingerprint already succeeded and whose outputs are intact.")
     var resume = false
@@ -75,7 +79,17 @@ struct RunCommand: AsyncParsableCommand {
         let progress = RunProgress(name: file.name)
         let pipeline: Pipeline
         do {
-            pipeline = try file.makePipeline(store: store, parentRunID: parent).observe { progress.handle($0) }
+            var logger = Logger(label: "cairn.pipeline")
+            if verbose {
+                logger = Logger(label: "cairn.pipeline") { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = .debug
+                    return handler
+                }
+            }
+            pipeline = try file.makePipeline(store: store, parentRunID: parent, logger: logger).observe {
+                progress.handle($0)
+            }
         } catch {
             throw CLIError("\(error)")
         }
