@@ -464,7 +464,8 @@ private struct FileReader {
                 current = next
                 rest = rest[end...]
             } else if rest.first == "[" {
-                guard let close = rest.firstIndex(of: "]"), let index = Int(rest[rest.index(after: rest.startIndex)..<close]),
+                guard let close = rest.firstIndex(of: "]"),
+                    let index = Int(rest[rest.index(after: rest.startIndex)..<close]),
                     case .sequence(let sequence) = current, index < sequence.count
                 else { return nil }
                 current = sequence[index]

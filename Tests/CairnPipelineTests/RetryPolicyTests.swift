@@ -5,11 +5,11 @@ import Foundation
 import Testing
 import _CairnTestSupport
 
+@testable import CairnPipeline
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-@testable import CairnPipeline
 
 /// The retry promise of pipeline runs, timed by a fake clock: which failures are retried, how often, how long each
 /// backoff is (exact without jitter, drawn from the injected random source with it, `Retry-After` honoured), and
@@ -288,7 +288,9 @@ struct RetryPolicyTests {
             try await Task.sleep(for: .milliseconds(10))
             waited += 1
         }
-        let pid = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        )
         #expect(kill(pid, 0) == 0)
         clock.advance(by: .seconds(60))
         let result = try await running.value
@@ -405,7 +407,8 @@ struct RetryPolicyTests {
         ("retries: 3", "retry.retries: unknown field"),
     ])
     func badRetryFieldsNameTheProblem(field: String, message: String) {
-        let text = "name: r\nproviders:\n  p: {type: synthetic, retry: {\(field)}}\nsteps:\n  - {provider: p, model: m, modality: text}\n"
+        let text =
+            "name: r\nproviders:\n  p: {type: synthetic, retry: {\(field)}}\nsteps:\n  - {provider: p, model: m, modality: text}\n"
         let error = #expect(throws: PipelineError.self) { _ = try PipelineFile.parse(text, source: "r.yaml") }
         #expect(error?.code == .invalidFile)
         #expect(error?.message.contains("providers.p.\(message)") == true, "\(error?.message ?? "")")

@@ -184,7 +184,10 @@ struct SecretRedactionTests {
     func aLiteralCredentialInAPipelineFileIsRefusedWithoutRepeatingIt(body: String, field: String) throws {
         let fixture = try Fixture()
         let literal = Self.secret("literal")
-        let file = try fixture.write("bad.yaml", "name: leaky\n" + body.replacingOccurrences(of: "LITERAL", with: literal))
+        let file = try fixture.write(
+            "bad.yaml",
+            "name: leaky\n" + body.replacingOccurrences(of: "LITERAL", with: literal)
+        )
         let before = try fixture.storeFiles().map(\.path).sorted()
         let result = try runCairn(["run", "--store", fixture.store, file])
         #expect(result.status == 2)
@@ -233,7 +236,10 @@ struct SecretRedactionTests {
 
     @Test func theRedactorReplacesEveryOccurrenceLongestFirst() {
         let redactor = Redactor(values: ["Bearer abcdef123456", "short", "abcdef"])
-        #expect(redactor.redact("h: Bearer abcdef123456; t=abcdef123456; abcdef; short") == "h: [redacted]; t=[redacted]; [redacted]; short")
+        #expect(
+            redactor.redact("h: Bearer abcdef123456; t=abcdef123456; abcdef; short")
+                == "h: [redacted]; t=[redacted]; [redacted]; short"
+        )
         #expect(redactor.redact(Array("xxabcdefabcdef".utf8)) == Array("xx[redacted][redacted]".utf8))
         #expect(Redactor(values: []).redact("nothing") == "nothing")
         let environment = Redactor(
@@ -290,7 +296,10 @@ struct SecretRedactionTests {
         let resolved = (work as NSString).resolvingSymlinksInPath
         #expect(String(decoding: here.records[0].bytes, as: UTF8.self) == resolved + "\n")
         // A command that is not an executable is an invalid_input failure naming it.
-        let missing = ProcessProvider(name: "missing", command: ["cairn-no-such-command-\(UInt32.random(in: 0...UInt32.max))"])
+        let missing = ProcessProvider(
+            name: "missing",
+            command: ["cairn-no-such-command-\(UInt32.random(in: 0...UInt32.max))"]
+        )
         let error = await #expect(throws: ProviderError.self) { _ = try await missing.generate(request) }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains("without a shell") == true)
