@@ -234,8 +234,9 @@ struct RetryPolicyTests {
             hangs: true
         )
         let running = Task { try await run(provider, in: workspace, clock: clock) }
-        await provider.log.waitForStart()
-        await clock.waitForRequests(1)
+        defer { running.cancel() }  // ends a hanging run if a wait below fails
+        try await provider.log.waitForStart()
+        try await clock.waitForRequests(1)
         #expect(clock.requested == [.seconds(30)])
         clock.advance(by: .seconds(29))
         clock.advance(by: .seconds(1))
@@ -256,11 +257,12 @@ struct RetryPolicyTests {
             hangs: true
         )
         let running = Task { try await run(provider, in: workspace, clock: clock) }
-        await clock.waitForRequests(1)
+        defer { running.cancel() }  // ends a hanging run if a wait below fails
+        try await clock.waitForRequests(1)
         clock.advance(by: .seconds(10))
-        await clock.waitForRequests(2)  // the backoff
+        try await clock.waitForRequests(2)  // the backoff
         clock.advance(by: .milliseconds(250))
-        await clock.waitForRequests(3)  // attempt 2's time limit
+        try await clock.waitForRequests(3)  // attempt 2's time limit
         clock.advance(by: .seconds(10))
         let result = try await running.value
         #expect(clock.requested == [.seconds(10), .milliseconds(250), .seconds(10)])
@@ -281,7 +283,8 @@ struct RetryPolicyTests {
             retryPolicy: Self.policy(maxAttempts: 1, attemptTimeout: .seconds(60))
         )
         let running = Task { try await run(provider, in: workspace, clock: clock) }
-        await clock.waitForRequests(1)
+        defer { running.cancel() }  // ends a hanging run if a wait below fails
+        try await clock.waitForRequests(1)
         // Wait (bounded) until the child is running, so the time limit ends a live process.
         var waited = 0
         while !FileManager.default.fileExists(atPath: pidFile) && waited < 3000 {
@@ -306,8 +309,9 @@ struct RetryPolicyTests {
         let clock = FakeClock(autoAdvance: false)
         let provider = FailureSequenceProvider(retryPolicy: Self.policy(maxAttempts: 3), failures: [], hangs: true)
         let running = Task { try await run(provider, in: workspace, clock: clock, timeout: .seconds(120)) }
-        await provider.log.waitForStart()
-        await clock.waitForRequests(1)
+        defer { running.cancel() }  // ends a hanging run if a wait below fails
+        try await provider.log.waitForStart()
+        try await clock.waitForRequests(1)
         #expect(clock.requested == [.seconds(120)])
         clock.advance(by: .seconds(120))
         let result = try await running.value
@@ -328,7 +332,8 @@ struct RetryPolicyTests {
             failures: Array(repeating: .serverError, count: 3)
         )
         let running = Task { try await run(provider, in: workspace, clock: clock) }
-        await clock.waitForRequests(1)
+        defer { running.cancel() }  // ends a hanging run if a wait below fails
+        try await clock.waitForRequests(1)
         #expect(clock.requested == [.milliseconds(250)])
         running.cancel()
         let result = try await running.value

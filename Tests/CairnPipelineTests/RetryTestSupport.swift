@@ -20,7 +20,13 @@ final class FakeClock: Sendable {
         var sleepers: [Int: Sleeper] = [:]
         var cancelledBeforeWaiting: Set<Int> = []
         var nextID = 0
-        var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [Int: (count: Int, continuation: CheckedContinuation<Bool, Never>)] = [:]
+        var nextWaiter = 0
+    }
+
+    /// The run never asked to wait as often as the test expected.
+    struct NeverWaited: Error, CustomStringConvertible {
+        var description: String
     }
 
     private let state = Mutex(State())
@@ -75,15 +81,30 @@ final class FakeClock: Sendable {
         }
     }
 
-    /// Returns once at least `count` sleeps have been requested (an event, not a guess about timing).
-    func waitForRequests(_ count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// Returns once at least `count` sleeps have been requested (an event, not a guess about timing). A run that
+    /// never asks is a failure after a minute of real time instead of a hang; the minute is a safety net, never
+    /// part of what is checked.
+    func waitForRequests(_ count: Int) async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let giveUp = Task {
+            try await Task.sleep(for: .seconds(60))
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume(returning: false)
+        }
+        defer { giveUp.cancel() }
+        let arrived = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let ready = state.withLock { state in
                 if state.requested.count >= count { return true }
-                state.waiters.append((count, continuation))
+                state.waiters[id] = (count, continuation)
                 return false
             }
-            if ready { continuation.resume() }
+            if ready { continuation.resume(returning: true) }
+        }
+        guard arrived else {
+            throw NeverWaited(description: "the run asked to wait \(requested.count) times, not \(count): \(requested)")
         }
     }
 
@@ -101,11 +122,11 @@ final class FakeClock: Sendable {
     private func resumeWaiters() {
         let ready = state.withLock { state in
             let count = state.requested.count
-            let ready = state.waiters.filter { $0.count <= count }.map(\.continuation)
-            state.waiters.removeAll { $0.count <= count }
-            return ready
+            let ready = state.waiters.filter { $0.value.count <= count }
+            for id in ready.keys { state.waiters[id] = nil }
+            return ready.values.map(\.continuation)
         }
-        for continuation in ready { continuation.resume() }
+        for continuation in ready { continuation.resume(returning: true) }
     }
 }
 
@@ -160,17 +181,22 @@ struct FailureSequenceProvider: Provider {
 
 /// What a ``FailureSequenceProvider`` saw, with a way to wait until an attempt has started.
 final class AttemptLog: Sendable {
-    private let state = Mutex<(started: [Int], cancelled: [Int], waiters: [CheckedContinuation<Void, Never>])>(
-        ([], [], [])
-    )
+    private struct State {
+        var started: [Int] = []
+        var cancelled: [Int] = []
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        var nextWaiter = 0
+    }
+
+    private let state = Mutex(State())
 
     func started(_ attempt: Int) {
         let waiters = state.withLock { state in
             state.started.append(attempt)
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: true) }
     }
 
     func cancelled(_ attempt: Int) { state.withLock { $0.cancelled.append(attempt) } }
@@ -178,16 +204,28 @@ final class AttemptLog: Sendable {
     var startedAttempts: [Int] { state.withLock { $0.started } }
     var cancelledAttempts: [Int] { state.withLock { $0.cancelled } }
 
-    /// Returns once some attempt has started.
-    func waitForStart() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// Returns once some attempt has started; fails instead of hanging after a minute of real time (a safety net,
+    /// never part of what is checked).
+    func waitForStart() async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let giveUp = Task {
+            try await Task.sleep(for: .seconds(60))
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: false)
+        }
+        defer { giveUp.cancel() }
+        let started = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let ready = state.withLock { state in
                 if !state.started.isEmpty { return true }
-                state.waiters.append(continuation)
+                state.waiters[id] = continuation
                 return false
             }
-            if ready { continuation.resume() }
+            if ready { continuation.resume(returning: true) }
         }
+        guard started else { throw FakeClock.NeverWaited(description: "no attempt started") }
     }
 }
 
