@@ -1,6 +1,12 @@
 package import CairnManifest
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which names hold credentials, and how their values are kept out of everything Cairn writes
 /// (spec/pipeline.md, "Secrets").
 ///
@@ -143,25 +149,38 @@ package struct Redactor: Sendable {
     package func redact(_ bytes: [UInt8]) -> [UInt8] {
         var current = bytes
         let marker = Array(Self.marker.utf8)
-        for value in values where current.count >= value.count {
-            guard let first = value.first else { continue }
-            var output: [UInt8] = []
-            var index = 0
-            var changed = false
-            let last = current.count - value.count
-            while index < current.count {
-                if index <= last, current[index] == first,
-                    current[index..<(index + value.count)].elementsEqual(value)
-                {
-                    output += marker
-                    index += value.count
-                    changed = true
-                } else {
-                    output.append(current[index])
-                    index += 1
+        for value in values {
+            var ranges: [Range<Int>] = []
+            current.withUnsafeBytes { haystack in
+                value.withUnsafeBytes { needle in
+                    guard let base = haystack.baseAddress, let pattern = needle.baseAddress, let first = value.first
+                    else { return }
+                    var offset = 0
+                    // memchr finds each candidate first byte; memcmp checks the rest.
+                    while haystack.count - offset >= needle.count,
+                        let found = memchr(base + offset, Int32(first), haystack.count - offset - needle.count + 1)
+                    {
+                        let start = base.distance(to: UnsafeRawPointer(found))
+                        if memcmp(base + start, pattern, needle.count) == 0 {
+                            ranges.append(start..<(start + needle.count))
+                            offset = start + needle.count
+                        } else {
+                            offset = start + 1
+                        }
+                    }
                 }
             }
-            if changed { current = output }
+            guard !ranges.isEmpty else { continue }
+            var output: [UInt8] = []
+            output.reserveCapacity(current.count)
+            var copied = 0
+            for range in ranges {
+                output += current[copied..<range.lowerBound]
+                output += marker
+                copied = range.upperBound
+            }
+            output += current[copied...]
+            current = output
         }
         return current
     }

@@ -242,6 +242,12 @@ struct SecretRedactionTests {
         )
         #expect(redactor.redact(Array("xxabcdefabcdef".utf8)) == Array("xx[redacted][redacted]".utf8))
         #expect(Redactor(values: []).redact("nothing") == "nothing")
+        let edges = Redactor(values: ["secret"])
+        #expect(edges.redact("secret") == "[redacted]")
+        #expect(edges.redact("secretsecret-secre") == "[redacted][redacted]-secre")
+        #expect(edges.redact("ssecret") == "s[redacted]")
+        #expect(edges.redact("secre") == "secre")
+        #expect(Redactor(values: ["aaaaaa"]).redact("aaaaaaaaaaa") == "[redacted]aaaaa")
         let environment = Redactor(
             environment: ["GITHUB_TOKEN": "ghp_1234567890", "HOME": "/root/home", "PLAIN": "value-12345"],
             providers: [
