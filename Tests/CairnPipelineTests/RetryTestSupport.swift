@@ -231,7 +231,8 @@ final class AttemptLog: Sendable {
 
 /// An HTTP JSON job server (Python) for retry and secret tests. The prompt picks the behaviour:
 /// `retry-after=S` answers the first attempt 503 with `Retry-After: S`, then succeeds; `fail-echo` answers 500 with
-/// a body (and an `X-Request-Id`) repeating every header it got (names in lower case); `bad` answers 400; anything else succeeds, the
+/// a body (and an `X-Request-Id`) repeating every header it got (names in lower case); `job-fail-echo` answers a
+/// failed job whose error repeats the `Authorization` header; `bad` answers 400; anything else succeeds, the
 /// response body repeating the headers it got. `GET /log` lists the requests with their headers.
 final class EchoJobServer: @unchecked Sendable {
     let server: PythonServer
@@ -262,6 +263,9 @@ final class EchoJobServer: @unchecked Sendable {
                     if prompt == 'fail-echo':
                         return self.reply(500, {"error": "refused credentials " + seen, "headers": headers},
                                           {"X-Request-Id": "req " + seen.replace('\n', ' ')})
+                    if prompt == 'job-fail-echo':
+                        return self.reply(200, {"id": "job-x", "status": "failed",
+                                                "error": "the job was refused for " + headers.get('authorization', '')})
                     if prompt == 'bad':
                         return self.reply(400, {"error": "bad prompt"})
                     out = base64.b64encode(prompt.encode()).decode()

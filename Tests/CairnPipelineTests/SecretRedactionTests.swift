@@ -99,9 +99,14 @@ struct SecretRedactionTests {
                 endpoint: "\(server.endpoint.absoluteString)"
                 headers_from_env: {Authorization: PROVIDER_AUTH, X-Api-Key: SERVICE_CREDENTIAL_VALUE}
                 retry: {max_attempts: 2, base_delay_ms: 1, max_delay_ms: 1}
-            steps:
-              - {name: fine, provider: api, model: m, prompt: hello, modality: text}
-              - {name: refused, provider: api, model: m, prompt: fail-echo, modality: text}
+            stages:
+              - name: a
+                steps:
+                  - {name: fine, provider: api, model: m, prompt: hello, modality: text}
+                  - {name: refused, provider: api, model: m, prompt: fail-echo, modality: text}
+              - name: b
+                steps:
+                  - {name: failed-job, provider: api, model: m, prompt: job-fail-echo, modality: text}
             """
         )
         // The second variable's name does not look like a credential: it is redacted because a header takes it.
@@ -112,10 +117,13 @@ struct SecretRedactionTests {
         #expect(json.status == 1)
         // The credentials did reach the server, and its replies repeating them were recorded, redacted.
         let requests = try server.requests()
-        #expect(requests.count == 6)  // per run: fine once, refused twice
+        #expect(requests.count == 8)  // per run: fine once, refused twice, failed-job once
         let sent = requests.compactMap { $0["headers"] as? [String: String] }
         #expect(sent.allSatisfy { $0["authorization"] == "Bearer \(token)" && $0["x-api-key"] == apiKey })
         #expect(verbose.stderrText.contains("attempt failed"), "the debug log was not written: \(verbose.stderrText)")
+        // A provider error repeating the credential is recorded and printed redacted.
+        #expect(json.stdoutText.contains("the job was refused for [redacted]"), "\(json.stdoutText)")
+        #expect(verbose.stdoutText.contains("the job was refused for [redacted]"), "\(verbose.stdoutText)")
         #expect(verbose.stderrText.contains("waiting to retry"))
         let files = try fixture.storeFiles()
         // The success's response body and the failure's both repeated the headers; both are stored, redacted.
