@@ -19,21 +19,16 @@ import Glibc
 /// Needs the S3 server and `CAIRN_PG_URL` (both started by `scripts/test.sh` with `CAIRN_SERVER_TESTS=1`).
 /// 100 runs per host with `CAIRN_SLOW_TESTS=1`, 10 otherwise.
 @Suite(
-    .enabled(if: S3Server.environment != nil && ManyHostsTests.databaseURL != nil, ManyHostsTests.skipMessage),
+    .enabled(if: S3Server.environment != nil && BothServers.databaseURL != nil, BothServers.skipMessage),
     .timeLimit(.minutes(30))
 )
 struct ManyHostsTests {
-    static let databaseURL = ProcessInfo.processInfo.environment["CAIRN_PG_URL"]
-    static let skipMessage: Comment = """
-        many-hosts test skipped: it needs the S3 server's variables and CAIRN_PG_URL \
-        (scripts/s3-server.sh and scripts/pg-server.sh start, then eval their env)
-        """
     static let hosts = 8
     static var runsPerHost: Int { slowTestsEnabled ? 100 : 10 }
 
     @Test func eightHostsShareOneBucketAndOneLedger() throws {
         let server = try #require(S3Server.environment)
-        let base = try #require(Self.databaseURL)
+        let base = try #require(BothServers.databaseURL)
         let work = try TemporaryDirectory(prefix: "cairn-hosts")
         let schema = "hosts_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let ledger = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
@@ -88,6 +83,8 @@ struct ManyHostsTests {
             process.waitUntilExit()
             withExtendedLifetime(isolation) {}
         }
+        let killedMidway = killed.filter { processes[$0].0.terminationReason == .uncaughtSignal }
+        #expect(!killedMidway.isEmpty, "every host meant to be killed had finished first")
         for host in 0..<Self.hosts where !killed.contains(host) {
             #expect(
                 processes[host].0.terminationStatus == 0,
@@ -98,6 +95,7 @@ struct ManyHostsTests {
         // Every host's runs complete: the killed ones finish on resume, the others are reused whole.
         var outputDigests: Set<String> = []
         var completed: [String: String] = [:]  // run id -> host
+        var madeBy: Set<[String]> = []  // [run id that made the step, step name]
         for host in 0..<Self.hosts {
             let resumed = try runCairn(["run", "--json", "--resume", "--store", stores[host], files[host]])
             #expect(resumed.status == 0, "host \(host) resume: \(resumed.stderrText)")
@@ -105,8 +103,12 @@ struct ManyHostsTests {
             #expect(runs.count == Self.runsPerHost, "host \(host): \(runs.count) runs")
             for run in runs {
                 #expect(run["status"] as? String == "completed", "host \(host): \(run["status"] ?? "?")")
-                if let id = run["run_id"] as? String { completed[id] = "host-\(host)" }
+                guard let id = run["run_id"] as? String else { continue }
+                completed[id] = "host-\(host)"
                 for step in run["steps"] as? [[String: Any]] ?? [] {
+                    if let name = step["name"] as? String {
+                        madeBy.insert([step["reused_from"] as? String ?? id, name])
+                    }
                     for output in step["outputs"] as? [[String: Any]] ?? [] {
                         if let digest = output["digest"] as? String { outputDigests.insert(digest) }
                     }
@@ -115,17 +117,22 @@ struct ManyHostsTests {
         }
         #expect(completed.count == Self.hosts * Self.runsPerHost, "\(completed.count) distinct completed runs")
 
-        // Every manifest is in the ledger once; every completed run's manifest is there with its receipts.
+        // Every manifest is in the ledger once, every completed run's among them; the run that made each step
+        // (the run itself, or the one it reused the step from) holds that step's receipt.
         let log = try runCairn(["log", "--json", "--store", stores[3]])
         #expect(log.status == 0, "\(log.stderrText)")
         let manifests = try JSONSerialization.jsonObject(with: log.stdout) as? [[String: Any]] ?? []
         let runIDs = manifests.compactMap { $0["run_id"] as? String }
         #expect(Set(runIDs).count == runIDs.count, "a manifest is in the ledger twice")
         #expect(Set(completed.keys).isSubset(of: Set(runIDs)), "a completed run has no manifest")
-        for runID in completed.keys.shuffled().prefix(12) {
-            let shown = try runCairn(["show", "--json", runID, "--store", stores[Int.random(in: 0..<Self.hosts)]])
+        for pair in madeBy.shuffled().prefix(16) {
+            let shown = try runCairn(["show", "--json", pair[0], "--store", stores[Int.random(in: 0..<Self.hosts)]])
             let record = try JSONSerialization.jsonObject(with: shown.stdout) as? [String: Any]
-            #expect(((record?["receipts"] as? [Any])?.count ?? 0) >= 2, "\(runID): \(shown.stdoutText)")
+            let receipts = record?["receipts"] as? [[String: Any]] ?? []
+            #expect(
+                receipts.contains { $0["step_name"] as? String == pair[1] && $0["status"] as? String == "succeeded" },
+                "run \(pair[0]) has no succeeded receipt for step \(pair[1]) (\(receipts.count) receipts)"
+            )
         }
         // The tree and the checkpoint verify, from two hosts.
         for host in [0, 6] {
@@ -139,9 +146,19 @@ struct ManyHostsTests {
             #expect(has.status == 0, "an output is missing from the bucket: \(has.stdoutText)")
         }
         print(
-            "many hosts: \(Self.hosts) hosts x \(Self.runsPerHost) runs, hosts \(killed.sorted()) killed and resumed, "
+            "many hosts: \(Self.hosts) hosts x \(Self.runsPerHost) runs, hosts \(killedMidway.sorted()) killed "
+                + "mid-batch and resumed, "
                 + "\(completed.count) completed runs, \(runIDs.count) manifests, \(digests.count) outputs"
         )
     }
+}
+
+/// The PostgreSQL server beside the S3 one, for the tests that need both.
+enum BothServers {
+    static let databaseURL = ProcessInfo.processInfo.environment["CAIRN_PG_URL"]
+    static let skipMessage: Comment = """
+        skipped: needs the S3 server's variables and CAIRN_PG_URL \
+        (scripts/s3-server.sh and scripts/pg-server.sh start, then eval their env)
+        """
 }
 #endif

@@ -48,8 +48,11 @@ struct S3StoreCLITests {
                 (FileManager.default.enumerator(atPath: store + "/" + folder)?.allObjects as? [String] ?? [])
                     .filter { path in
                         var isDirectory: ObjCBool = false
-                        FileManager.default.fileExists(atPath: store + "/\(folder)/" + path, isDirectory: &isDirectory)
-                        return !isDirectory.boolValue
+                        let exists = FileManager.default.fileExists(
+                            atPath: store + "/\(folder)/" + path,
+                            isDirectory: &isDirectory
+                        )
+                        return exists && !isDirectory.boolValue
                     }
             }
         }

@@ -20,19 +20,19 @@ import Glibc
 @Suite(
     .enabled(
         if: ProcessInfo.processInfo.environment["CAIRN_SERVER_RESTART_TESTS"] == "1" && S3Server.environment != nil
-            && ProcessInfo.processInfo.environment["CAIRN_PG_URL"] != nil,
+            && BothServers.databaseURL != nil,
         "server restart tests run alone, with CAIRN_SERVER_RESTART_TESTS=1 and both servers (scripts/test.sh)"
     ),
     .serialized,
     .timeLimit(.minutes(15))
 )
 struct ServerRestartTests {
-    static let runs = 30
+    static let runs = 60
 
     @Test(arguments: ["s3-server", "pg-server"])
     func aServerThatGoesAwayMidRunLosesNothing(server script: String) throws {
         let server = try #require(S3Server.environment)
-        let base = try #require(ProcessInfo.processInfo.environment["CAIRN_PG_URL"])
+        let base = try #require(BothServers.databaseURL)
         let work = try TemporaryDirectory(prefix: "cairn-restart")
         let store = work.appending("store")
         let location = S3Location(
@@ -51,25 +51,32 @@ struct ServerRestartTests {
         let file = work.appending("restart.yaml")
         try Data(
             ([
-                "name: restart-\(script)", "chain: true", "providers:", "  synth: {type: synthetic, delay_ms: 40}",
+                "name: restart-\(script)", "chain: true", "providers:", "  synth: {type: synthetic, delay_ms: 50}",
                 "steps:", "  - {name: a, provider: synth, model: m, prompt: \"{prompt}\", modality: text}",
                 "  - {name: b, provider: synth, model: m, prompt: \"{prompt}\", modality: image}",
                 "batch:", "  concurrency: 2", "  prompts:",
             ] + (0..<Self.runs).map { "    - \(script) \($0)" }).joined(separator: "\n").utf8
         ).write(to: URL(fileURLWithPath: file))
 
-        let errors = Pipe()
+        // Standard error goes to a file, not a pipe: the server a script restarts inherits this process's open
+        // descriptors, and would hold a pipe open after cairn ends.
+        let errorPath = work.appending("run.stderr")
+        try #require(FileManager.default.createFile(atPath: errorPath, contents: nil))
+        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         let (process, isolation) = try launchCairn(
             ["run", "--json", "--store", store, file],
-            standardError: errors
+            standardError: errorFile
         )
         usleep(1_200_000)
+        // The outage must land mid-run, or this test would prove nothing.
+        #expect(process.isRunning, "the run ended before the server was halted")
         try halt(script)
         usleep(1_500_000)
         try resume(script)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         withExtendedLifetime(isolation) {}
+        try errorFile.close()
+        let stderr = try String(contentsOfFile: errorPath, encoding: .utf8)
         #expect(process.terminationReason == .exit, "cairn died of a signal: \(stderr)")
         #expect(!stderr.contains("Fatal error"), "\(stderr)")
         if process.terminationStatus != 0 {
@@ -111,9 +118,30 @@ struct ServerRestartTests {
     func halt(_ script: String) throws { try serverScript(script, "halt") }
     func resume(_ script: String) throws { try serverScript(script, "resume") }
 
+    /// Runs `bash scripts/<script>.sh <verb>` with posix_spawn and waitpid, its output in a file: the script leaves a
+    /// server running in the background, and Foundation's Process was seen to miss such a child's exit.
     func serverScript(_ script: String, _ verb: String) throws {
-        let result = try runProcess("/bin/bash", [repositoryRoot() + "/scripts/\(script).sh", verb])
-        guard result.status == 0 else { throw RestartFailure("\(script) \(verb): \(result.stderrText)") }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-\(script)-\(verb)-\(UUID()).log")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let arguments = ["/bin/bash", repositoryRoot() + "/scripts/\(script).sh", verb]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &argv, environ)
+        guard spawned == 0 else { throw RestartFailure("\(script) \(verb): posix_spawn failed (\(spawned))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw RestartFailure("\(script) \(verb) failed (wait status \(status)): \(output)")
+        }
     }
 
     struct RestartFailure: Error, CustomStringConvertible {
