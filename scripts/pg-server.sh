@@ -88,10 +88,15 @@ stop() {
     echo "pg-server: stopped" >&2
 }
 
-# pg_start BIN DIR PORT: pg_ctl start, waiting until it accepts connections.
+# pg_start BIN DIR PORT: pg_ctl start, waiting until it accepts connections; exits 1 with the log's tail if not.
 pg_start() {
     as_postgres "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $3 -k $2 -c fsync=on -c synchronous_commit=on" start >/dev/null 2>&1
+        -o "-c listen_addresses=127.0.0.1 -p $3 -k $2 -c fsync=on -c synchronous_commit=on" start \
+        >/dev/null 2>&1 || {
+        echo "pg-server: the server did not start:" >&2
+        tail -20 "$2/server.log" >&2 || true
+        exit 1
+    }
 }
 
 halt() {
@@ -99,7 +104,7 @@ halt() {
     # shellcheck disable=SC1090
     . "$STATE"
     as_postgres "$PG_SERVER_BIN/pg_ctl" -D "$PG_SERVER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-    for _ in $(seq 1 100); do kill -0 "$PG_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    wait_for_exit "$PG_SERVER_PID" || true
     echo "pg-server: halted (cluster kept in $PG_SERVER_DIR)" >&2
 }
 
@@ -108,11 +113,7 @@ resume() {
     if running; then echo "pg-server: already running" >&2; return 0; fi
     # shellcheck disable=SC1090
     . "$STATE"
-    pg_start "$PG_SERVER_BIN" "$PG_SERVER_DIR" "$PG_SERVER_PORT" || {
-        echo "pg-server: the server did not start again:" >&2
-        tail -20 "$PG_SERVER_DIR/server.log" >&2 || true
-        exit 1
-    }
+    pg_start "$PG_SERVER_BIN" "$PG_SERVER_DIR" "$PG_SERVER_PORT"
     local pid
     pid=$(head -1 "$PG_SERVER_DIR/data/postmaster.pid")
     sed -i "s/^PG_SERVER_PID=.*/PG_SERVER_PID=$pid/" "$STATE"
@@ -141,11 +142,7 @@ start() {
         tail -20 "$dir/initdb.log" >&2
         exit 1
     }
-    pg_start "$bin" "$dir" "$port" || {
-        echo "pg-server: the server did not start:" >&2
-        tail -20 "$dir/server.log" >&2 || true
-        exit 1
-    }
+    pg_start "$bin" "$dir" "$port"
     local pid
     pid=$(head -1 "$dir/data/postmaster.pid")
     mkdir -p "$STATE_DIR"

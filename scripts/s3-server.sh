@@ -123,7 +123,7 @@ halt() {
     # shellcheck disable=SC1090
     . "$STATE"
     kill -KILL "$S3_SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$S3_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    wait_for_exit "$S3_SERVER_PID" || true
     echo "s3-server: halted (PID $S3_SERVER_PID killed; data kept in $S3_SERVER_DIR)" >&2
 }
 

@@ -6,8 +6,14 @@ stop_by_pid() {
     local name=$1 pid=$2
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    wait_for_exit "$pid" && return 0
     echo "$name: PID $pid still running 10 s after SIGTERM; sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    wait_for_exit "$pid" || true
+}
+
+# wait_for_exit PID: returns 0 once PID is gone, 1 if it is still there after 10 s.
+wait_for_exit() {
+    for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    return 1
 }

@@ -181,13 +181,7 @@ struct FilesystemFaultTests {
     }
 
     @Test func aFullDiskFailsCleanlyAndWorkResumes() throws {
-        if let reason = Self.unavailable {
-            print("FilesystemFaultTests skipped: \(reason)")
-            return
-        }
-        let disk = try Mount(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        let store = disk.point + "/store"
-        try cairn(["init"], store: store)
+        guard let (disk, store) = try storeOnTmpfs(size: "4m") else { return }
         try cairn(["import"] + manifests.prefix(1), store: store)
         let logBefore = try FileManager.default.attributesOfItem(atPath: store + "/ledger/entries.log")[.size] as? Int
 
@@ -221,6 +215,19 @@ struct FilesystemFaultTests {
         #expect(after.isEmpty && afterStatus == 0, "\(after)")
     }
 
+    /// A new store on a tmpfs of `size` the test mounts (unmounted when `disk` goes), or nil (and a line saying why)
+    /// when this suite cannot run here.
+    func storeOnTmpfs(size: String) throws -> (disk: Mount, store: String)? {
+        if let reason = Self.unavailable {
+            print("FilesystemFaultTests skipped: \(reason)")
+            return nil
+        }
+        let disk = try Mount(["-t", "tmpfs", "-o", "size=\(size)", "tmpfs"])
+        let store = disk.point + "/store"
+        try cairn(["init"], store: store)
+        return (disk, store)
+    }
+
     /// Fills the filesystem until only `free` bytes are left (rounded to tmpfs pages); returns the filler's path.
     func fill(_ disk: Mount, leaving free: Int) throws -> String {
         var stats = statvfs()
@@ -236,13 +243,7 @@ struct FilesystemFaultTests {
     /// (printed) is in the log and proves with the leaf hash printed for it, nothing torn is visible and the
     /// ledger verifies; once space is freed, the same receipts append and verify.
     @Test func aDiskThatFillsMidAppendLosesNothingAcknowledged() throws {
-        if let reason = Self.unavailable {
-            print("FilesystemFaultTests skipped: \(reason)")
-            return
-        }
-        let disk = try Mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
-        let store = disk.point + "/store"
-        try cairn(["init"], store: store)
+        guard let (disk, store) = try storeOnTmpfs(size: "16m") else { return }
         let work = try TemporaryDirectory(prefix: "cairn-full-append")
         var entries = 0
         var failedMidway = 0
@@ -295,13 +296,7 @@ struct FilesystemFaultTests {
     /// temporary file and no damage, the ledger verifies; once space is freed, `cairn run --resume` reuses the
     /// steps that completed and finishes the run.
     @Test func aDiskThatFillsMidRunFailsCleanlyAndResumes() throws {
-        if let reason = Self.unavailable {
-            print("FilesystemFaultTests skipped: \(reason)")
-            return
-        }
-        let disk = try Mount(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
-        let store = disk.point + "/store"
-        try cairn(["init"], store: store)
+        guard let (disk, store) = try storeOnTmpfs(size: "24m") else { return }
         let work = try TemporaryDirectory(prefix: "cairn-full-run")
         var failedMidway = 0
         for (level, free) in [16, 200, 330, 460, 590].map({ $0 << 10 }).enumerated() {
