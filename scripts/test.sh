@@ -55,3 +55,11 @@ if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
     bash scripts/pg-server.sh stop
     trap - EXIT
 fi
+
+# Fuzzing (docs/fuzzing.md): libFuzzer + AddressSanitizer over the parsers and verifiers, CAIRN_FUZZ_SECONDS per
+# target (default 45 s, 7 targets; with the build about 12 min on 2 cores). A crash fails the run and its input stays
+# in fuzz-crashes/TARGET/.
+if [ "${CAIRN_SLOW_TESTS:-0}" = 1 ]; then
+    echo "== fuzzing (scripts/fuzz.sh)" >&2
+    bash scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-45}"
+fi
