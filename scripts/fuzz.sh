@@ -33,8 +33,12 @@ seed() {
     mkdir -p "$dir"
     case $target in
     digest)
-        grep -ohE '(sha256|blake2b-256):[0-9a-f]{64}' spec/vectors/digests.json spec/vectors/store.txt spec/*.md |
-            sort -u | head -64 | awk -v dir="$dir" '{ f = dir "/d" NR; printf "%s", $0 > f; close(f) }'
+        # digests.json gives each hash under its algorithm's name; the specs and store.txt give ALGO:HEX text.
+        {
+            sed -nE 's/.*"sha256": "([0-9a-f]{64})".*/sha256:\1/p; s/.*"blake2b256": "([0-9a-f]{64})".*/blake2b-256:\1/p' \
+                spec/vectors/digests.json
+            grep -ohE '(sha256|blake2b-256):[0-9a-f]{64}' spec/vectors/store.txt spec/*.md
+        } | sort -u | awk -v dir="$dir" 'NR <= 64 { f = dir "/d" NR; printf "%s", $0 > f; close(f) }'
         ;;
     json)
         awk -v dir="$dir" '{ f = dir "/v" NR ".json"; printf "%s", $0 > f; close(f) }' \

@@ -63,7 +63,7 @@ enum FuzzTarget: String, CaseIterable {
 
     /// The manifest model and the verifier: never a crash, whatever the bytes.
     static func manifest(_ bytes: [UInt8]) {
-        _ = try? ManifestVerifier.verify(bytes: bytes)
+        _ = try? ManifestVerdict.verify(bytes: bytes)
         if let manifest = try? Manifest.parse(bytes) {
             _ = try? manifest.verificationReport()
         }
@@ -103,6 +103,26 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     FuzzTarget.selected.run(bytes)
     return 0
+}
+
+/// libFuzzer's driver (compiler-rt's FuzzerInterface.h).
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// SwiftPM links an executable with `main` defined as `cairn_fuzz_main`, so libFuzzer's own `main` is never pulled
+/// in: this one hands the command line to libFuzzer's driver.
+@_cdecl("cairn_fuzz_main")
+public func fuzzMain(
+    _ argc: CInt,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments) { data, size in fuzzOneInput(data, size) }
 }
 #else
 /// Without `-D CAIRN_FUZZ` (the default build) the fuzzer is a stub that says how to build it.
