@@ -61,6 +61,9 @@ struct ResourceBomb: Sendable, CustomStringConvertible {
             verbs: json,
             expected: ["manifest must be a JSON object, got list"]
         ) { try write($0, [("[", 1), ("0,", 999_999), ("0]", 1)]) },
+        ResourceBomb(name: "keys.json", verbs: json, expected: ["ValidationError", "run", "Field required"]) {
+            try write($0, [("{", 1), (#""k": 0, "#, 199_999), (#""k": 1}"#, 1)])  // the last of 200,000 wins
+        },
         ResourceBomb(name: "nan.json", verbs: json, expected: ["ValidationError", "run", "Field required"]) {
             try write($0, [("{\"x\": NaN, \"y\": -Infinity}", 1)])
         },
