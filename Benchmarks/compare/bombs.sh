@@ -29,6 +29,7 @@ w("bigint.json", '{"n": %d}' % 2**70)
 w("hugeint.json", '{"n": ' + "9" * 100_000 + "}")
 w("bigstring.json", '{"s": "' + "a" * (100 << 20) + '"}')
 w("array.json", "[" + "0," * 999_999 + "0]")
+w("keys.json", "{" + '"k": 0, ' * 199_999 + '"k": 1}')
 w("nan.json", '{"x": NaN, "y": -Infinity}')
 w("bom.json", b'\xef\xbb\xbf{"schema_version": "1.0"}')
 w("surrogate.json", '{"\\ud800": 1}')
@@ -53,7 +54,7 @@ measure() {
 
 printf '%-15s %9s %10s %5s | %9s %10s %5s | %7s %7s\n' bomb cairn_s cairn_MiB exit python_s python_MiB exit \
     time_x rss_x
-for file in deep.json bigint.json hugeint.json bigstring.json array.json nan.json bom.json surrogate.json \
+for file in deep.json bigint.json hugeint.json bigstring.json array.json keys.json nan.json bom.json surrogate.json \
     cycle.yaml aliases.yaml; do
     path=$WORK/$file
     case $file in
