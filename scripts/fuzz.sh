@@ -15,7 +15,11 @@ root=$PWD
 seconds=${1:-45}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(digest json manifest ledger proof bundle pipeline)
+all=(digest json manifest ledger proof bundle pipeline)
+[ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+for target in "${targets[@]}"; do
+    [[ " ${all[*]} " == *" $target "* ]] || { echo "fuzz.sh: unknown target $target (${all[*]})" >&2; exit 2; }
+done
 scratch=.build-fuzz
 crashes=${CAIRN_FUZZ_CRASHES:-$root/fuzz-crashes}
 
