@@ -252,6 +252,8 @@ let package = Package(
             dependencies: [
                 "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
                 "_CairnTestSupport",
+                // SecretRedactionTests run the built `cairn run` and read everything it wrote.
+                "cairn",
             ],
             swiftSettings: swiftSettings
         ),

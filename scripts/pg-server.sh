@@ -9,6 +9,8 @@
 #   scripts/pg-server.sh env     print the exports that point the tests at it (eval "$(scripts/pg-server.sh env)")
 #   scripts/pg-server.sh stop    SIGTERM by PID, SIGKILL after 10 s, wait for the exit, remove the cluster
 #   scripts/pg-server.sh status  exit 0 when the recorded server is running
+#   scripts/pg-server.sh halt    stop the server at once (pg_ctl -m immediate: as a crash would), keeping the cluster
+#   scripts/pg-server.sh resume  start a halted server again on the same cluster and port (crash recovery runs)
 #
 # State (PID, port, directory, password; mode 600) is kept in .venv-servers/pg-server.state.
 set -euo pipefail
@@ -86,6 +88,37 @@ stop() {
     echo "pg-server: stopped" >&2
 }
 
+# pg_start BIN DIR PORT: pg_ctl start, waiting until it accepts connections.
+pg_start() {
+    as_postgres "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $3 -k $2 -c fsync=on -c synchronous_commit=on" start >/dev/null 2>&1
+}
+
+halt() {
+    [ -f "$STATE" ] || { echo "pg-server: not started" >&2; exit 1; }
+    # shellcheck disable=SC1090
+    . "$STATE"
+    as_postgres "$PG_SERVER_BIN/pg_ctl" -D "$PG_SERVER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 100); do kill -0 "$PG_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    echo "pg-server: halted (cluster kept in $PG_SERVER_DIR)" >&2
+}
+
+resume() {
+    [ -f "$STATE" ] || { echo "pg-server: not started" >&2; exit 1; }
+    if running; then echo "pg-server: already running" >&2; return 0; fi
+    # shellcheck disable=SC1090
+    . "$STATE"
+    pg_start "$PG_SERVER_BIN" "$PG_SERVER_DIR" "$PG_SERVER_PORT" || {
+        echo "pg-server: the server did not start again:" >&2
+        tail -20 "$PG_SERVER_DIR/server.log" >&2 || true
+        exit 1
+    }
+    local pid
+    pid=$(head -1 "$PG_SERVER_DIR/data/postmaster.pid")
+    sed -i "s/^PG_SERVER_PID=.*/PG_SERVER_PID=$pid/" "$STATE"
+    echo "pg-server: resumed (PID $pid) on 127.0.0.1:$PG_SERVER_PORT" >&2
+}
+
 start() {
     if running; then
         echo "pg-server: already running" >&2
@@ -108,9 +141,7 @@ start() {
         tail -20 "$dir/initdb.log" >&2
         exit 1
     }
-    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on" start \
-        >/dev/null 2>&1 || {
+    pg_start "$bin" "$dir" "$port" || {
         echo "pg-server: the server did not start:" >&2
         tail -20 "$dir/server.log" >&2 || true
         exit 1
@@ -160,8 +191,10 @@ case "${1:-}" in
     stop) stop ;;
     env) print_env ;;
     status) running ;;
+    halt) halt ;;
+    resume) resume ;;
     *)
-        echo "usage: $0 start|stop|env|status" >&2
+        echo "usage: $0 start|stop|env|status|halt|resume" >&2
         exit 2
         ;;
 esac

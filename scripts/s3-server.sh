@@ -8,6 +8,9 @@
 #   scripts/s3-server.sh env     print the exports that point the tests at it (eval "$(scripts/s3-server.sh env)")
 #   scripts/s3-server.sh stop    SIGTERM by PID, SIGKILL after 10 s, wait for the exit, remove the data
 #   scripts/s3-server.sh status  exit 0 when the recorded server is running
+#   scripts/s3-server.sh halt    SIGKILL the server (as a crash would), keeping its data, ports and credentials
+#   scripts/s3-server.sh resume  start a halted server again on the same data, ports and credentials; wait until
+#                                a signed PUT works (for tests of a server that goes away mid-run and comes back)
 #
 # State (PID, ports, credentials; mode 600) is kept in .venv-servers/s3-server.state.
 set -euo pipefail
@@ -90,21 +93,55 @@ start() {
 JSON
     )
     mkdir -p "$dir/data"
-    setsid "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
-        -master.port="$master" -master.volumeSizeLimitMB=64 -volume.port="$volume" -volume.max=64 \
-        -filer -filer.port="$filer" \
-        -s3 -s3.port="$s3" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
-        </dev/null >"$dir/weed.log" 2>&1 &
+    launch "$dir" "$master" "$volume" "$filer" "$s3"
     local pid=$!
     (umask 077; cat >"$STATE" <<STATE
 S3_SERVER_PID=$pid
 S3_SERVER_DIR=$dir
+S3_SERVER_PORTS="$master $volume $filer $s3"
 S3_SERVER_ENDPOINT=http://127.0.0.1:$s3
 S3_SERVER_BUCKET=$BUCKET
 S3_SERVER_ACCESS_KEY=$access
 S3_SERVER_SECRET_KEY=$secret
 STATE
     )
+    wait_ready "$dir" "$pid"
+}
+
+# launch DIR MASTER VOLUME FILER S3: one `weed server` with the S3 gateway, in the background ($! is its PID).
+launch() {
+    local dir=$1 master=$2 volume=$3 filer=$4 s3=$5
+    setsid "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
+        -master.port="$master" -master.volumeSizeLimitMB=64 -volume.port="$volume" -volume.max=64 \
+        -filer -filer.port="$filer" \
+        -s3 -s3.port="$s3" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
+        </dev/null >>"$dir/weed.log" 2>&1 &
+}
+
+halt() {
+    [ -f "$STATE" ] || { echo "s3-server: not started" >&2; exit 1; }
+    # shellcheck disable=SC1090
+    . "$STATE"
+    kill -KILL "$S3_SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$S3_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    echo "s3-server: halted (PID $S3_SERVER_PID killed; data kept in $S3_SERVER_DIR)" >&2
+}
+
+resume() {
+    [ -f "$STATE" ] || { echo "s3-server: not started" >&2; exit 1; }
+    if running; then echo "s3-server: already running" >&2; return 0; fi
+    # shellcheck disable=SC1090
+    . "$STATE"
+    # shellcheck disable=SC2086
+    launch "$S3_SERVER_DIR" $S3_SERVER_PORTS
+    local pid=$!
+    sed -i "s/^S3_SERVER_PID=.*/S3_SERVER_PID=$pid/" "$STATE"
+    wait_ready "$S3_SERVER_DIR" "$pid"
+}
+
+# wait_ready DIR PID: until a signed PUT works; on failure the server is stopped and the script exits 1.
+wait_ready() {
+    local dir=$1 pid=$2
     local started=$SECONDS
     eval "$(print_env)"
     until python3 "$ROOT/scripts/s3_probe.py" 2>"$dir/probe.err"; do
@@ -120,7 +157,7 @@ STATE
         fi
         sleep 0.3
     done
-    echo "s3-server: SeaweedFS ready in $(( SECONDS - started )) s at http://127.0.0.1:$s3, bucket $BUCKET (PID $pid)" >&2
+    echo "s3-server: SeaweedFS ready in $(( SECONDS - started )) s at $CAIRN_S3_ENDPOINT, bucket $CAIRN_S3_BUCKET (PID $pid)" >&2
 }
 
 case "${1:-}" in
@@ -128,5 +165,7 @@ start) start ;;
 stop) stop ;;
 env) print_env ;;
 status) running ;;
-*) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+halt) halt ;;
+resume) resume ;;
+*) echo "usage: $0 start|stop|env|status|halt|resume" >&2; exit 2 ;;
 esac

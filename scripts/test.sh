@@ -3,7 +3,8 @@
 # CAIRN_SLOW_TESTS=1 adds the slow suites (long crash loops, fuzzing, scale).
 # CAIRN_SERVER_TESTS=1 adds the scale-out backends against real servers: builds once with the S3 and PostgreSQL
 # traits (in .build-scale), starts SeaweedFS (scripts/s3-server.sh) and a throwaway PostgreSQL
-# (scripts/pg-server.sh) on 127.0.0.1, runs their tests and stops both servers by PID, also on failure.
+# (scripts/pg-server.sh) on 127.0.0.1, runs their tests, then on its own the test that halts and restarts each
+# server mid-run, and stops both servers by PID, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The Python package's tests (python/tests, pytest in .venv-gb) run after the Swift suites, against a release
@@ -50,6 +51,9 @@ if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
         eval "$(bash scripts/pg-server.sh env)"
         swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale --parallel --num-workers 2 \
             --filter 'CairnS3ServerTests|CairnPostgresTests'
+        # Stopping and restarting the servers mid-run would disturb the suites above: this one runs alone, after.
+        CAIRN_SERVER_RESTART_TESTS=1 swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale \
+            --filter ServerRestartTests
     ) 2>&1 | tee -a .build/test-output.txt
     bash scripts/s3-server.sh stop
     bash scripts/pg-server.sh stop

@@ -1,4 +1,5 @@
 public import SystemPackage
+import _CairnSystem
 
 /// A failure of the ledger: a code, a message naming the file, entry index, run or digest, and the cause.
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
@@ -60,6 +61,7 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         var text = message
         if let errno { text += ": \(errno)" }
         if let underlying { text += ": \(underlying)" }
+        if let advice = errno?.advice, !text.contains(advice) { text += " (\(advice))" }
         return text
     }
 }

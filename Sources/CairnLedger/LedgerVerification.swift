@@ -1,5 +1,5 @@
 import CairnCore
-import CairnStore
+public import CairnStore
 import Foundation
 
 #if canImport(Glibc)
@@ -43,12 +43,15 @@ extension Ledger {
     /// and no write access, and works on a log that ``open(store:)`` would refuse.
     ///
     /// - Throws: ``LedgerError`` only when the files cannot be read at all; problems are reported, not thrown.
-    public static func verify(storeRoot: String) throws -> LedgerVerification {
+    ///
+    /// `objects` is where manifest bodies are looked up: by default the local store at `storeRoot`; pass the store's
+    /// backend when its objects live elsewhere (an S3 bucket).
+    public static func verify(storeRoot: String, objects: (any ObjectBackend)? = nil) throws -> LedgerVerification {
         let directory = Self.directory(storeRoot: storeRoot)
         var problems: [LedgerVerification.Problem] = []
         let log = try LedgerFile(path: directory + "/entries.log", flags: O_RDONLY)
         // Manifest bodies are looked up in the store beside the ledger (a ledger copied alone checks without them).
-        let store = try? ObjectStore(at: storeRoot)
+        let store: (any ObjectBackend)? = objects ?? (try? ObjectStore(at: storeRoot))
         let logSize = try log.size()
         let storedNodes = try? LedgerFile(path: directory + "/tree.nodes", flags: O_RDONLY)
         let storedOffsets = try? LedgerFile(path: directory + "/entries.idx", flags: O_RDONLY)

@@ -18,7 +18,10 @@ import FoundationNetworking
 ///
 /// The value of the response header named ``requestIDHeader`` (default `X-Request-Id`) is recorded as the
 /// provider request id; the job's `id` as the response id. The request and response bodies are kept as objects.
-/// Secrets belong in headers taken from the environment (``headersFromEnvironment``), never in the body.
+/// Secrets belong in headers taken from the environment (``headersFromEnvironment``), never in the body or the
+/// step's `params` (which are hashed into the manifest). A run redacts every occurrence of those header values, of
+/// headers named like credentials (`Authorization`, `X-Api-Key`, ...) and of an endpoint's password or
+/// credential-named query values from the bodies, errors and ids it stores or logs (spec/pipeline.md, "Secrets").
 ///
 /// Status codes map onto genblaze's error codes: 429 `rate_limit` (honouring `Retry-After`), 5xx and
 /// connection failures `server_error`, 408 and time-outs `timeout`, 401/403 `auth_failure`, other 4xx
@@ -30,7 +33,8 @@ public struct HTTPProvider: Provider {
     public let retryPolicy: RetryPolicy
     /// The endpoint that accepts jobs.
     public var endpoint: URL
-    /// Extra headers sent as is.
+    /// Extra headers sent as is; a credential belongs in ``headersFromEnvironment`` instead (a pipeline file
+    /// refuses a literal one).
     public var headers: [String: String]
     /// Headers whose values are read from environment variables at call time (header name -> variable name).
     public var headersFromEnvironment: [String: String]

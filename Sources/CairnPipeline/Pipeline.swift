@@ -34,6 +34,8 @@ public struct Pipeline: Sendable {
     var throttle: Throttle
     var logger: Logger
     var observer: (@Sendable (PipelineEvent) -> Void)?
+    /// The clock and random numbers behind retry backoff and time limits (tests substitute their own).
+    package var timing = RetryTiming.system
 
     /// Creates a pipeline that records into `store` and the ledger kept in it.
     ///
@@ -88,6 +90,9 @@ public struct Pipeline: Sendable {
     ///   - seed: the seed.
     ///   - negativePrompt: the negative prompt.
     ///   - params: free-form parameters passed to the provider (hashed into the manifest and the fingerprint).
+    ///     Never put a credential here: a run refuses params that hold a string under a key named like one
+    ///     (`api_key`, `token`, `Authorization`, ...; spec/pipeline.md, "Secrets"). Give an ``HTTPProvider`` its
+    ///     credentials through `headersFromEnvironment`, and a ``ProcessProvider`` through the environment.
     ///   - modelVersion: the model version.
     ///   - inputFrom: names of earlier steps of the same stage whose outputs, concatenated in this order, are this
     ///     step's inputs (overrides `chain`).

@@ -1,3 +1,4 @@
+public import CairnLedger
 public import CairnManifest
 public import CairnStore
 import Foundation
@@ -118,13 +119,40 @@ public struct PipelineFile: Sendable {
     ///   - logger: the logger for the run.
     /// - Throws: ``PipelineError`` when the ledger cannot be opened.
     public func makePipeline(store: ObjectStore, parentRunID: String? = nil, logger: Logger? = nil) throws -> Pipeline {
-        var pipeline = try Pipeline(
-            name,
-            store: store,
-            chain: chain,
-            throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
-            logger: logger ?? Logger(label: "cairn.pipeline")
+        configure(
+            try Pipeline(
+                name,
+                store: store,
+                chain: chain,
+                throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
+                logger: logger ?? Logger(label: "cairn.pipeline")
+            ),
+            parentRunID: parentRunID
         )
+    }
+
+    /// The pipeline this file describes, recording into `ledger` (local or any ``LedgerStorage``) and writing every
+    /// output to the ledger's object backend (local or any ``ObjectBackend``).
+    ///
+    /// - Parameters:
+    ///   - ledger: the ledger that records the runs, over the objects that keep the outputs.
+    ///   - parentRunID: a parent run that overrides the file's `parent`.
+    ///   - logger: the logger for the run.
+    public func makePipeline(ledger: Ledger, parentRunID: String? = nil, logger: Logger? = nil) -> Pipeline {
+        configure(
+            Pipeline(
+                name,
+                ledger: ledger,
+                chain: chain,
+                throttle: Throttle(limit: concurrency, callsPerSecond: callsPerSecond),
+                logger: logger ?? Logger(label: "cairn.pipeline")
+            ),
+            parentRunID: parentRunID
+        )
+    }
+
+    private func configure(_ made: Pipeline, parentRunID: String?) -> Pipeline {
+        var pipeline = made
         pipeline.stages = stages
         pipeline.metadata = metadata
         if let parent = parentRunID ?? self.parentRunID {
@@ -180,7 +208,7 @@ private struct FileReader {
     }
 
     func number(_ node: Node, _ field: String) throws -> Double {
-        if isTagged(node, .int), let value = node.int { return Double(value) }
+        if isTagged(node, .int), let value = node.int, value >= 0 { return Double(value) }
         guard isTagged(node, .float), let value = node.float, value.isFinite, value >= 0 else {
             throw fail(node, field, "must be a non-negative number")
         }
@@ -257,6 +285,7 @@ private struct FileReader {
                 guard case .object(let object) = try json(value, "metadata") else {
                     throw fail(value, "metadata", "must be a mapping")
                 }
+                try refuseLiteralSecrets(object, value, "metadata")
                 metadata = object
             case "steps": stepsNode = value
             case "stages": stagesNode = value
@@ -440,6 +469,7 @@ private struct FileReader {
                 guard case .object(let object) = try json(value, path) else {
                     throw fail(value, path, "must be a mapping")
                 }
+                try refuseLiteralSecrets(object, value, path)
                 params = object
             default: inputFrom = try strings(value, path)
             }
@@ -470,6 +500,41 @@ private struct FileReader {
             stepType: stepType,
             inputFrom: inputFrom
         )
+    }
+
+    /// Refuses a string held under a credential-like key anywhere in `object` (spec/pipeline.md, "Secrets"),
+    /// naming the field and never its value.
+    func refuseLiteralSecrets(_ object: JSONObject, _ node: Node, _ field: String) throws {
+        guard let path = SecretNames.literalSecretPath(in: .object(object), path: field) else { return }
+        throw fail(Self.node(at: path.dropFirst(field.count), in: node) ?? node, path, SecretNames.advice)
+    }
+
+    /// The node a field path below `node` (`.a.b[2].c`) leads to, for its line and column.
+    static func node(at path: Substring, in node: Node) -> Node? {
+        var current = node
+        var rest = path
+        while !rest.isEmpty {
+            if rest.first == "." {
+                rest = rest.dropFirst()
+                let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+                let key = String(rest[..<end])
+                guard case .mapping(let mapping) = current,
+                    let next = mapping.first(where: { $0.key.string == key })?.value
+                else { return nil }
+                current = next
+                rest = rest[end...]
+            } else if rest.first == "[" {
+                guard let close = rest.firstIndex(of: "]"),
+                    let index = Int(rest[rest.index(after: rest.startIndex)..<close]),
+                    case .sequence(let sequence) = current, index < sequence.count
+                else { return nil }
+                current = sequence[index]
+                rest = rest[rest.index(after: close)...]
+            } else {
+                return nil
+            }
+        }
+        return current
     }
 
     func retry(_ node: Node, _ field: String, base: RetryPolicy) throws -> RetryPolicy {
@@ -532,11 +597,15 @@ private struct FileReader {
         let timeout = try value("timeout_s").map {
             Duration.milliseconds(Int64(try number($0, "\(field).timeout_s") * 1000))
         }
-        func stringMap(_ key: String) throws -> [String: String] {
+        func stringMap(_ key: String, literal: Bool = false) throws -> [String: String] {
             guard let node = value(key) else { return [:] }
             var map: [String: String] = [:]
             for (entry, _, item) in try mapping(node, "\(field).\(key)", allowed: nil) {
                 map[entry] = try string(item, "\(field).\(key).\(entry)")
+                if literal, SecretNames.looksSecret(entry), map[entry]?.isEmpty == false {
+                    // A literal credential in the file: refused, never repeated (spec/pipeline.md, "Secrets").
+                    throw fail(item, "\(field).\(key).\(entry)", SecretNames.advice)
+                }
             }
             return map
         }
@@ -565,7 +634,7 @@ private struct FileReader {
                 command: command,
                 modalities: modalities,
                 version: version,
-                environment: try stringMap("environment"),
+                environment: try stringMap("environment", literal: true),
                 timeout: timeout ?? .seconds(300),
                 retryPolicy: policy ?? .standard
             )
@@ -575,13 +644,22 @@ private struct FileReader {
             guard let endpoint = URL(string: text), endpoint.scheme == "http" || endpoint.scheme == "https" else {
                 throw fail(endpointNode, "\(field).endpoint", "must be an http or https URL")
             }
+            if !HTTPProvider.endpointSecrets(endpoint).isEmpty {
+                throw fail(
+                    endpointNode,
+                    "\(field).endpoint",
+                    "holds a password or a query parameter named like a credential, and the endpoint is recorded in"
+                        + " every manifest; send the credential in a header taken from the environment instead"
+                        + " (headers_from_env), see spec/pipeline.md, Secrets"
+                )
+            }
             let policy = try value("retry").map { try retry($0, "\(field).retry", base: .standard) }
             return HTTPProvider(
                 name: name,
                 endpoint: endpoint,
                 modalities: modalities,
                 version: version,
-                headers: try stringMap("headers"),
+                headers: try stringMap("headers", literal: true),
                 headersFromEnvironment: try stringMap("headers_from_env"),
                 requestIDHeader: try value("request_id_header").map { try string($0, "\(field).request_id_header") }
                     ?? "X-Request-Id",

@@ -12,7 +12,9 @@ import Darwin
 ///
 /// The command gets the step's inputs as files and writes its outputs as files into an output folder; every
 /// regular file found there afterwards (sorted by name) is an output, its media type taken from its extension.
-/// The command runs in its own process group with a time limit; on timeout or cancellation the whole group is
+/// The command is started directly (`posix_spawn`, never through a shell): each element of ``command`` is one
+/// argument, passed as it is, so quotes, `;`, `|` or `$(...)` in it are plain text. The command runs in its own
+/// process group with a time limit; on timeout or cancellation the whole group is
 /// killed. Exit status, stdout and stderr are kept: stdout and stderr as objects (records), the status in the
 /// manifest's `provider_payload`.
 ///
@@ -29,9 +31,12 @@ public struct ProcessProvider: Provider {
     public let version: String
     public let modalities: Set<Modality>
     public let retryPolicy: RetryPolicy
-    /// The executable (looked up on `PATH` when it has no slash) and its arguments.
+    /// The executable (looked up on the command's `PATH` when it has no slash) and its arguments, never given to a
+    /// shell.
     public var command: [String]
-    /// Extra environment variables for the command.
+    /// Extra environment variables for the command (on top of the environment Cairn runs in, which the command
+    /// inherits). A variable named like a credential has its value redacted from the records a run keeps; better,
+    /// leave credentials in the inherited environment (spec/pipeline.md, "Secrets").
     public var environment: [String: String]
     /// The time limit of one attempt.
     public var timeout: Duration
@@ -100,14 +105,23 @@ public struct ProcessProvider: Provider {
 
         let stdoutPath = work + "/stdout"
         let stderrPath = work + "/stderr"
-        let outcome = try await ChildProcess.run(
-            arguments,
-            environment: environment,
-            directory: work,
-            stdoutPath: stdoutPath,
-            stderrPath: stderrPath,
-            timeout: timeout
-        )
+        let outcome: ChildProcess.Outcome
+        do {
+            outcome = try await ChildProcess.run(
+                arguments,
+                environment: environment,
+                directory: work,
+                stdoutPath: stdoutPath,
+                stderrPath: stderrPath,
+                timeout: timeout
+            )
+        } catch let error as ChildProcess.SpawnError {
+            throw ProviderError(
+                .invalidInput,
+                "\(error) (the command is run directly, without a shell; name an executable file or one on PATH)",
+                underlying: error
+            )
+        }
         let records = [
             ProviderRecord(name: "stdout", bytes: Self.contents(stdoutPath), mediaType: "text/plain"),
             ProviderRecord(name: "stderr", bytes: Self.contents(stderrPath), mediaType: "text/plain"),
@@ -266,17 +280,60 @@ enum ChildProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
 
-        // `sh` changes into the work directory, then execs the command (PATH lookup included).
-        let wrapped = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + arguments
-        let argv: [UnsafeMutablePointer<CChar>?] = wrapped.map { strdup($0) } + [nil]
+        // No shell: the child changes into the work directory and execs the command itself, with the arguments
+        // exactly as given (a `;` or `$(...)` in an argument is just text).
+        let changed = try addChangeDirectory(&actions, directory)
+        guard changed == 0 else { throw SpawnError(executable: arguments[0], errno: changed) }
+        let executable = try resolve(arguments[0], searchPath: environment["PATH"], directory: directory)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw SpawnError(executable: arguments[0], errno: result) }
         return pid
+    }
+
+    /// `posix_spawn_file_actions_addchdir_np` (glibc 2.29, macOS 10.15), looked up at run time because the
+    /// platform module does not import it.
+    static func addChangeDirectory(
+        _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>,
+        _ directory: String
+    ) throws -> Int32 {
+        typealias AddChangeDirectory =
+            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW),
+            let symbol = dlsym(handle, "posix_spawn_file_actions_addchdir_np")
+        else {
+            throw SpawnError(executable: "posix_spawn_file_actions_addchdir_np", errno: ENOSYS)
+        }
+        defer { dlclose(handle) }
+        let function = unsafeBitCast(symbol, to: AddChangeDirectory.self)
+        return directory.withCString { function(actions, $0) }
+    }
+
+    /// The file `name` runs: `name` itself when it has a slash (relative to the work directory), otherwise the
+    /// first executable regular file called `name` in the child's `PATH` (as `execvp` searches it; relative
+    /// entries are taken from the work directory, where the command runs).
+    static func resolve(_ name: String, searchPath: String?, directory: String) throws -> String {
+        if name.contains("/") { return name }
+        guard !name.isEmpty else { throw SpawnError(executable: name, errno: ENOENT) }
+        let entries = (searchPath ?? "/usr/local/bin:/usr/bin:/bin").split(
+            separator: ":",
+            omittingEmptySubsequences: false
+        )
+        for entry in entries {
+            var folder = entry.isEmpty ? "." : String(entry)
+            if !folder.hasPrefix("/") { folder = directory + "/" + folder }
+            let candidate = folder + "/" + name
+            var facts = stat()
+            if stat(candidate, &facts) == 0, (facts.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        throw SpawnError(executable: name, errno: ENOENT)
     }
 }

@@ -41,8 +41,9 @@ extension Pipeline {
         let execution = Task { try await runner.execute() }
         var timer: Task<Void, any Error>?
         if let timeout {
+            let sleep = pipeline.timing.sleep
             timer = Task {
-                try await Task.sleep(for: timeout)
+                try await sleep(timeout)
                 runner.timedOut.withLock { $0 = true }
                 execution.cancel()
             }
@@ -139,6 +140,9 @@ extension Pipeline {
                         "step \(step.name): provider \(step.provider.name) does not make \(step.modality.rawValue)"
                     )
                 }
+                if let field = SecretNames.literalSecretPath(in: .object(step.params), path: "params") {
+                    throw PipelineError(.invalidPipeline, "step \(step.name): \(field) \(SecretNames.advice)")
+                }
                 for source in step.inputFrom ?? [] where !earlier.contains(source) {
                     throw PipelineError(
                         .invalidPipeline,
@@ -147,6 +151,9 @@ extension Pipeline {
                 }
                 earlier.insert(step.name)
             }
+        }
+        if let field = SecretNames.literalSecretPath(in: .object(metadata), path: "metadata") {
+            throw PipelineError(.invalidPipeline, "pipeline \(name): \(field) \(SecretNames.advice)")
         }
         if let rerunFrom, !stepNames.contains(rerunFrom) {
             throw PipelineError(.invalidPipeline, "rerun-from names \(rerunFrom), which is not a step of \(name)")
@@ -200,6 +207,8 @@ final class RunExecution: Sendable {
     let timedOut = Mutex(false)
     let logger: Logger
     let workRoot: String
+    /// Removes secret values from everything the run stores, records or logs (spec/pipeline.md, "Secrets").
+    let redactor: Redactor
 
     init(pipeline: Pipeline, resume: Bool, rerunFrom: String?) throws {
         self.pipeline = pipeline
@@ -214,6 +223,10 @@ final class RunExecution: Sendable {
         logger[metadataKey: "pipeline"] = "\(pipeline.name)"
         self.logger = logger
         self.workRoot = NSTemporaryDirectory() + "/cairn-run-\(runID)"
+        self.redactor = Redactor(
+            environment: ProcessInfo.processInfo.environment,
+            providers: pipeline.stages.flatMap { $0.steps.map(\.provider) }
+        )
     }
 
     var backend: PipelineBackend { pipeline.backend }
@@ -395,7 +408,8 @@ final class RunExecution: Sendable {
             outcome.outputFingerprint = try Fingerprint.stageOutput(context: context, steps: fingerprints)
         } catch {
             outcome.failed = true
-            logger.error("stage failed", metadata: ["stage": "\(stage.name)", "error": "\(error)"])
+            let message = redactor.redact("\(error)")
+            logger.error("stage failed", metadata: ["stage": "\(stage.name)", "error": "\(message)"])
             if outcome.steps.isEmpty || outcome.steps.last?.status == .succeeded {
                 // A failure outside a step (a transform, the store) is reported on the stage.
                 outcome.steps.append(
@@ -418,7 +432,7 @@ final class RunExecution: Sendable {
                         reusedFrom: nil,
                         inputs: [],
                         outputs: [],
-                        error: "\(error)",
+                        error: message,
                         errorCode: ProviderError.Code.unknown.rawValue,
                         providerRequestID: nil,
                         providerResponseID: nil,
@@ -533,14 +547,24 @@ final class RunExecution: Sendable {
                     await pipeline.throttle.release()
                     throw error
                 }
-                receipt.providerRequestID = response.requestID
-                receipt.providerResponseID = response.responseID
+                receipt.providerRequestID = response.requestID.map(redactor.redact)
+                receipt.providerResponseID = response.responseID.map(redactor.redact)
                 let records = try await blocking { try self.storeRecords(response.records) }
                 let outputs = try await blocking { () -> [Artifact] in
-                    try response.outputs.map { output in
-                        switch output.content {
-                        case .bytes(let bytes): try self.backend.ingest(bytes: bytes, output: output)
-                        case .file(let path): try self.backend.ingest(fileAt: path, output: output)
+                    try response.outputs.enumerated().map { position, output in
+                        // The store failing (a full disk, say) is not the provider's failure: the run stops with
+                        // the store's error instead of retrying or recording it as a failed attempt.
+                        do {
+                            switch output.content {
+                            case .bytes(let bytes): return try self.backend.ingest(bytes: bytes, output: output)
+                            case .file(let path): return try self.backend.ingest(fileAt: path, output: output)
+                            }
+                        } catch {
+                            throw PipelineError(
+                                .store,
+                                "cannot store output \(position) of step \(step.name)",
+                                underlying: error
+                            )
                         }
                     }
                 }
@@ -564,10 +588,10 @@ final class RunExecution: Sendable {
                 result.outputs = outputs
                 result.error = nil
                 result.errorCode = nil
-                result.providerRequestID = response.requestID
-                result.providerResponseID = response.responseID
+                result.providerRequestID = receipt.providerRequestID
+                result.providerResponseID = receipt.providerResponseID
                 result.records = records
-                result.providerPayload = response.payload
+                result.providerPayload = response.payload.mapValues(redactor.redact)
                 result.completedAt = receipt.finishedAt
                 logger.debug("attempt succeeded", metadata: ["attempt": "\(attempt)"])
                 pipeline.observer?(.stepFinished(runID: runID, step: step.name, status: .succeeded, reused: false))
@@ -579,11 +603,11 @@ final class RunExecution: Sendable {
                 let providerError =
                     (error as? ProviderError)
                     ?? ProviderError(cancelled ? .unknown : .unknown, "\(error)", underlying: error)
-                var message = cancelled ? "cancelled" : providerError.description
+                var message = cancelled ? "cancelled" : redactor.redact(providerError.description)
                 var errorCode = cancelled ? nil : providerError.code.rawValue
                 receipt.status = cancelled ? .cancelled : .failed
-                receipt.providerRequestID = providerError.requestID
-                receipt.providerResponseID = providerError.acceptedJobID
+                receipt.providerRequestID = providerError.requestID.map(redactor.redact)
+                receipt.providerResponseID = providerError.acceptedJobID.map(redactor.redact)
                 let records = (try? await blocking { try self.storeRecords(providerError.records) }) ?? [:]
                 receipt.finishedAt = RFC3339.now()
                 if cancelled && timedOut.withLock({ $0 }) {
@@ -617,14 +641,10 @@ final class RunExecution: Sendable {
                 }
                 retryAfter = providerError.retryAfter
             }
-            var delay = policy.delay(afterAttempt: attempt)
-            if policy.jitter {
-                let nanoseconds = Double(delay.components.seconds) * 1e9 + Double(delay.components.attoseconds) / 1e9
-                delay = .nanoseconds(Int64(Double.random(in: 0...1) * nanoseconds))
-            }
-            if let retryAfter, retryAfter > delay { delay = retryAfter }
+            let delay = pipeline.timing.backoff(policy, afterAttempt: attempt, retryAfter: retryAfter)
+            logger.debug("waiting to retry", metadata: ["attempt": "\(attempt)", "delay": "\(delay)"])
             do {
-                try await Task.sleep(for: delay)
+                try await pipeline.timing.sleep(delay)
             } catch {
                 // Cancelled while waiting to retry: no attempt is in flight; the run records its status.
                 result.status = .cancelled
@@ -658,7 +678,7 @@ final class RunExecution: Sendable {
         var digests: [String: Digest] = [:]
         for record in records {
             do {
-                digests[record.name] = try backend.store.put(record.bytes).digest
+                digests[record.name] = try backend.store.put(redactor.redact(record.bytes)).digest
             } catch {
                 throw PipelineError(.store, "cannot store the \(record.name) record", underlying: error)
             }
@@ -714,8 +734,9 @@ final class RunExecution: Sendable {
         guard let timeout else { return try await provider.generate(request) }
         return try await withThrowingTaskGroup(of: ProviderResponse?.self) { group in
             group.addTask { try await provider.generate(request) }
+            let sleep = pipeline.timing.sleep
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await sleep(timeout)
                 return nil
             }
             defer { group.cancelAll() }

@@ -293,11 +293,11 @@ extension ObjectStore {
     func syncStore() throws {
         let fd: Int32
         do { fd = try SystemCalls.open(temporaryDirectory, O_RDONLY | O_DIRECTORY) } catch {
-            throw StoreError.io("cannot open", path: temporaryDirectory, error)
+            throw StoreError.writeFailed("cannot open", path: temporaryDirectory, error)
         }
         defer { SystemCalls.close(fd) }
         do { try SystemCalls.syncFileSystem(fd) } catch {
-            throw StoreError.io("cannot sync the store's filesystem", path: root, error)
+            throw StoreError.writeFailed("cannot sync the store's filesystem", path: root, error)
         }
     }
 
@@ -351,7 +351,7 @@ extension ObjectStore {
         if stored && syncDirectory {
             let shard = shardDirectory(for: object.digest, base: objectsDirectory)
             do { try SystemCalls.fsyncDirectory(shard) } catch {
-                throw StoreError.io("cannot sync directory", path: shard, error)
+                throw StoreError.writeFailed("cannot sync directory", path: shard, error)
             }
         }
         return stored
@@ -408,7 +408,7 @@ extension ObjectStore {
             path += "/" + String(decoding: hex[(2 * level)..<(2 * level + 2)], as: UTF8.self)
             let info: stat?
             do { info = try SystemCalls.lstatIfPresent(path) } catch {
-                throw StoreError.io("cannot inspect shard directory", path: path, error)
+                throw StoreError.writeFailed("cannot inspect shard directory", path: path, error)
             }
             guard let info else { return }
             if info.st_mode & S_IFMT != S_IFDIR {
@@ -434,10 +434,30 @@ extension ObjectStore {
             do {
                 if try SystemCalls.mkdir(directory), sync { try SystemCalls.fsyncDirectory(parent) }
             } catch {
-                throw StoreError.io("cannot create shard directory", path: directory, error)
+                throw StoreError.writeFailed("cannot create shard directory", path: directory, error)
             }
             parent = directory
         }
+    }
+
+    /// Copies everything `descriptor` holds (standard input, say) into a new temporary file in `tmp/` and returns its
+    /// path, for a backend elsewhere that uploads files; the caller removes it. Nothing is left on failure.
+    package func spool(_ descriptor: Int32) throws -> String {
+        let (fd, path) = try makeTemporaryFile()
+        defer { SystemCalls.close(fd) }
+        do {
+            _ = try copyInline(
+                from: descriptor,
+                name: "-",
+                to: fd,
+                path: path,
+                prefix: UnsafeRawBufferPointer(start: nil, count: 0)
+            )
+        } catch {
+            SystemCalls.discard(path)
+            throw error
+        }
+        return path
     }
 
     /// Creates a new temporary file in `tmp/`, named `put-<pid>-<random>` so `fsck` can tell a stale one.
@@ -454,7 +474,7 @@ extension ObjectStore {
                 return (fd, path)
             } catch {
                 if error.errno == .fileExists { continue }
-                throw StoreError.io("cannot create a temporary file", path: path, error)
+                throw StoreError.writeFailed("cannot create a temporary file", path: path, error)
             }
         }
     }
@@ -470,7 +490,7 @@ extension ObjectStore {
         do {
             if bytes.count > 0 {
                 do { try SystemCalls.writeAll(fd, bytes.baseAddress!, bytes.count) } catch {
-                    throw StoreError.io("cannot write", path: path, error)
+                    throw StoreError.writeFailed("cannot write", path: path, error)
                 }
             }
             try seal(fd: fd, path: path, size: Int64(bytes.count), durability: durability)
@@ -563,7 +583,7 @@ extension ObjectStore {
             try SystemCalls.setPermissions(fd, 0o444, path: path)
             if durability == .object { try SystemCalls.fsync(fd) }
         } catch {
-            throw StoreError.io("cannot seal temporary object", path: path, error)
+            throw StoreError.writeFailed("cannot seal temporary object", path: path, error)
         }
     }
 
@@ -577,8 +597,10 @@ extension ObjectStore {
     ) throws -> (Digest, Int64) {
         var hasher = ContentHasher(algorithm: configuration.algorithm)
         hasher.update(bufferPointer: prefix)
-        do { try SystemCalls.writeAll(output, prefix.baseAddress!, prefix.count) } catch {
-            throw StoreError.io("cannot write", path: path, error)
+        if let base = prefix.baseAddress, prefix.count > 0 {
+            do { try SystemCalls.writeAll(output, base, prefix.count) } catch {
+                throw StoreError.writeFailed("cannot write", path: path, error)
+            }
         }
         var total = Int64(prefix.count)
         let capacity = 64 << 10
@@ -592,7 +614,7 @@ extension ObjectStore {
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             do { try SystemCalls.writeAll(output, buffer.baseAddress!, n) } catch {
-                throw StoreError.io("cannot write", path: path, error)
+                throw StoreError.writeFailed("cannot write", path: path, error)
             }
             total += Int64(n)
         }
@@ -630,7 +652,7 @@ extension ObjectStore {
             }
             if n > 0 {
                 do { try SystemCalls.writeAll(output, buffer, n) } catch {
-                    failure = StoreError.io("cannot write", path: path, error)
+                    failure = StoreError.writeFailed("cannot write", path: path, error)
                     ring.setLength(-1, at: slot)
                     ring.filled.signal()
                     break

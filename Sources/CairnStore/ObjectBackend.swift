@@ -1,5 +1,6 @@
 public import CairnCore
 public import Foundation
+import _CairnSystem
 
 /// Where content-addressed objects live: the contract every object backend implements (`spec/backends.md`).
 ///
@@ -72,6 +73,24 @@ extension ObjectBackend {
 
     /// The object's bytes, verified.
     public func read(_ digest: Digest) throws -> [UInt8] { try read(digest, verify: true) }
+
+    /// Writes the object to the descriptor `output` (standard output, a pipe), verified before its first byte
+    /// leaves: objects up to 8 MiB are read and verified whole, larger ones are streamed twice (verified, then
+    /// written), so bytes that do not match their name never reach `output` unless they change between the passes.
+    package func writeVerified(_ digest: Digest, to output: Int32) throws {
+        func send(_ buffer: UnsafeRawBufferPointer) throws {
+            guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+            do { try SystemCalls.writeAll(output, base, buffer.count) } catch {
+                throw StoreError.io("cannot write output", path: "-", digest: digest, error)
+            }
+        }
+        if try size(of: digest) <= 8 << 20 {
+            try read(digest, verify: true).withUnsafeBytes { try send($0) }
+            return
+        }
+        try stream(digest, verify: true) { _ in }
+        try stream(digest, verify: true) { try send($0) }
+    }
 }
 
 extension ObjectStore: ObjectBackend {

@@ -109,7 +109,7 @@ public final class ObjectStore: Sendable {
             do {
                 _ = try SystemCalls.mkdir(path + "/" + directory)
             } catch {
-                throw StoreError.io("cannot create directory", path: path + "/" + directory, error)
+                throw StoreError.writeFailed("cannot create directory", path: path + "/" + directory, error)
             }
         }
         // With one shard level, make all 256 shard directories now: a put then never creates a directory, so an
@@ -118,7 +118,7 @@ public final class ObjectStore: Sendable {
             for index in 0..<256 {
                 let shard = path + "/objects/\(algorithm.rawValue)/" + Hex.encode([UInt8(index)])
                 do { _ = try SystemCalls.mkdir(shard) } catch {
-                    throw StoreError.io("cannot create directory", path: shard, error)
+                    throw StoreError.writeFailed("cannot create directory", path: shard, error)
                 }
             }
         }
@@ -137,7 +137,7 @@ public final class ObjectStore: Sendable {
             try SystemCalls.fsync(fd)
         } catch {
             SystemCalls.discard(temp)
-            throw StoreError.io("cannot write the store configuration", path: temp, error)
+            throw StoreError.writeFailed("cannot write the store configuration", path: temp, error)
         }
         defer { SystemCalls.discard(temp) }
         do { try SystemCalls.link(temp, configPath) } catch {
@@ -148,7 +148,7 @@ public final class ObjectStore: Sendable {
         }
         for directory in [path + "/objects/" + algorithm.rawValue, path + "/objects", path] {
             do { try SystemCalls.fsyncDirectory(directory) } catch {
-                throw StoreError.io("cannot sync directory", path: directory, error)
+                throw StoreError.writeFailed("cannot sync directory", path: directory, error)
             }
         }
         return try ObjectStore(at: path)
@@ -206,7 +206,7 @@ public final class ObjectStore: Sendable {
         // A store whose tmp/ or objects/ was removed still works: recreate them.
         for directory in [path + "/objects", objectsDirectory, temporaryDirectory] {
             do { _ = try SystemCalls.mkdir(directory) } catch {
-                throw StoreError.io("cannot create directory", path: directory, error)
+                throw StoreError.writeFailed("cannot create directory", path: directory, error)
             }
         }
     }
@@ -311,7 +311,7 @@ public final class ObjectStore: Sendable {
         if configuration.durability != .none {
             let directory = shardDirectory(for: digest, base: objectsDirectory)
             do { try SystemCalls.fsyncDirectory(directory) } catch {
-                throw StoreError.io("cannot sync directory", path: directory, error)
+                throw StoreError.writeFailed("cannot sync directory", path: directory, error)
             }
         }
         return true

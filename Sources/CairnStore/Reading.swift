@@ -49,21 +49,7 @@ extension ObjectStore {
     /// after the bytes were written. Memory stays constant.
     /// - Throws: `StoreError` with `.notFound`, `.truncated`, `.corrupt`, or `.io` (including a closed pipe).
     public func write(_ digest: Digest, to output: Int32, verify: Bool = true) throws {
-        if verify {
-            let size = try self.size(of: digest)
-            if size <= 8 << 20 {
-                let bytes = try read(digest, verify: true)
-                do {
-                    try bytes.withUnsafeBytes { buffer in
-                        if buffer.count > 0 { try SystemCalls.writeAll(output, buffer.baseAddress!, buffer.count) }
-                    }
-                } catch {
-                    throw StoreError.io("cannot write output", path: "-", digest: digest, error)
-                }
-                return
-            }
-            try stream(digest, verify: true) { _ in }
-        }
+        if verify { return try writeVerified(digest, to: output) }
         try stream(digest, verify: verify) { chunk in
             do { try SystemCalls.writeAll(output, chunk.baseAddress!, chunk.count) } catch {
                 throw StoreError.io("cannot write output", path: "-", digest: digest, error)

@@ -76,6 +76,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         if let path { text += ": \(path)" }
         if let errno { text += ": \(errno)" }
         if let underlying { text += ": \(underlying)" }
+        if let advice = errno?.advice, !text.contains(advice) { text += " (\(advice))" }
         return text
     }
 
@@ -85,5 +86,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         let number = (error as? SystemError)?.errno
         let code: Code = number == .noSuchFileOrDirectory ? .notFound : .io
         return StoreError(code: code, message: message, path: path, digest: digest, errno: number)
+    }
+
+    /// An error for a failed system call while writing: always `.io`, since a path that vanished under a write
+    /// (the store removed while it runs) means the write failed, not that an object is absent.
+    static func writeFailed(_ message: String, path: String, _ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        return StoreError(code: .io, message: message, path: path, errno: (error as? SystemError)?.errno)
     }
 }

@@ -30,3 +30,14 @@ package struct SystemError: Error, Sendable, Hashable, CustomStringConvertible {
         "cannot \(operation)\(path.map { " " + $0 } ?? ""): \(errno) (errno \(errno.rawValue))"
     }
 }
+
+extension Errno {
+    /// What the user can do about this failure, for the errors that have one answer: a full filesystem or an
+    /// exceeded quota. Appended to error messages that carry an `Errno`.
+    package var advice: String? {
+        switch self {
+        case .noSpace, .diskQuotaExceeded: "the filesystem is full: free some space and run the command again"
+        default: nil
+        }
+    }
+}

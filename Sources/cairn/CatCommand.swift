@@ -27,9 +27,9 @@ struct CatCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try digests.map(StoreExit.parseDigest)
-        let store = try storeOptions.openStore()
+        let objects = try storeOptions.openObjects().objects
         do {
-            for digest in parsed { try store.write(digest, to: STDOUT_FILENO, verify: true) }
+            for digest in parsed { try objects.writeVerified(digest, to: STDOUT_FILENO) }
         } catch {
             throw StoreExit.cliError(error)
         }

@@ -13,7 +13,8 @@ struct GCCommand: ParsableCommand {
             Marks every object referenced by any ledger entry (manifest bodies, their assets and inputs, receipt \
             inputs and outputs) and sweeps the rest older than --grace (default 24h). If any root cannot be read, \
             nothing is deleted and gc exits 2 saying why. Temporary files of processes that are gone (a killed \
-            put) are removed from tmp/ as well.
+            put) are removed from tmp/ as well; in a store whose objects are in S3, multipart uploads left \
+            unfinished for longer than the grace period (an interrupted put) are aborted.
             """
     )
 
@@ -44,10 +45,11 @@ struct GCCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ledger = try storeOptions.openLedger()
-        let report = try LedgerExit.run {
-            try ledger.collectGarbage(grace: Self.parseDuration(grace)!, dryRun: dryRun)
-        }
+        let grace = Self.parseDuration(grace)!
+        // In a store whose objects are in S3, unfinished multipart uploads older than the grace period are the
+        // debris of interrupted writers: gc aborts them.
+        let ledger = try storeOptions.openLedger(debrisAge: grace)
+        let report = try LedgerExit.run { try ledger.collectGarbage(grace: grace, dryRun: dryRun) }
         if json {
             try JSONOutput.printCanonical(report)
             return
@@ -58,7 +60,8 @@ struct GCCommand: ParsableCommand {
                 + "\(report.swept.count) \(dryRun ? "would be deleted" : "deleted") (\(report.sweptBytes) bytes), "
                 + "\(report.keptYoung) kept within the grace period"
                 + (report.debrisRemoved > 0
-                    ? ", \(report.debrisRemoved) temporary file(s) of processes that are gone removed\n" : "\n")
+                    ? ", \(report.debrisRemoved) leftover(s) of interrupted writers removed (temporary files of processes "
+                        + "that are gone, or unfinished S3 uploads older than the grace period)\n" : "\n")
         )
     }
 }

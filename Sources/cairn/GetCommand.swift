@@ -26,12 +26,12 @@ struct GetCommand: ParsableCommand {
 
     func run() throws {
         let digest = try StoreExit.parseDigest(digest)
-        let store = try storeOptions.openStore()
+        let objects = try storeOptions.openObjects().objects
         do {
             if let output {
-                try store.copy(digest, toFileAt: output, verify: true)
+                try objects.copy(digest, toFileAt: output, verify: true)
             } else {
-                try store.write(digest, to: STDOUT_FILENO, verify: true)
+                try objects.writeVerified(digest, to: STDOUT_FILENO)
             }
         } catch {
             throw StoreExit.cliError(error)

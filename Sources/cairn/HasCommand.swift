@@ -36,11 +36,11 @@ struct HasCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try digests.map(StoreExit.parseDigest)
-        let store = try storeOptions.openStore()
+        let objects = try storeOptions.openObjects().objects
         var lines: [Line] = []
         for digest in parsed {
             let presence: Presence
-            do { presence = try store.contains(digest) } catch { throw CLIError("\(error)", exitCode: 2) }
+            do { presence = try objects.contains(digest) } catch { throw CLIError("\(error)", exitCode: 2) }
             switch presence {
             case .present(let size): lines.append(Line(digest: digest.description, present: true, size: size))
             case .absent: lines.append(Line(digest: digest.description, present: false, size: nil))

@@ -11,14 +11,15 @@ import Darwin
 #endif
 
 extension StoreOptions {
-    /// Opens the store's ledger, reporting a torn tail that was cut on stderr; exit 2 when it cannot be opened.
-    func openLedger() throws -> Ledger {
-        let store = try openStore()
+    /// Opens the store's ledger (local or PostgreSQL) over the store's objects (local or S3), reporting a torn tail
+    /// that was cut on stderr; exit 2 when it cannot be opened.
+    func openLedger(debrisAge: Double? = nil) throws -> Ledger {
+        let (store, objects) = try openObjects(debrisAge: debrisAge)
         let storage = try LedgerBackend.configuredStorage(storeRoot: store.root)
         do {
             let ledger =
-                try storage.map { try Ledger.open(objects: store, storage: $0, root: store.root) }
-                ?? Ledger.open(store: store)
+                try storage.map { try Ledger.open(objects: objects, storage: $0, root: store.root) }
+                ?? Ledger.open(objects: objects, root: store.root)
             if let cut = ledger.recoveredTail { Terminal.error("ledger: \(cut)") }
             return ledger
         } catch {

@@ -42,7 +42,7 @@ extension StoreOptions {
     /// The storage of the store's ledger (PostgreSQL when `init --ledger` chose it, else the local files) and a
     /// description of it.
     func ledgerStorage() throws -> (storage: any LedgerStorage, name: String, root: String) {
-        let store = try openStore()
+        let store = try openLocalStore()
         if let storage = try LedgerBackend.configuredStorage(storeRoot: store.root) {
             return (storage, storage.location, store.root)
         }

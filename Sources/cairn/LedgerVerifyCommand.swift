@@ -24,15 +24,15 @@ struct LedgerVerifyCommand: ParsableCommand {
     func run() throws {
         // Opening repairs what a crash leaves (a torn tail, derived files behind the log) and reports it; a log that
         // cannot be opened is still verified below, which names the bad entry.
-        let store = try storeOptions.openStore()
+        let (store, objects) = try storeOptions.openObjects()
         let report: LedgerVerification
         if let storage = try LedgerBackend.configuredStorage(storeRoot: store.root) {
-            report = try LedgerExit.run { try Self.verifyCopy(of: storage, keyFrom: store.root) }
+            report = try LedgerExit.run { try Self.verifyCopy(of: storage, keyFrom: store.root, objects: objects) }
         } else {
-            if let ledger = try? Ledger.open(store: store), let cut = ledger.recoveredTail {
+            if let ledger = try? Ledger.open(objects: objects, root: store.root), let cut = ledger.recoveredTail {
                 Terminal.error("ledger: \(cut)")
             }
-            report = try LedgerExit.run { try Ledger.verify(storeRoot: storeOptions.storePath) }
+            report = try LedgerExit.run { try Ledger.verify(storeRoot: storeOptions.storePath, objects: objects) }
         }
         if json {
             try JSONOutput.printCanonical(report)
@@ -51,12 +51,16 @@ struct LedgerVerifyCommand: ParsableCommand {
 
     /// Copies a ledger kept elsewhere (PostgreSQL) into a temporary local ledger with the store's verifier key,
     /// and verifies the copy from its entries.
-    static func verifyCopy(of storage: any LedgerStorage, keyFrom storeRoot: String) throws -> LedgerVerification {
+    static func verifyCopy(
+        of storage: any LedgerStorage,
+        keyFrom storeRoot: String,
+        objects: any ObjectBackend
+    ) throws -> LedgerVerification {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-verify-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try FileManager.default.createDirectory(atPath: scratch + "/ledger", withIntermediateDirectories: true)
         try Ledger.transfer(from: storage, to: try Ledger.localStorage(directory: scratch + "/ledger"))
         try FileManager.default.copyItem(atPath: storeRoot + "/ledger/key.pub", toPath: scratch + "/ledger/key.pub")
-        return try Ledger.verify(storeRoot: scratch)
+        return try Ledger.verify(storeRoot: scratch, objects: objects)
     }
 }

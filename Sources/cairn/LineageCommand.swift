@@ -12,7 +12,8 @@ struct LineageCommand: ParsableCommand {
         discussion: """
             Formats: text (default), dot (Graphviz), mermaid. The dot and mermaid graphs show the ancestors and the \
             descendants of the run, one node per run and one edge per parent link, with or without --descendants. \
-            Exit 1 when the run has no manifest entry.
+            Exit 1 when the run has no manifest entry. Manifests imported from elsewhere can name parents that form \
+            a cycle: the walk stops at the first repeated run and a note on standard error names it.
             """
     )
 
@@ -37,6 +38,16 @@ struct LineageCommand: ParsableCommand {
         guard let run = try LedgerExit.run({ try ledger.run(runID) }) else {
             throw CLIError("no manifest for run \(runID) in the ledger", exitCode: 1)
         }
+        let ancestors = try LedgerExit.run { try ledger.ancestors(of: runID) }
+        // Each run has one parent, so any parent_run_id cycle the walks below meet passes through this run's
+        // parent chain: the walks stop at the first repeat, and this says so.
+        let chain = [run] + ancestors
+        if let parent = chain.last?.parentRunID, let repeated = chain.first(where: { $0.runID == parent }) {
+            Terminal.error(
+                "note: the parent chain of \(runID) returns to run \(repeated.runID) (a parent_run_id cycle in the "
+                    + "ledger's manifests); the lineage shown stops at the first repeated run"
+            )
+        }
         if !json && format != .text {
             guard let graph = try LedgerExit.run({ try LineageGraph(around: runID, in: ledger) }) else {
                 throw CLIError("no manifest for run \(runID) in the ledger", exitCode: 1)
@@ -56,7 +67,6 @@ struct LineageCommand: ParsableCommand {
             }
             walk(tree, depth: 0)
         } else {
-            let ancestors = try LedgerExit.run { try ledger.ancestors(of: runID) }
             if json {
                 try JSONOutput.printCanonical(RunAncestry(run: run, ancestors: ancestors))
                 return

@@ -80,11 +80,14 @@ struct PutCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try storeOptions.openStore()
+        let (store, objects) = try storeOptions.openObjects()
         let sources: [PutSource] =
             stdinPaths
             ? try pathsFromStandardInput().map { .file($0) }
             : files.map { $0 == "-" ? .descriptor(STDIN_FILENO) : .file($0) }
+        if objects !== store {
+            return try putRemote(sources, store: store, objects: objects)
+        }
         let mode = durability ?? store.configuration.durability
         var lines: [Line] = []
         var output = WholeLineOutput()
@@ -102,6 +105,34 @@ struct PutCommand: ParsableCommand {
                     // chunks of whole lines.
                     output.write("\(result.digest)  \(line.path)", flush: mode != .batch)
                 }
+            }
+        } catch {
+            throw StoreExit.cliError(error)
+        }
+        if json { try JSONOutput.print(lines) }
+    }
+
+    /// Puts into a store whose objects live elsewhere (S3): every input is checked first, then stored one at a
+    /// time, each line printed once the backend acknowledged its object. Standard input is spooled to a temporary
+    /// file in the store's `tmp/` first, so a large input streams in parts like any file.
+    func putRemote(_ sources: [PutSource], store: ObjectStore, objects: any ObjectBackend) throws {
+        var lines: [Line] = []
+        var output = WholeLineOutput()
+        defer { output.flush() }
+        do {
+            try store.checkInputs(sources)
+            for source in sources {
+                let result: PutResult
+                switch source {
+                case .file(let path):
+                    result = try objects.put(fileAt: path)
+                case .descriptor(let descriptor):
+                    let spool = try store.spool(descriptor)
+                    defer { try? FileManager.default.removeItem(atPath: spool) }
+                    result = try objects.put(fileAt: spool)
+                }
+                let line = Line(path: source.displayName, result: result)
+                if json { lines.append(line) } else { output.write("\(result.digest)  \(line.path)", flush: true) }
             }
         } catch {
             throw StoreExit.cliError(error)

@@ -1,10 +1,12 @@
 import ArgumentParser
 import CairnCore
+import CairnLedger
 import CairnManifest
 import CairnPipeline
 import CairnStore
 import Dispatch
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON on stdout.")
     var json = false
 
+    @Flag(name: .long, help: "Log each run, step, attempt and retry wait on stderr (debug level).")
+    var verbose = false
+
     @Flag(name: .long, help: "Reuse steps whose fingerprint already succeeded and whose outputs are intact.")
     var resume = false
 
@@ -64,20 +69,19 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
-        try storeOptions.refuseOtherOwner()
-        try S3Support.refuseRemoteObjects(storePath: storeOptions.storePath)
-        let store: ObjectStore
-        do {
-            store = try ObjectStore(at: storeOptions.storePath)
-        } catch {
-            throw CLIError("cannot open the store at \(storeOptions.storePath) (run `cairn init` first): \(error)")
-        }
+        // The store's ledger (local or PostgreSQL) over its objects (local or S3), as every other verb opens them.
+        let ledger = try storeOptions.openLedger()
         let progress = RunProgress(name: file.name)
-        let pipeline: Pipeline
-        do {
-            pipeline = try file.makePipeline(store: store, parentRunID: parent).observe { progress.handle($0) }
-        } catch {
-            throw CLIError("\(error)")
+        var logger = Logger(label: "cairn.pipeline")
+        if verbose {
+            logger = Logger(label: "cairn.pipeline") { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .debug
+                return handler
+            }
+        }
+        let pipeline = file.makePipeline(ledger: ledger, parentRunID: parent, logger: logger).observe {
+            progress.handle($0)
         }
         let rerunFrom = self.rerunFrom
         let resume = self.resume

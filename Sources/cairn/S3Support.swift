@@ -1,5 +1,6 @@
 import CairnCore
 import CairnS3
+import CairnStore
 
 /// What the CLI does with S3 locations (`cairn init --objects s3://...`).
 enum S3Support {
@@ -36,6 +37,33 @@ enum S3Support {
         #endif
     }
 
+    /// The S3 bucket holding `store`'s objects (named in its `s3.json`), or nil when the store keeps them locally.
+    /// `debrisAge` (seconds) is how old an unfinished multipart upload must be for gc to abort it (default 24 h).
+    /// Exit 2 when `s3.json` cannot be read, the credentials are missing, or this build has no S3 support.
+    static func remoteObjects(of store: ObjectStore, debrisAge: Double? = nil) throws -> (any ObjectBackend)? {
+        let location: S3Location?
+        do {
+            location = try S3StoreFile.read(storeRoot: store.root)
+        } catch {
+            throw CLIError("cannot read \(store.root)/\(S3StoreFile.name): \(error)")
+        }
+        guard let location else { return nil }
+        #if S3
+        do {
+            var configuration = S3BackendConfiguration(location: location, algorithm: store.configuration.algorithm)
+            if let debrisAge { configuration.debrisAge = debrisAge }
+            return try S3ObjectBackend(configuration: configuration)
+        } catch {
+            throw CLIError("cannot reach the objects of the store at \(store.root) in \(location): \(error)")
+        }
+        #else
+        throw CLIError(
+            "the store at \(store.root) keeps its objects in \(location), and this cairn was built without S3 "
+                + "support; build it with the S3 trait: swift build -c release --traits S3"
+        )
+        #endif
+    }
+
     /// Refuses a store whose objects are in S3 for a verb that reads local objects, with exit 2.
     static func refuseRemoteObjects(storePath: String) throws {
         let location: S3Location?
@@ -47,7 +75,7 @@ enum S3Support {
         if let location {
             throw CLIError(
                 "the store at \(storePath) keeps its objects in \(location); this verb works on local objects only "
-                    + "(S3 objects are reached through the CairnS3 library for now)"
+                    + "(put, get, cat, has, gc, run, import and the ledger verbs reach S3 objects)"
             )
         }
     }

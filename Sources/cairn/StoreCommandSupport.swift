@@ -8,15 +8,28 @@ import Darwin
 #endif
 
 extension StoreOptions {
-    /// Opens the store, or fails with one clear line and exit 2.
+    /// Opens the store for a verb that works on the local object layout (fsck, bench), refusing a store whose
+    /// objects are in S3; fails with one clear line and exit 2.
     func openStore() throws -> ObjectStore {
-        try refuseOtherOwner()
         try S3Support.refuseRemoteObjects(storePath: storePath)
+        return try openLocalStore()
+    }
+
+    /// Opens the store directory (configuration, ledger, step cache) wherever its objects are.
+    func openLocalStore() throws -> ObjectStore {
+        try refuseOtherOwner()
         do {
             return try ObjectStore(at: storePath)
         } catch let error as StoreError {
             throw CLIError(error.description, exitCode: 2)
         }
+    }
+
+    /// Opens the store and its objects: the local store itself, or the S3 bucket its `s3.json` names (where
+    /// unfinished uploads older than `debrisAge` seconds count as debris).
+    func openObjects(debrisAge: Double? = nil) throws -> (store: ObjectStore, objects: any ObjectBackend) {
+        let store = try openLocalStore()
+        return (store, try S3Support.remoteObjects(of: store, debrisAge: debrisAge) ?? store)
     }
 }
 

@@ -221,6 +221,128 @@ struct FilesystemFaultTests {
         #expect(after.isEmpty && afterStatus == 0, "\(after)")
     }
 
+    /// Fills the filesystem until only `free` bytes are left (rounded to tmpfs pages); returns the filler's path.
+    func fill(_ disk: Mount, leaving free: Int) throws -> String {
+        var stats = statvfs()
+        guard statvfs(disk.point, &stats) == 0 else { throw FaultSetupError("statvfs \(disk.point): \(errno)") }
+        let available = Int(stats.f_bavail) * Int(stats.f_frsize)
+        let filler = disk.point + "/filler"
+        try Data(count: max(0, available - free)).write(to: URL(fileURLWithPath: filler))
+        return filler
+    }
+
+    /// The disk fills up in the middle of a ledger append: at each of a sweep of free-space levels, an append of
+    /// hundreds of receipts runs until the disk is full. It fails with a clear error, every entry it acknowledged
+    /// (printed) is in the log and proves with the leaf hash printed for it, nothing torn is visible and the
+    /// ledger verifies; once space is freed, the same receipts append and verify.
+    @Test func aDiskThatFillsMidAppendLosesNothingAcknowledged() throws {
+        if let reason = Self.unavailable {
+            print("FilesystemFaultTests skipped: \(reason)")
+            return
+        }
+        let disk = try Mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+        let store = disk.point + "/store"
+        try cairn(["init"], store: store)
+        let work = try TemporaryDirectory(prefix: "cairn-full-append")
+        var entries = 0
+        var failedMidway = 0
+        for (level, free) in [8, 24, 40, 72, 136, 264].map({ $0 << 10 }).enumerated() {
+            let input = work.appending("receipts-\(level).jsonl")
+            let lines = (0..<600).map { LedgerCLITests.receiptLine(run: "full-\(level)", step: $0) }
+            try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: input))
+            let filler = try fill(disk, leaving: free)
+            let where_ = "\(free >> 10) KiB free"
+            let append = try cairn(
+                ["ledger", "append-receipts", input, "--batch", String(1 + level % 3)],
+                store: store,
+                expect: nil
+            )
+            let printed = append.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            if append.status != 0 {
+                failedMidway += 1
+                #expect(append.status == 2, "\(where_): exit \(append.status)")
+                #expect(append.stderrText.contains("free some space"), "\(where_): \(append.stderrText)")
+                #expect(printed.count < lines.count, "\(where_): failed after acknowledging every entry")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/tmp").isEmpty, "\(where_)")
+            try FileManager.default.removeItem(atPath: filler)
+            // Space again: the ledger reopens and verifies with every acknowledged entry.
+            let verify = try cairn(["ledger", "verify", "--json"], store: store)
+            let report = try JSONSerialization.jsonObject(with: verify.stdout) as? [String: Any]
+            let verified = try #require(report?["entries"] as? Int, "\(where_): \(verify.stdoutText)")
+            #expect(verified >= entries + printed.count, "\(where_): \(verified) entries, \(printed.count) printed")
+            for parts in [printed.first, printed.last].compactMap({ $0 }) where parts.count == 2 {
+                let prove = try cairn(["ledger", "prove", "--json", "--index", parts[0]], store: store)
+                let bundle = try JSONSerialization.jsonObject(with: prove.stdout) as? [String: Any]
+                #expect(bundle?["leaf_hash"] as? String == parts[1], "\(where_): entry \(parts[0]) changed")
+            }
+            let (problems, status) = try fsck(store)
+            #expect(problems.isEmpty && status == 0, "\(where_): \(problems)")
+            // The rest of the work goes through now.
+            if append.status != 0 {
+                try cairn(["ledger", "append-receipts", input], store: store)
+            }
+            let after = try cairn(["ledger", "verify", "--json"], store: store)
+            entries = try #require(
+                (try JSONSerialization.jsonObject(with: after.stdout) as? [String: Any])?["entries"] as? Int
+            )
+        }
+        #expect(failedMidway >= 3, "only \(failedMidway) appends met a full disk")
+    }
+
+    /// The disk fills up in the middle of `cairn run`: steps that each store a 128 KiB WAV file meet a full disk
+    /// at a sweep of free-space levels. The run fails with a clear error naming the lack of space, leaves no
+    /// temporary file and no damage, the ledger verifies; once space is freed, `cairn run --resume` reuses the
+    /// steps that completed and finishes the run.
+    @Test func aDiskThatFillsMidRunFailsCleanlyAndResumes() throws {
+        if let reason = Self.unavailable {
+            print("FilesystemFaultTests skipped: \(reason)")
+            return
+        }
+        let disk = try Mount(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        let store = disk.point + "/store"
+        try cairn(["init"], store: store)
+        let work = try TemporaryDirectory(prefix: "cairn-full-run")
+        var failedMidway = 0
+        for (level, free) in [16, 200, 330, 460, 590].map({ $0 << 10 }).enumerated() {
+            let where_ = "\(free >> 10) KiB free"
+            let steps = (1...6).map {
+                "  - {name: s\($0), provider: synth, model: m, prompt: p\(level)-\($0), modality: audio, "
+                    + "params: {duration: 4}}"
+            }
+            let file = work.appending("full-\(level).yaml")
+            try Data(
+                (["name: full-\(level)", "providers:", "  synth: {type: synthetic}", "steps:"] + steps)
+                    .joined(separator: "\n").utf8
+            ).write(to: URL(fileURLWithPath: file))
+            let filler = try fill(disk, leaving: free)
+            let run = try cairn(["run", "--json", file], store: store, expect: nil)
+            if run.status != 0 {
+                failedMidway += 1
+                // The store's error stops the run and says what to do. Exit 1 when the failed run's manifest was
+                // still recorded (its error names the cause), 2 when the ledger could not take it either.
+                #expect(run.stderrText.contains("free some space"), "\(where_): \(run.stderrText)")
+                if run.status == 1 {
+                    let runs = try JSONSerialization.jsonObject(with: run.stdout) as? [[String: Any]] ?? []
+                    #expect(runs.first?["status"] as? String == "failed", "\(where_): \(run.stdoutText)")
+                } else {
+                    #expect(run.status == 2, "\(where_): exit \(run.status): \(run.stderrText)")
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/tmp").isEmpty, "\(where_)")
+            try FileManager.default.removeItem(atPath: filler)
+            try cairn(["ledger", "verify"], store: store)
+            let (problems, status) = try fsck(store)
+            #expect(problems.isEmpty && status == 0, "\(where_): \(problems)")
+            let resumed = try cairn(["run", "--json", "--resume", file], store: store)
+            let runs = try JSONSerialization.jsonObject(with: resumed.stdout) as? [[String: Any]] ?? []
+            #expect(runs.first?["status"] as? String == "completed", "\(where_): \(resumed.stdoutText)")
+            #expect((runs.first?["steps"] as? [Any])?.count == 6, "\(where_): \(resumed.stdoutText)")
+            try cairn(["ledger", "verify"], store: store)
+        }
+        #expect(failedMidway >= 3, "only \(failedMidway) runs met a full disk")
+    }
+
     @Test func aReadOnlyStoreServesReadsAndRefusesWrites() throws {
         if let reason = Self.unavailable {
             print("FilesystemFaultTests skipped: \(reason)")

@@ -92,6 +92,63 @@ struct LedgerCLITests {
         #expect((try store.json(["made", "--json", Self.digestA], as: [[String: Any]].self)).count == 1)
     }
 
+    /// Manifests imported from elsewhere whose parent_run_id fields form a cycle (two runs naming each other, and a
+    /// run naming itself): every lineage view terminates, shows each run once, and says on stderr where the cycle is.
+    @Test func lineageWithAParentCycleTerminatesWithAClearNote() throws {
+        let store = try Store()
+        let cases = genblazeVectorsPath + "/cases/"
+        let (set, unset) = ("32503f4c-05e8-458a-9f25-f4a3ba1baf8c", "5be9b125-ca0c-4441-8946-45f2f41791e6")
+        // parent_run_id is not hashed: d_parent_set names d_parent_unset, which names d_parent_set back.
+        let first = store.directory.appending("first.json")
+        let second = store.directory.appending("second.json")
+        try Data(
+            try String(contentsOfFile: cases + "d_parent_set.json", encoding: .utf8)
+                .replacingOccurrences(of: "c0ffee00-1111-4222-8333-444455556666", with: unset).utf8
+        ).write(to: URL(fileURLWithPath: first))
+        try Data(
+            try String(contentsOfFile: cases + "d_parent_unset.json", encoding: .utf8)
+                .replacingOccurrences(of: "\"parent_run_id\":null", with: "\"parent_run_id\":\"\(set)\"").utf8
+        ).write(to: URL(fileURLWithPath: second))
+        let imported = try store.run(["import", first, second])
+        #expect(imported.status == 0, "\(imported.stderrText)")
+        for arguments in [
+            ["lineage", set], ["lineage", "--json", set], ["lineage", "--descendants", set],
+            ["lineage", "--descendants", "--json", unset], ["lineage", "--format", "dot", unset],
+            ["lineage", "--format", "mermaid", "--descendants", set],
+        ] {
+            let shown = try store.run(arguments)
+            let what = arguments.joined(separator: " ")
+            #expect(shown.status == 0, "\(what): \(shown.stderrText)")
+            #expect(shown.stderrText.contains("parent_run_id cycle"), "\(what): \(shown.stderrText)")
+            for run in [set, unset] {
+                // Mermaid labels carry the last 8 characters of a run id; the other views carry it whole.
+                let label = arguments.contains("mermaid") ? String(run.suffix(8)) : run
+                #expect(shown.stdoutText.contains(label), "\(what) does not show \(run): \(shown.stdoutText)")
+            }
+        }
+        let text = try store.run(["lineage", set]).stdoutText
+        #expect(text.split(separator: "\n").count == 2, "each run once: \(text)")
+        let ancestry = try store.json(["lineage", "--json", unset], as: [String: Any].self)
+        #expect((ancestry["ancestors"] as? [[String: Any]])?.map { $0["run_id"] as? String } == [set])
+        let report = store.directory.appending("cycle.html")
+        #expect(try store.run(["report", set, "-o", report]).status == 0)
+
+        // A run that names itself as its parent.
+        let own = "2eeb390e-ff7d-4776-878c-9bc520bfb351"
+        let third = store.directory.appending("third.json")
+        try Data(
+            try String(contentsOfFile: cases + "d_basic.json", encoding: .utf8)
+                .replacingOccurrences(of: "\"parent_run_id\":null", with: "\"parent_run_id\":\"\(own)\"").utf8
+        ).write(to: URL(fileURLWithPath: third))
+        #expect(try store.run(["import", third]).status == 0)
+        for arguments in [["lineage", own], ["lineage", "--descendants", own], ["lineage", "--format", "dot", own]] {
+            let shown = try store.run(arguments)
+            #expect(shown.status == 0, "\(arguments): \(shown.stderrText)")
+            #expect(shown.stderrText.contains("returns to run \(own)"), "\(arguments): \(shown.stderrText)")
+        }
+        #expect(try store.run(["lineage", own]).stdoutText.split(separator: "\n").count == 1)
+    }
+
     @Test func importLineageAndOfflineProof() throws {
         let store = try Store()
         let cases = genblazeVectorsPath + "/cases/"

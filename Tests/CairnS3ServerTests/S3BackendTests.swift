@@ -263,10 +263,10 @@ struct S3InitCommandTests {
         #expect(recorded.contains(prefix) && recorded.contains(server.endpoint))
         let secret = try #require(ProcessInfo.processInfo.environment["AWS_SECRET_ACCESS_KEY"])
         #expect(!recorded.contains(secret) && !recorded.contains(server.accessKey))
-        // Verbs that read local objects refuse the store instead of silently using a local directory.
-        let put = try runCairn(["put", "--store", store, "-"], stdin: Data("x".utf8))
-        #expect(put.status == 2)
-        #expect(put.stderrText.contains("keeps its objects in s3://\(server.bucket)/\(prefix)"), "\(put.stderrText)")
+        // Verbs that work on the local object layout refuse the store instead of silently using a local directory.
+        let fsck = try runCairn(["fsck", "--store", store])
+        #expect(fsck.status == 2)
+        #expect(fsck.stderrText.contains("keeps its objects in s3://\(server.bucket)/\(prefix)"), "\(fsck.stderrText)")
     }
 
     @Test func initSaysWhatIsWrongAndWritesNothing() throws {
