@@ -176,6 +176,13 @@ let package = Package(
             dependencies: ["CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets (docs/fuzzing.md): scripts/fuzz.sh builds them with -sanitize=fuzzer,address -D CAIRN_FUZZ;
+        // the default build compiles only a stub main.
+        .executableTarget(
+            name: "cairn-fuzz",
+            dependencies: ["CairnCore", "CairnManifest", "CairnLedger", "CairnExport", "CairnPipeline"],
+            swiftSettings: swiftSettings
+        ),
         // The C ABI: @_cdecl functions over the store, the ledger and manifest verification (include/cairn.h).
         .target(
             name: "CairnC",

@@ -21,6 +21,7 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
         // path separator, `..`, other control or non-ASCII), whatever its position.
         var found: UInt8 = 0  // bit i set: order[i] was found
         var previousDot = false
+        var nonASCII = false
         for byte in utf8 {
             switch byte {
             case 0: found |= 1
@@ -29,13 +30,16 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
             case UInt8(ascii: "/"), UInt8(ascii: "\\"): found |= 4
             case UInt8(ascii: "."): if previousDot { found |= 8 }
             case 0x01..<0x20, 0x7F: found |= 16
-            case 0x80...:
-                // U+0085, U+00A0 and friends are whitespace too; name them as such.
-                let isSpace = text.unicodeScalars.contains { $0.value > 0x7F && $0.properties.isWhitespace }
-                found |= isSpace ? 2 : 16
+            case 0x80...: nonASCII = true
             default: break
             }
             previousDot = byte == UInt8(ascii: ".")
+        }
+        if nonASCII {
+            // U+0085, U+00A0 and friends are whitespace too; name them as such. One pass over the scalars, after the
+            // bytes: checking them again at every non-ASCII byte made a long non-ASCII argument quadratic.
+            let isSpace = text.unicodeScalars.contains { $0.value > 0x7F && $0.properties.isWhitespace }
+            found |= isSpace ? 2 : 16
         }
         if found != 0 {
             let order: [DigestError.Code] = [.nul, .whitespace, .pathSeparator, .dotDot, .invalidCharacter]

@@ -12,19 +12,19 @@ import Darwin
 /// A new checkpoint is one in-place `pwrite` into the older slot: no file creation or rename per batch (a rename over
 /// an existing file costs a journal commit on ext4). A torn slot fails its checksum and the other slot still holds
 /// the previous checkpoint.
-enum CheckpointFile {
+package enum CheckpointFile {
     static let name = "checkpoint"
     static let slotSize = 4096
     static let magic: [UInt8] = Array("CAIRNCP1".utf8)
     static let headerSize = 28  // magic 8, sequence 8, length 4, checksum 8
 
-    struct Slot {
+    package struct Slot {
         var sequence: UInt64
         var note: String
     }
 
     /// One slot as it is on disk.
-    enum Found {
+    package enum Found {
         /// Zero bytes, or past the end of the file: never written.
         case empty
         /// A checkpoint that passes its checksum, and what is wrong around it (bytes after the note that are not
@@ -35,7 +35,7 @@ enum CheckpointFile {
     }
 
     /// Decodes slot `slot` of the checkpoint file's `bytes`.
-    static func inspect(_ bytes: [UInt8], slot: Int) -> Found {
+    package static func inspect(_ bytes: [UInt8], slot: Int) -> Found {
         let start = slot * slotSize
         guard start < bytes.count else { return .empty }
         let end = min(start + slotSize, bytes.count)

@@ -66,7 +66,39 @@ public struct PipelineFile: Sendable {
             throw PipelineError(.invalidFile, "\(source): \(error)")
         }
         guard let node else { throw PipelineError(.invalidFile, "\(source): the file is empty") }
+        try checkSize(node, source: source)
         return try FileReader(source: source).pipeline(node)
+    }
+
+    /// The most YAML nodes a pipeline file may expand to, an alias counting its anchor's nodes at each use.
+    static let maxNodes = 1_000_000
+
+    /// Refuses a document that expands to more than ``maxNodes`` nodes before anything walks it recursively: a
+    /// few hundred bytes of nested anchors and aliases (a "billion laughs" file) expand to billions of nodes.
+    /// The walk stops at the limit, so checking costs at most ``maxNodes`` steps.
+    static func checkSize(_ root: Node, source: String) throws {
+        var stack = [root]
+        var count = 0
+        while let node = stack.popLast() {
+            count += 1
+            if count > maxNodes {
+                let place = node.mark.map { "line \($0.line), column \($0.column)" } ?? "top level"
+                throw PipelineError(
+                    .invalidFile,
+                    "\(source): \(place): the file expands to more than \(maxNodes) YAML nodes (each use of an alias "
+                        + "repeats its anchor); write the values out or use fewer aliases"
+                )
+            }
+            switch node {
+            case .sequence(let sequence): stack.append(contentsOf: sequence)
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    stack.append(key)
+                    stack.append(value)
+                }
+            case .scalar, .alias: break
+            }
+        }
     }
 
     static func describe(_ error: YamlError) -> String {

@@ -163,10 +163,12 @@ extension Pipeline {
         while !remaining.isEmpty {
             let ready = remaining.filter { $0.value.allSatisfy { remaining[$0] == nil } }.map(\.key)
             guard !ready.isEmpty else {
-                throw PipelineError(
-                    .invalidPipeline,
-                    "stages \(remaining.keys.sorted().joined(separator: ", ")) depend on each other in a cycle"
-                )
+                let names = remaining.keys.sorted()
+                let what =
+                    names.count == 1
+                    ? "stage \(names[0]) depends on itself"
+                    : "stages \(names.joined(separator: ", ")) depend on each other in a cycle"
+                throw PipelineError(.invalidPipeline, "\(what); remove a depends_on entry to break it")
             }
             for name in ready { remaining[name] = nil }
         }
