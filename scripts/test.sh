@@ -23,7 +23,13 @@ export CAIRN_GENBLAZE_PYTHON="${CAIRN_GENBLAZE_PYTHON:-$PWD/.venv-gb/bin/python}
 # parallel pass, tests that block their threads on child processes can hold both of a 2-core machine's cooperative
 # threads for minutes, and a timer test starved that long fails its deadline.
 TIMED='ProviderTests|PipelineTests'
-swift test --skip-build --parallel --num-workers 2 --skip "$TIMED" 2>&1 | tee .build/test-output.txt
+# Suites whose tests hold a thread for minutes (kill loops, bit flips, stress, fuzzing in process, filesystems the
+# tests mount, resource bombs) also get a process of their own: beside them, quick tests waited for a thread until
+# their time limit passed. Each pass is one test process.
+HEAVY='CrashHarnessTests|BitFlipTests|StoreConcurrencyTests|FilesystemFaultTests|ConcurrencyStressTests'
+HEAVY+='|ResourceBombTests|ManifestFuzzTests|JSONReaderTests|LedgerCLITests|RunCommandTests'
+swift test --skip-build --parallel --num-workers 2 --skip "$TIMED|$HEAVY" 2>&1 | tee .build/test-output.txt
+swift test --skip-build --filter "$HEAVY" 2>&1 | tee -a .build/test-output.txt
 swift test --skip-build --filter "$TIMED" 2>&1 | tee -a .build/test-output.txt
 
 echo "== Python package (python/): libcairn.so, pip install into .venv-gb, pytest" >&2
