@@ -17,27 +17,9 @@ private let genblazePython: String? = {
 private let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
 /// A store made with `cairn init` in a fresh directory, plus helpers to run pipelines in it.
-private struct FixtureError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}
+private typealias RunFixture = InitializedStore
 
-private struct RunFixture {
-    let directory: TemporaryDirectory
-    var store: String { directory.appending("store") }
-
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "cairn-run")
-        let result = try runCairn(["init", "--store", store])
-        guard result.status == 0 else { throw FixtureError(message: "cairn init failed: \(result.stderrText)") }
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory.appending(name)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
+extension InitializedStore {
     func run(_ arguments: [String]) throws -> ProcessResult {
         try runCairn(["run", "--store", store] + arguments)
     }

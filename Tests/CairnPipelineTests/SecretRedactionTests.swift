@@ -15,38 +15,7 @@ struct SecretRedactionTests {
     struct SetupFailed: Error, CustomStringConvertible { var description: String }
 
     /// A store made with `cairn init` in a fresh directory.
-    struct Fixture {
-        let directory: TemporaryDirectory
-        var store: String { directory.appending("store") }
-
-        init() throws {
-            directory = try TemporaryDirectory(prefix: "cairn-secrets")
-            let made = try runCairn(["init", "--store", store])
-            guard made.status == 0 else { throw SetupFailed(description: "cairn init failed: \(made.stderrText)") }
-        }
-
-        func write(_ name: String, _ text: String) throws -> String {
-            let path = directory.appending(name)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
-
-        /// Every regular file under the store, with its bytes.
-        func storeFiles() throws -> [(path: String, bytes: [UInt8])] {
-            var files: [(String, [UInt8])] = []
-            guard let walker = FileManager.default.enumerator(atPath: store) else {
-                throw SetupFailed(description: "cannot list \(store)")
-            }
-            while let relative = walker.nextObject() as? String {
-                let path = store + "/" + relative
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
-                else { continue }
-                files.append((relative, [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))))
-            }
-            return files
-        }
-    }
+    typealias Fixture = InitializedStore
 
     /// A fresh value no file or output could hold by chance.
     static func secret(_ label: String) -> String {
@@ -317,5 +286,23 @@ struct SecretRedactionTests {
         let error = await #expect(throws: ProviderError.self) { _ = try await missing.generate(request) }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains("without a shell") == true)
+    }
+}
+
+extension InitializedStore {
+    /// Every regular file under the store, with its bytes.
+    func storeFiles() throws -> [(path: String, bytes: [UInt8])] {
+        var files: [(String, [UInt8])] = []
+        guard let walker = FileManager.default.enumerator(atPath: store) else {
+            throw SecretRedactionTests.SetupFailed(description: "cannot list \(store)")
+        }
+        while let relative = walker.nextObject() as? String {
+            let path = store + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
+            files.append((relative, [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))))
+        }
+        return files
     }
 }

@@ -267,3 +267,33 @@ extension FileHandle {
         return received
     }
 }
+
+/// A store made with `cairn init` in a fresh temporary directory, for tests that run `cairn` against it and write
+/// their input files beside it.
+public struct InitializedStore: Sendable {
+    /// The temporary directory holding the store and the test's files.
+    public let directory: TemporaryDirectory
+    /// The store's path (`directory/store`).
+    public var store: String { directory.appending("store") }
+
+    /// Makes the directory and runs `cairn init --store` in it; throws with cairn's message when init fails.
+    public init(prefix: String = "cairn-store") throws {
+        directory = try TemporaryDirectory(prefix: prefix)
+        let made = try runCairn(["init", "--store", directory.appending("store")])
+        guard made.status == 0 else {
+            throw InitializedStoreError(description: "cairn init failed: \(made.stderrText)")
+        }
+    }
+
+    /// Writes `text` to `name` in the directory and returns its path.
+    public func write(_ name: String, _ text: String) throws -> String {
+        let path = directory.appending(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// `cairn init` failed while setting up an ``InitializedStore``.
+public struct InitializedStoreError: Error, CustomStringConvertible {
+    public var description: String
+}
