@@ -67,7 +67,7 @@ if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
 fi
 
 # Fuzzing (docs/fuzzing.md): libFuzzer + AddressSanitizer over the parsers and verifiers, CAIRN_FUZZ_SECONDS per
-# target (default 30 s, 7 targets: 3.5 min of fuzzing after the build; the first build of .build-fuzz took 13-14 min
+# target (default 30 s, 7 targets: 3.5 min of fuzzing after the build; the first build of .build-fuzz took 6 min, 13-14 min
 # on a loaded 2-core machine, seconds when it is reused). A crash fails the run and its input stays in
 # fuzz-crashes/TARGET/.
 if [ "${CAIRN_SLOW_TESTS:-0}" = 1 ]; then
