@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Same-run PostgreSQL ledger comparison (medians of RUNS runs), against a throwaway server on 127.0.0.1
 # (scripts/pg-server.sh, fsync and synchronous_commit on):
-#   durable appends/s through the real Ledger (entry encoding and signing, one append statement and one checkpoint
-#   per batch) and through the storage alone, one entry per append and BATCH entries per append, vs pgbench
-#   inserting the same entry bytes into a one-table ledger (idx bigint primary key, payload bytea): one row per
-#   transaction, and BATCH rows per one-statement transaction.
+#   durable appends/s through the real Ledger (entry encoding, the checkpoint's signature, one statement per batch
+#   holding the append and the checkpoint) and through the storage alone, one entry per append and BATCH entries
+#   per append, vs pgbench inserting the same entry bytes into a one-table ledger (idx bigint primary key, payload
+#   bytea): one row per transaction, and BATCH rows per one-statement transaction; and vs pgbench writing the rows
+#   a ledger append writes (head, entries with leaf hashes, two tree-node rows per entry, checkpoint).
 # Usage: Benchmarks/compare/pg.sh [COUNT=2000] [BATCH=100] [RUNS=3]
 # Builds cairn-pg-bench with the PostgreSQL trait in .build-scale (CONFIG=debug by default; CONFIG=release for
 # figures to publish: a release build of postgres-nio takes several minutes more).
@@ -23,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-swift build -c "$CONFIG" --traits PostgreSQL --scratch-path .build-scale --product cairn-pg-bench -Xswiftc -warnings-as-errors >&2
+swift build -c "$CONFIG" --traits S3,PostgreSQL --scratch-path .build-scale --product cairn-pg-bench -Xswiftc -warnings-as-errors >&2
 BIN=.build-scale/$CONFIG/cairn-pg-bench
 if ! bash scripts/pg-server.sh status; then
     bash scripts/pg-server.sh start
@@ -37,7 +38,7 @@ PSQL=(psql -h 127.0.0.1 -p "$PORT" -U cairn -d cairn -qAt -v ON_ERROR_STOP=1)
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 echo "== durable appends to PostgreSQL: $COUNT entries, batches of $BATCH, $RUNS runs ($CONFIG build)"
-single=(); batched=(); s_single=(); s_batched=(); peer_single=(); peer_batched=()
+single=(); batched=(); s_single=(); s_batched=(); peer_single=(); peer_batched=(); rows_single=(); rows_batched=()
 for run in $(seq "$RUNS"); do
     rm -rf "$WORK/s" "$WORK/b"
     mkdir -p "$WORK/s" "$WORK/b"
@@ -63,6 +64,36 @@ for run in $(seq "$RUNS"); do
     peer_single+=("$(python3 -c "print(int($one))")")
     peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
     "${PSQL[@]}" -c "DROP TABLE peer_ledger" -c "DROP SEQUENCE peer_idx"
+    # The second peer writes the rows a ledger append writes, in one statement per batch as the ledger does: the
+    # head row, each entry with its 32-byte leaf hash, two 32-byte tree-node rows per entry (the leaf and, on
+    # average, one inner node), and the checkpoint row.
+    "${PSQL[@]}" -c "SET client_min_messages = warning" \
+        -c "DROP TABLE IF EXISTS peer_entries, peer_nodes, peer_head, peer_checkpoint" \
+        -c "CREATE TABLE peer_head (id int PRIMARY KEY, size bigint NOT NULL)" \
+        -c "INSERT INTO peer_head VALUES (1, 0)" \
+        -c "CREATE TABLE peer_entries (idx bigint PRIMARY KEY, leaf bytea NOT NULL, payload bytea NOT NULL)" \
+        -c "CREATE TABLE peer_nodes (level smallint, idx bigint, hash bytea NOT NULL, PRIMARY KEY (level, idx))" \
+        -c "CREATE TABLE peer_checkpoint (id int PRIMARY KEY, sequence bigint NOT NULL, note text NOT NULL)" \
+        -c "INSERT INTO peer_checkpoint VALUES (1, 1, repeat('n', 200))"
+    rows_sql() {
+        printf '%s\n' "WITH h AS (UPDATE peer_head SET size = size + $1 WHERE id = 1 RETURNING size - $1 AS base), \
+e AS (INSERT INTO peer_entries SELECT h.base + i, sha256(decode(:body, 'hex')), decode(:body, 'hex') \
+FROM h, generate_series(0, $1 - 1) i RETURNING 1), \
+n AS (INSERT INTO peer_nodes SELECT l, h.base + i, sha256(decode(:body, 'hex')) \
+FROM h, generate_series(0, $1 - 1) i, generate_series(0, 1) l RETURNING 1), \
+c AS (UPDATE peer_checkpoint SET sequence = sequence + 1 WHERE id = 1 RETURNING 1) \
+SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM n), (SELECT count(*) FROM c);"
+    }
+    rows_sql 1 >"$WORK/rows1.sql"
+    rows_sql "$BATCH" >"$WORK/rowsb.sql"
+    r_one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
+        -f "$WORK/rows1.sql" cairn 2>/dev/null | tps)
+    "${PSQL[@]}" -c "TRUNCATE peer_entries, peer_nodes" -c "UPDATE peer_head SET size = 0"
+    r_many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
+        -f "$WORK/rowsb.sql" cairn 2>/dev/null | tps)
+    rows_single+=("$(python3 -c "print(int($r_one))")")
+    rows_batched+=("$(python3 -c "print(int($r_many * $BATCH))")")
+    "${PSQL[@]}" -c "DROP TABLE peer_entries, peer_nodes, peer_head, peer_checkpoint"
 done
 m_single=$(printf '%s\n' "${single[@]}" | median)
 m_batched=$(printf '%s\n' "${batched[@]}" | median)
@@ -70,9 +101,13 @@ ms_single=$(printf '%s\n' "${s_single[@]}" | median)
 ms_batched=$(printf '%s\n' "${s_batched[@]}" | median)
 p_single=$(printf '%s\n' "${peer_single[@]}" | median)
 p_batched=$(printf '%s\n' "${peer_batched[@]}" | median)
+r_single=$(printf '%s\n' "${rows_single[@]}" | median)
+r_batched=$(printf '%s\n' "${rows_batched[@]}" | median)
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 echo "entry bytes: $(wc -c <"$WORK/s/entry.json")"
 echo "single:  cairn $m_single appends/s (runs: ${single[*]}), pgbench $p_single rows/s (runs: ${peer_single[*]}), ratio $(ratio "$m_single" "$p_single")x"
 echo "storage single:  $ms_single appends/s (runs: ${s_single[*]}), ratio $(ratio "$ms_single" "$p_single")x"
 echo "storage batched: $ms_batched appends/s (runs: ${s_batched[*]}), ratio $(ratio "$ms_batched" "$p_batched")x"
 echo "batched: cairn $m_batched appends/s (runs: ${batched[*]}), pgbench $p_batched rows/s (runs: ${peer_batched[*]}), ratio $(ratio "$m_batched" "$p_batched")x"
+echo "pgbench writing a ledger append's rows: single $r_single entries/s (runs: ${rows_single[*]}), batched $r_batched entries/s (runs: ${rows_batched[*]})"
+echo "ratio to it: single $(ratio "$m_single" "$r_single")x, batched $(ratio "$m_batched" "$r_batched")x"

@@ -15,7 +15,7 @@ SMALL_COUNT=${4:-300}
 SCRATCH=${SCRATCH:-.build-scale}
 OUT=$(mktemp -d -t cairn-s3-bench.XXXXXX)
 
-swift build -c release --traits S3 --scratch-path "$SCRATCH" --product cairn-s3-bench >&2
+swift build -c release --traits S3,PostgreSQL --scratch-path "$SCRATCH" --product cairn-s3-bench >&2
 BENCH="$SCRATCH/release/cairn-s3-bench"
 [ -x .venv-servers/bin/python ] || python3 -m venv .venv-servers
 .venv-servers/bin/python -c 'import boto3' 2>/dev/null \

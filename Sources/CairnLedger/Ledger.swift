@@ -138,7 +138,13 @@ public final class Ledger: Sendable {
             }
             known.sequence = (known.sequence ?? 0) + 1
         }
-        core = LedgerCore(storage: storage, afterCommit: writeCheckpoint)
+        core = LedgerCore(
+            storage: storage,
+            afterCommit: writeCheckpoint,
+            sign: { size, root in
+                try signer.sign(text: Checkpoint(origin: signer.name, size: size, rootHash: root).text)
+            }
+        )
         recoveredTail = try core.withExclusiveLock { storage in
             let (size, cut) = try storage.recover()
             let current = ((try? storage.checkpoint()) ?? nil).flatMap {

@@ -18,6 +18,7 @@ final class LedgerCore: @unchecked Sendable {
     private var leaderActive = false
     private let storage: any LedgerStorage
     private let afterCommit: (any LedgerStorage, UInt64) throws -> Void
+    private let sign: (UInt64, MerkleHash) throws -> String
 
     final class Ticket {
         let payloads: [[UInt8]]
@@ -25,9 +26,16 @@ final class LedgerCore: @unchecked Sendable {
         init(payloads: [[UInt8]]) { self.payloads = payloads }
     }
 
-    init(storage: any LedgerStorage, afterCommit: @escaping (any LedgerStorage, UInt64) throws -> Void) {
+    /// `afterCommit` writes the checkpoint after a commit through the separate calls; `sign` makes the checkpoint
+    /// note of a tree (size, root) for a ``CommittingLedgerStorage``, which stores it itself.
+    init(
+        storage: any LedgerStorage,
+        afterCommit: @escaping (any LedgerStorage, UInt64) throws -> Void,
+        sign: @escaping (UInt64, MerkleHash) throws -> String
+    ) {
         self.storage = storage
         self.afterCommit = afterCommit
+        self.sign = sign
     }
 
     /// Appends `payloads` as consecutive entries; returns the index of the first once they are durable.
@@ -60,7 +68,21 @@ final class LedgerCore: @unchecked Sendable {
     }
 
     private func commit(_ batch: [Ticket]) throws -> [UInt64] {
-        try withExclusiveLock { storage in
+        if let committing = storage as? any CommittingLedgerStorage {
+            let payloads = batch.flatMap(\.payloads)
+            let after: UInt64 = try {
+                io.lock()
+                defer { io.unlock() }
+                return try committing.commit(payloads, checkpoint: sign)
+            }()
+            // The batch ends at the new size: each ticket's first index follows from there.
+            var next = after - UInt64(payloads.count)
+            return batch.map { ticket in
+                defer { next += UInt64(ticket.payloads.count) }
+                return next
+            }
+        }
+        return try withExclusiveLock { storage in
             let (size, _) = try storage.recover()
             var firsts: [UInt64] = []
             var next = size

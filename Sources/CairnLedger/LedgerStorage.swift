@@ -56,3 +56,15 @@ extension LedgerStorage {
         try Merkle.root(size: size, nodes: { try self.node(level: $0, index: $1) })
     }
 }
+
+/// A ledger storage that does a writer's whole commit in one call: take the exclusive access, find the end of the
+/// log, append, and store the checkpoint of the new tree (`spec/backends.md`, clause L8). A storage whose every call
+/// is a round trip to a server (PostgreSQL) does it in fewer trips than the separate calls; ``Ledger`` uses it when
+/// the storage has it, and the separate calls otherwise.
+package protocol CommittingLedgerStorage: LedgerStorage {
+    /// Appends `payloads` at the end of the log, all or none, durably, and stores as the latest checkpoint the note
+    /// `sign(size, root)` returns for the new tree (its sequence one past the current one). Takes the exclusive
+    /// access itself; returns the new committed size. When it throws, no entry of the batch is committed, now or
+    /// after a later ``recover()``.
+    func commit(_ payloads: [[UInt8]], checkpoint sign: (UInt64, MerkleHash) throws -> String) throws -> UInt64
+}

@@ -443,96 +443,206 @@ public final class PostgresLedgerStorage: LedgerStorage {
             throw LedgerError(.invalidArgument, "\(location): append without recover() in the exclusive access")
         }
         state = nil
-        for payload in payloads where payload.isEmpty || payload.count > 64 << 20 {
-            throw LedgerError(.invalidEntry, "entry of \(payload.count) bytes is empty or too large")
-        }
+        try Self.check(payloads)
         guard !payloads.isEmpty else {
             state = current
             return current.size
         }
-        // The new leaves and every perfect subtree they complete, as the local ledger computes them.
-        var stack = current.peaks
+        let plan = Plan(payloads, after: current)
+        try send(plan, statement: appendStatement(plan, checkpoint: nil))
+        finish(plan)
+        return plan.newSize
+    }
+
+    private static func check(_ payloads: [[UInt8]]) throws {
+        for payload in payloads where payload.isEmpty || payload.count > 64 << 20 {
+            throw LedgerError(.invalidEntry, "entry of \(payload.count) bytes is empty or too large")
+        }
+    }
+
+    /// A batch placed after a known state: its leaves, every perfect subtree it completes (as the local ledger
+    /// computes them), and the peaks and root of the tree it makes.
+    struct Plan {
+        var oldSize: UInt64
+        var newSize: UInt64
+        var leafHashes: [MerkleHash] = []
         var indexes: [Int64] = []
         var leaves: [ByteBuffer] = []
         var bodies: [ByteBuffer] = []
         var nodeLevels: [Int16] = []
         var nodeIndexes: [Int64] = []
         var nodeHashes: [ByteBuffer] = []
-        let allocator = ByteBufferAllocator()
-        var leafHashes: [MerkleHash] = []
-        for (offset, payload) in payloads.enumerated() {
-            let index = current.size + UInt64(offset)
-            let leaf = Merkle.leafHash(payload)
-            leafHashes.append(leaf)
-            indexes.append(Int64(index))
-            leaves.append(allocator.buffer(bytes: leaf.bytes))
-            bodies.append(allocator.buffer(bytes: payload))
-            nodeLevels.append(0)
-            nodeIndexes.append(Int64(index))
-            nodeHashes.append(allocator.buffer(bytes: leaf.bytes))
-            stack.append((0, leaf))
-            while stack.count >= 2, stack[stack.count - 1].level == stack[stack.count - 2].level {
-                let right = stack.removeLast()
-                let left = stack.removeLast()
-                let parent = Merkle.nodeHash(left.hash, right.hash)
-                let level = left.level + 1
-                nodeLevels.append(Int16(level))
-                nodeIndexes.append(Int64(index >> UInt64(level)))
-                nodeHashes.append(allocator.buffer(bytes: parent.bytes))
-                stack.append((level, parent))
+        var peaks: [(level: Int, hash: MerkleHash)]
+
+        init(_ payloads: [[UInt8]], after current: State) {
+            oldSize = current.size
+            newSize = current.size + UInt64(payloads.count)
+            peaks = current.peaks
+            let allocator = ByteBufferAllocator()
+            for (offset, payload) in payloads.enumerated() {
+                let index = current.size + UInt64(offset)
+                let leaf = Merkle.leafHash(payload)
+                leafHashes.append(leaf)
+                indexes.append(Int64(index))
+                leaves.append(allocator.buffer(bytes: leaf.bytes))
+                bodies.append(allocator.buffer(bytes: payload))
+                nodeLevels.append(0)
+                nodeIndexes.append(Int64(index))
+                nodeHashes.append(allocator.buffer(bytes: leaf.bytes))
+                peaks.append((0, leaf))
+                while peaks.count >= 2, peaks[peaks.count - 1].level == peaks[peaks.count - 2].level {
+                    let right = peaks.removeLast()
+                    let left = peaks.removeLast()
+                    let parent = Merkle.nodeHash(left.hash, right.hash)
+                    let level = left.level + 1
+                    nodeLevels.append(Int16(level))
+                    nodeIndexes.append(Int64(index >> UInt64(level)))
+                    nodeHashes.append(allocator.buffer(bytes: parent.bytes))
+                    peaks.append((level, parent))
+                }
             }
         }
-        let old = Int64(current.size)
-        let new = Int64(current.size) + Int64(payloads.count)
+
+        /// The RFC 9162 root of the new tree: its peaks folded from the smallest.
+        var root: MerkleHash {
+            var hash = peaks[peaks.count - 1].hash
+            for peak in peaks.dropLast().reversed() { hash = Merkle.nodeHash(peak.hash, hash) }
+            return hash
+        }
+    }
+
+    /// The append statement of `plan` (spec/postgres.md): one statement, so one transaction and one commit. The
+    /// head moves from the plan's old size to its new size only if it is still at the old one, and the entries,
+    /// nodes and (given a note) the checkpoint are written only if it moved. Sent again after an unknown outcome,
+    /// it writes nothing a second time.
+    ///
+    /// `locking` adds a transaction advisory lock on the ledger's key, taken before the head is compared: the
+    /// statement then waits for any writer holding the exclusive access, and commits without one of its own.
+    private func appendStatement(_ plan: Plan, checkpoint note: String?, locking: Bool = false) -> PostgresQuery {
         let t = tables
-        // One statement, so one transaction and one commit: the head moves from `old` to `new` only if it is still
-        // at `old`, and the entries and nodes are inserted only if it moved. Sent again after an unknown outcome,
-        // it inserts nothing a second time.
-        let statement: PostgresQuery = """
-            WITH h AS (UPDATE \(unescaped: t.head) SET size = \(new) WHERE id = 1 AND size = \(old) RETURNING size), \
+        let old = Int64(plan.oldSize)
+        let new = Int64(plan.newSize)
+        guard let note else {
+            return """
+                WITH h AS (UPDATE \(unescaped: t.head) SET size = \(new) WHERE id = 1 AND size = \(old) \
+                RETURNING size), \
+                e AS (INSERT INTO \(unescaped: t.entries) (idx, leaf, payload) \
+                SELECT * FROM unnest(\(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[]) \
+                WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
+                n AS (INSERT INTO \(unescaped: t.nodes) (level, idx, hash) \
+                SELECT * FROM unnest(\(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \
+                \(plan.nodeHashes)::bytea[]) WHERE EXISTS (SELECT 1 FROM h) RETURNING 1) \
+                SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n)
+                """
+        }
+        // The key is the schema's name, which is `[a-z_][a-z0-9_]*` (spec/postgres.md), so it is safe as a literal.
+        let lock = locking ? "l AS (SELECT pg_advisory_xact_lock(hashtextextended('\(t.lockKey)', 0))), " : ""
+        let locked = locking ? " AND EXISTS (SELECT 1 FROM l)" : ""
+        return """
+            WITH \(unescaped: lock)h AS (UPDATE \(unescaped: t.head) SET size = \(new) \
+            WHERE id = 1 AND size = \(old)\(unescaped: locked) RETURNING size), \
             e AS (INSERT INTO \(unescaped: t.entries) (idx, leaf, payload) \
-            SELECT * FROM unnest(\(indexes)::bigint[], \(leaves)::bytea[], \(bodies)::bytea[]) \
+            SELECT * FROM unnest(\(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[]) \
             WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
             n AS (INSERT INTO \(unescaped: t.nodes) (level, idx, hash) \
-            SELECT * FROM unnest(\(nodeLevels)::smallint[], \(nodeIndexes)::bigint[], \(nodeHashes)::bytea[]) \
-            WHERE EXISTS (SELECT 1 FROM h) RETURNING 1) \
-            SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n)
+            SELECT * FROM unnest(\(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \
+            \(plan.nodeHashes)::bytea[]) WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
+            c AS (INSERT INTO \(unescaped: t.checkpoint) AS c (id, sequence, note) \
+            SELECT 1, 1, \(note) WHERE EXISTS (SELECT 1 FROM h) \
+            ON CONFLICT (id) DO UPDATE SET sequence = c.sequence + 1, note = EXCLUDED.note RETURNING 1) \
+            SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n), \
+            (SELECT count(*) FROM c)
             """
-        let purpose = "appending \(payloads.count) entries at index \(old)"
-        var moved: Bool
+    }
+
+    /// Whether the first column of an append statement's row says the head moved.
+    private func moved(_ rows: [PostgresRow], _ purpose: String) throws -> Bool {
+        guard let cell = rows.first?.first else {
+            throw PostgresLedgerError(.server, purpose: purpose, location: target.server, detail: "no row came back")
+        }
+        return try decode(purpose) { try cell.decode(Int64.self) } == 1
+    }
+
+    /// Sends `plan`'s statement (exclusive access held) until its outcome is known; returns once the batch is
+    /// committed at `[oldSize, newSize)`, or throws having committed nothing.
+    private func send(_ plan: Plan, statement: PostgresQuery) throws {
+        let purpose = "appending \(plan.newSize - plan.oldSize) entries at index \(plan.oldSize)"
+        var landed: Bool
         do {
-            let rows = try run(purpose, statement)
-            moved = try decode(purpose) { try rows[0].decode((Int64, Int64, Int64).self) }.0 == 1
+            landed = try moved(try run(purpose, statement), purpose)
         } catch let error as PostgresLedgerError where error.code == .connection {
             // The commit's outcome is unknown. Reconnect and take the lock again: the old session's lock is
             // released only when its backend has ended, so by then the statement has committed or never will.
             try run(
                 "taking the append lock again after \(error)",
-                "SELECT pg_advisory_lock(hashtextextended(\(t.lockKey), 0))"
+                "SELECT pg_advisory_lock(hashtextextended(\(tables.lockKey), 0))"
             )
-            let again = try run(purpose, statement)
-            moved = try decode(purpose) { try again[0].decode((Int64, Int64, Int64).self) }.0 == 1
+            landed = try moved(try run(purpose, statement), purpose)
         }
-        if !moved {
-            // Either an earlier send of this statement committed (the batch is at [old, new)), or the log moved.
-            guard try landed(leafHashes, at: current.size) else {
-                throw PostgresLedgerError(
-                    .lostExclusive,
-                    purpose: purpose,
-                    location: target.server,
-                    detail: "the log is no longer at \(old) entries: another writer appended without the lock"
-                )
-            }
+        // Either an earlier send of this statement committed (the batch is at [old, new)), or the log moved.
+        if !landed, !(try self.landed(plan.leafHashes, at: plan.oldSize)) {
+            throw PostgresLedgerError(
+                .lostExclusive,
+                purpose: purpose,
+                location: target.server,
+                detail: "the log is no longer at \(plan.oldSize) entries: another writer appended without the lock"
+            )
         }
-        // Committed: the batch's nodes are now as permanent as the entries.
-        for ((level, index), hash) in zip(zip(nodeLevels, nodeIndexes), nodeHashes) {
+    }
+
+    /// Records a committed plan: its nodes are now as permanent as the entries.
+    private func finish(_ plan: Plan) {
+        for ((level, index), hash) in zip(zip(plan.nodeLevels, plan.nodeIndexes), plan.nodeHashes) {
             if let node = MerkleHash(bytes: hash.readableBytesView) {
                 remember(node, level: Int(level), index: UInt64(index))
             }
         }
-        state = State(size: UInt64(new), peaks: stack)
-        lastState = state
-        return UInt64(new)
+        lastState = State(size: plan.newSize, peaks: plan.peaks)
+        // Inside an exclusive access the next append follows this one without another recover().
+        state = exclusive ? lastState : nil
+    }
+
+    /// A writer's whole commit (spec/postgres.md, "Commit"): the append statement also stores the signed checkpoint
+    /// of the new tree, so entries, tree and checkpoint commit in one transaction. When the log is where this
+    /// instance's last commit left it, that statement, taking a transaction lock on the ledger's key itself, is the
+    /// whole commit: one round trip. Otherwise (the first commit, another writer in between, a broken connection)
+    /// it takes the exclusive access, reads the end of the log and sends the statement for that position.
+    package func commit(
+        _ payloads: [[UInt8]],
+        checkpoint sign: (UInt64, MerkleHash) throws -> String
+    ) throws -> UInt64 {
+        try Self.check(payloads)
+        var unknown: Plan?
+        if let known = lastState, !payloads.isEmpty, !exclusive {
+            let plan = Plan(payloads, after: known)
+            let statement = appendStatement(plan, checkpoint: try sign(plan.newSize, plan.root), locking: true)
+            let purpose = "appending \(payloads.count) entries at index \(plan.oldSize)"
+            do {
+                if try moved(try run(purpose, statement), purpose) {
+                    finish(plan)
+                    return plan.newSize
+                }
+                // Another writer appended since this instance's last commit: the locked path finds the end.
+            } catch let error as PostgresLedgerError where error.code == .connection {
+                // The outcome is unknown: the locked path finds out whether the batch landed.
+                unknown = plan
+            }
+        }
+        return try withExclusiveAccess {
+            let (size, _) = try recover()
+            guard let current = state else {
+                throw LedgerError(.invalidArgument, "\(location): no recovered state in the exclusive access")
+            }
+            if let unknown, size >= unknown.newSize, try landed(unknown.leafHashes, at: unknown.oldSize) {
+                // The burst committed (with its checkpoint) before the connection broke.
+                return unknown.newSize
+            }
+            guard !payloads.isEmpty else { return current.size }
+            let plan = Plan(payloads, after: current)
+            try send(plan, statement: appendStatement(plan, checkpoint: try sign(plan.newSize, plan.root)))
+            finish(plan)
+            return plan.newSize
+        }
     }
 
     /// True when entries `[start, start + leaves.count)` exist with exactly these leaf hashes (in order).
@@ -634,4 +744,5 @@ public final class PostgresLedgerStorage: LedgerStorage {
         return rows.count == 1
     }
 }
+extension PostgresLedgerStorage: CommittingLedgerStorage {}
 #endif

@@ -1,5 +1,6 @@
 #if S3
 import AsyncHTTPClient
+import CairnCore
 import Crypto
 import Foundation
 import NIOCore
@@ -17,6 +18,8 @@ final class S3Client: Sendable {
         var status: Int
         var headers: HTTPHeaders
         var body: [UInt8]
+        /// The `hashing` hasher given to ``S3Client/send``, fed the body of an accepted 2xx reply as it arrived.
+        var hasher: ContentHasher?
 
         func header(_ name: String) -> String? { headers.first(name: name) }
     }
@@ -103,6 +106,7 @@ final class S3Client: Sendable {
         body: [UInt8]? = nil,
         payloadHash: String? = nil,
         accept: Set<Int>,
+        hashing: ContentHasher? = nil,
         what: String
     ) throws(S3Error) -> Reply {
         let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
@@ -155,7 +159,7 @@ final class S3Client: Sendable {
                 )
                 response = try client.execute(
                     request: request,
-                    delegate: BodyCollector(),
+                    delegate: BodyCollector(hashing: hashing),
                     deadline: .now() + .milliseconds(Int64(requestTimeout * 1_000))
                 ).futureResult.wait()
             } catch {
@@ -177,7 +181,7 @@ final class S3Client: Sendable {
             let status = Int(response.head.status.code)
             let bytes = response.body
             if accept.contains(status) {
-                return Reply(status: status, headers: response.head.headers, body: bytes)
+                return Reply(status: status, headers: response.head.headers, body: bytes, hasher: response.hasher)
             }
             let error = S3Reply.errorBody(bytes)
             if S3RetryPolicy.isRetryable(status: status, code: error?.code) && attempt < retry.maxAttempts {
@@ -201,14 +205,20 @@ final class S3Client: Sendable {
     }
 
     /// Collects a reply's body straight into one array, sized by `Content-Length` (no growing buffer, no second
-    /// copy). AsyncHTTPClient calls it on one event loop, one call at a time.
+    /// copy), and given a hasher, hashes a 2xx body part by part as it arrives: the hash overlaps the transfer
+    /// instead of following it. AsyncHTTPClient calls it on one event loop, one call at a time.
     final class BodyCollector: HTTPClientResponseDelegate, @unchecked Sendable {
-        typealias Response = (head: HTTPResponseHead, body: [UInt8])
+        typealias Response = (head: HTTPResponseHead, body: [UInt8], hasher: ContentHasher?)
         private var head: HTTPResponseHead?
         private var body: [UInt8] = []
+        private var hasher: ContentHasher?
+
+        init(hashing: ContentHasher?) { hasher = hashing }
 
         func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
             self.head = head
+            // An error reply's body is not the object's: it is not hashed.
+            if !(200..<300).contains(head.status.code) { hasher = nil }
             if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > 0 {
                 body.reserveCapacity(length)
             }
@@ -216,13 +226,16 @@ final class S3Client: Sendable {
         }
 
         func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-            buffer.withUnsafeReadableBytes { raw in body.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self)) }
+            buffer.withUnsafeReadableBytes { raw in
+                body.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
+                hasher?.update(bufferPointer: raw)
+            }
             return task.eventLoop.makeSucceededVoidFuture()
         }
 
         func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
             guard let head else { throw HTTPClientError.remoteConnectionClosed }
-            return (head, body)
+            return (head, body, hasher)
         }
     }
 

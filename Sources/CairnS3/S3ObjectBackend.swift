@@ -323,6 +323,7 @@ public final class S3ObjectBackend: ObjectBackend {
                     key: key,
                     headers: [("Range", "bytes=\(offset)-\(end)")],
                     accept: [200, 206, 416],
+                    hashing: verify ? hasher : nil,
                     what: "cannot read object"
                 )
             } catch let error where error.kind == .status && error.status == 404 && error.code == "NoSuchKey" {
@@ -365,7 +366,18 @@ public final class S3ObjectBackend: ObjectBackend {
                     digest: digest
                 )
             }
-            if verify { hasher.update(reply.body) }
+            if verify {
+                // Hashed while it arrived (a retried request starts again from the hasher it was given).
+                guard let fed = reply.hasher else {
+                    throw StoreError(
+                        code: .io,
+                        message: "a ranged read returned HTTP \(reply.status) without its body hashed",
+                        path: client.target(key),
+                        digest: digest
+                    )
+                }
+                hasher = fed
+            }
             offset += reply.body.count
             try body(reply.body)
         } while offset < total ?? 0

@@ -3,7 +3,8 @@
 //
 //   cairn-pg-bench COUNT BATCH ROOT [ledger|storage]     (CAIRN_PG_URL and PGPASSWORD from the environment)
 // prints `appends_per_second=N entry_bytes=B` on stdout and writes one entry's exact bytes to ROOT/entry.json.
-// `storage` times the storage alone (lock, recover, one append statement, a checkpoint), without entry encoding.
+// `storage` times the storage alone (its one-call commit: the append and a checkpoint note), without entry
+// encoding or signing.
 import CairnLedger
 import CairnManifest
 import CairnPostgres
@@ -48,16 +49,10 @@ let template: [UInt8]? =
 let start = DispatchTime.now().uptimeNanoseconds
 var next = 0
 if let sample = template {
-    var sequence = try storage.checkpoint()?.sequence
     while next < count {
         let end = min(count, next + batch)
         let payloads = (next..<end).map { sample + Array(" \($0)".utf8) }
-        try storage.withExclusiveAccess {
-            _ = try storage.recover()
-            let size = try storage.append(payloads)
-            _ = try storage.replaceCheckpoint("bench\n\(size)\n\(try storage.root(size: size))\n", expecting: sequence)
-            sequence = (sequence ?? 0) + 1
-        }
+        _ = try storage.commit(payloads) { size, root in "bench\n\(size)\n\(root.bytes)\n" }
         next = end
     }
 }

@@ -143,6 +143,57 @@ public enum LedgerStorageConformance {
             try require(a.hasSuffix(" a") && b == a.dropLast() + "b", "L7", "batch split: \(a) then \(b)")
         }
         try require(Set(added).count == 80, "L7", "an entry landed twice")
+
+        // L8: a storage that commits in one call appends at the end whoever appended last, and stores the
+        // checkpoint of the tree it made.
+        guard let first = try make() as? any CommittingLedgerStorage,
+            let second = try make() as? any CommittingLedgerStorage
+        else { return }
+        @Sendable func note(_ size: UInt64, _ root: MerkleHash) -> String { "size \(size) root \(root.bytes)" }
+        var expected = try storage.withSharedAccess { try storage.entries(0..<final) }
+        var sequence = try storage.withSharedAccess { try storage.checkpoint()?.sequence } ?? 0
+        // first, second, first again (now behind), then first twice in a row (the log where it left it).
+        for (round, committer) in [first, second, first, first].enumerated() {
+            let batch = (0..<(round + 1)).map { Array("commit \(round) entry \($0)".utf8) }
+            let size = try committer.commit(batch, checkpoint: note)
+            expected += batch
+            sequence += 1
+            try require(size == UInt64(expected.count), "L8", "round \(round) returned size \(size)")
+            let stored = try storage.withSharedAccess { try storage.checkpoint() }
+            let root = try storage.withSharedAccess { try storage.root(size: size) }
+            try require(
+                stored?.note == note(size, root) && stored?.sequence == sequence,
+                "L8",
+                "after round \(round) the checkpoint is \(String(describing: stored)), sequence \(sequence) expected"
+            )
+        }
+        let committed = try storage.withSharedAccess { try storage.entries(0..<UInt64(expected.count)) }
+        try require(committed == expected, "L8", "the committed entries differ from the batches in order")
+        // Two instances committing at once, each often behind the other.
+        let racers = OneThreadEach([first, second])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for round in 0..<20 {
+                do {
+                    _ = try racers.values[worker].commit(
+                        [Array("c\(worker) r\(round) a".utf8), Array("c\(worker) r\(round) b".utf8)],
+                        checkpoint: note
+                    )
+                } catch {
+                    failures.add("committer \(worker) round \(round): \(error)")
+                }
+            }
+        }
+        if let failure = failures.first { throw ConformanceFailure("L8", failure) }
+        let raced = try storage.withSharedAccess { try storage.committedSize() }
+        try require(raced == UInt64(expected.count) + 80, "L8", "after 80 racing commits the size is \(raced)")
+        let racedEntries = try storage.withSharedAccess { try storage.entries(UInt64(expected.count)..<raced) }
+        try require(Set(racedEntries).count == 80, "L8", "an entry landed twice")
+        let lastRoot = try storage.withSharedAccess { try storage.root(size: raced) }
+        try require(
+            try storage.withSharedAccess { try storage.checkpoint()?.note } == note(raced, lastRoot),
+            "L8",
+            "the last checkpoint is not the final tree's"
+        )
     }
 }
 
