@@ -13,7 +13,9 @@ struct FsckCommand: ParsableCommand {
             corrupt, truncated and stray files into quarantine/, moves intact misplaced objects into place and \
             removes debris; it never deletes a good object. Debris (temporary files in tmp/ of processes that \
             are gone, such as a killed put) is listed but is not damage: it alone leaves the exit status 0. The \
-            next put, gc or fsck --repair removes it.
+            next put, gc or fsck --repair removes it. On a store whose objects are in S3, fsck rehashes every \
+            object in the bucket (a mismatch is read twice before it counts) and --repair removes each corrupt \
+            object, since the bucket refuses to overwrite it: the next put of the right bytes stores it again.
             """
     )
 
@@ -33,11 +35,17 @@ struct FsckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try storeOptions.openStore()
+        let (store, objects) = try storeOptions.openObjects()
         let progress = ProgressLine("fsck")
         let report: FsckReport
         do {
-            report = try store.fsck(jobs: jobs, repair: repair) { _, _ in progress.advance(by: 64) }
+            if objects !== store {
+                report = try FsckReport.check(objectsIn: objects, jobs: jobs, repair: repair) { _, _ in
+                    progress.advance(by: 64)
+                }
+            } else {
+                report = try store.fsck(jobs: jobs, repair: repair) { _, _ in progress.advance(by: 64) }
+            }
         } catch {
             progress.finish()
             throw StoreExit.cliError(error)

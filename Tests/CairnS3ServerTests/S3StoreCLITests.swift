@@ -117,9 +117,53 @@ struct S3StoreCLITests {
         try remote.cairn(["ledger", "verify"])
         let resumed = try remote.cairn(["run", "--json", "--resume", pipeline])
         #expect(resumed.stdoutText.contains("reused_from"), "\(resumed.stdoutText)")
+    }
 
-        // Verbs that work on the local object layout say so.
-        #expect(try remote.cairn(["fsck"], expect: 2).stderrText.contains("local objects only"))
+    @Test func fsckRehashesTheBucketAndRepairRemovesOnlyCorruptObjects() throws {
+        let remote = try RemoteStore()
+        defer { remote.backend.shutdown() }
+        let texts = ["first \(UUID())", "second \(UUID())", String(repeating: "third ", count: 50_000)]
+        var digests: [Digest] = []
+        for text in texts {
+            let put = try remote.cairn(["put", "-"], stdin: Data(text.utf8))
+            digests.append(try Digest(parsing: String(put.stdoutText.split(separator: " ")[0])))
+        }
+        func report(_ arguments: [String], expect: Int32) throws -> [String: Any] {
+            let result = try remote.cairn(["fsck", "--json"] + arguments, expect: expect)
+            return try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        }
+        func present(_ digest: Digest) throws -> Bool {
+            if case .present = try remote.backend.contains(digest) { return true }
+            return false
+        }
+        let clean = try report([], expect: 0)
+        #expect(clean["objectsChecked"] as? Int == 3, "\(clean)")
+        #expect(clean["bytesChecked"] as? Int == texts.map(\.utf8.count).reduce(0, +), "\(clean)")
+
+        // The server holds other bytes under the second object's name.
+        try remote.backend.overwriteStoredBytes(of: digests[1], with: Array("damaged".utf8))
+        let damaged = try report([], expect: 1)
+        let problems = try #require(damaged["problems"] as? [[String: Any]])
+        #expect(problems.count == 1, "\(damaged)")
+        #expect(problems.first?["kind"] as? String == "corrupt")
+        #expect(problems.first?["digest"] as? String == digests[1].description)
+        let wrong = ContentHasher.digest(of: Array("damaged".utf8), algorithm: .sha256)
+        #expect(problems.first?["actualDigest"] as? String == wrong.description)
+        #expect(try present(digests[1]), "fsck without --repair removed an object")
+        let text = try remote.cairn(["fsck"], expect: 1).stdoutText
+        #expect(text.contains("corrupt") && text.contains(digests[1].description), "\(text)")
+
+        // --repair removes the corrupt object and nothing else; the right bytes then go up again.
+        let repaired = try report(["--repair"], expect: 1)
+        let fixed = try #require((repaired["problems"] as? [[String: Any]])?.first)
+        #expect((fixed["repair"] as? String)?.hasPrefix("removed") == true, "\(repaired)")
+        #expect(!(try present(digests[1])))
+        #expect(try present(digests[0]))
+        #expect(try present(digests[2]))
+        #expect(try report([], expect: 0)["objectsChecked"] as? Int == 2)
+        try remote.cairn(["put", "-"], stdin: Data(texts[1].utf8))
+        #expect(try report([], expect: 0)["objectsChecked"] as? Int == 3)
+        #expect(remote.localObjectFiles().isEmpty, "\(remote.localObjectFiles())")
     }
 
     @Test func gcSweepsOnlyUnreferencedObjectsAndAbortsStaleUploads() throws {
