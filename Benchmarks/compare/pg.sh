@@ -36,6 +36,9 @@ PORT=${PORT%%/*}
 PSQL=(psql -h 127.0.0.1 -p "$PORT" -U cairn -d cairn -qAt -v ON_ERROR_STOP=1)
 
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# WAL written between two LSNs, per entry (what each commit's flush carries).
+lsn() { "${PSQL[@]}" -c "SELECT pg_current_wal_lsn()"; }
+wal_per() { "${PSQL[@]}" -c "SELECT round(pg_wal_lsn_diff('$2', '$1') / $3)"; }
 
 echo "== durable appends to PostgreSQL: $COUNT entries, batches of $BATCH, $RUNS runs ($CONFIG build)"
 single=(); batched=(); s_single=(); s_batched=(); peer_single=(); peer_batched=(); rows_single=(); rows_batched=()
@@ -43,7 +46,9 @@ for run in $(seq "$RUNS"); do
     rm -rf "$WORK/s" "$WORK/b"
     mkdir -p "$WORK/s" "$WORK/b"
     single+=("$("$BIN" "$COUNT" 1 "$WORK/s" | kv appends_per_second)")
+    before=$(lsn)
     batched+=("$("$BIN" "$COUNT" "$BATCH" "$WORK/b" | kv appends_per_second)")
+    wal_cairn=$(wal_per "$before" "$(lsn)" "$COUNT")
     rm -rf "$WORK/t" && mkdir -p "$WORK/t"
     s_single+=("$("$BIN" "$COUNT" 1 "$WORK/t" storage | kv appends_per_second)")
     rm -rf "$WORK/t" && mkdir -p "$WORK/t"
@@ -59,8 +64,10 @@ for run in $(seq "$RUNS"); do
     tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
     one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
         -f "$WORK/one.sql" cairn 2>/dev/null | tps)
+    before=$(lsn)
     many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
         -f "$WORK/batch.sql" cairn 2>/dev/null | tps)
+    wal_peer=$(wal_per "$before" "$(lsn)" "$COUNT")
     peer_single+=("$(python3 -c "print(int($one))")")
     peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
     "${PSQL[@]}" -c "DROP TABLE peer_ledger" -c "DROP SEQUENCE peer_idx"
@@ -89,8 +96,10 @@ SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM n), (SELECT count(*) FROM
     r_one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
         -f "$WORK/rows1.sql" cairn 2>/dev/null | tps)
     "${PSQL[@]}" -c "TRUNCATE peer_entries, peer_nodes" -c "UPDATE peer_head SET size = 0"
+    before=$(lsn)
     r_many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
         -f "$WORK/rowsb.sql" cairn 2>/dev/null | tps)
+    wal_rows=$(wal_per "$before" "$(lsn)" "$COUNT")
     rows_single+=("$(python3 -c "print(int($r_one))")")
     rows_batched+=("$(python3 -c "print(int($r_many * $BATCH))")")
     "${PSQL[@]}" -c "DROP TABLE peer_entries, peer_nodes, peer_head, peer_checkpoint"
@@ -111,3 +120,4 @@ echo "storage batched: $ms_batched appends/s (runs: ${s_batched[*]}), ratio $(ra
 echo "batched: cairn $m_batched appends/s (runs: ${batched[*]}), pgbench $p_batched rows/s (runs: ${peer_batched[*]}), ratio $(ratio "$m_batched" "$p_batched")x"
 echo "pgbench writing a ledger append's rows: single $r_single entries/s (runs: ${rows_single[*]}), batched $r_batched entries/s (runs: ${rows_batched[*]})"
 echo "ratio to it: single $(ratio "$m_single" "$r_single")x, batched $(ratio "$m_batched" "$r_batched")x"
+echo "WAL bytes per entry, batched (last run): cairn $wal_cairn, pgbench one-table $wal_peer, pgbench ledger rows $wal_rows"
