@@ -1,7 +1,9 @@
 import CairnCore
 import CairnManifest
 import CairnStore
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import _CairnConformance
 import _CairnTestSupport
@@ -185,6 +187,46 @@ struct LedgerTests {
         }
         #expect(try fixture.verify().isOK)
         #expect(try ledger.receipts(runID: "t3").map(\.stepIndex) == Array(0..<50))
+    }
+
+    @Test(arguments: TestBackend.available)
+    func ledgersOpenedSeparatelyOnOneLogAppendAtOnceAndSeeEachOther(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
+        // Three ledgers on one log, as three processes (or hosts, on PostgreSQL) would open it, each on its own
+        // thread: single appends and batches of three, interleaved.
+        let ledgers = [fixture.ledger, try fixture.reopen(), try fixture.reopen()]
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: ledgers.count) { worker in
+            for round in 0..<20 {
+                do {
+                    if round % 4 == 3 {
+                        try ledgers[worker].appendReceipts(
+                            (0..<3).map { makeReceipt(run: "w\(worker)-batch\(round)", step: $0) }
+                        )
+                    } else {
+                        try ledgers[worker].appendReceipt(makeReceipt(run: "w\(worker)", step: round))
+                    }
+                } catch {
+                    failures.withLock { $0.append("ledger \(worker) round \(round): \(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        // 3 ledgers x (15 single appends + 5 batches of 3).
+        for (number, ledger) in ledgers.enumerated() {
+            #expect(try ledger.size() == 90, "ledger \(number)")
+            #expect(try ledger.checkpoint().size == 90, "ledger \(number)")
+            #expect(try ledger.receipts(runID: "w\((number + 1) % 3)").count == 15, "ledger \(number)")
+        }
+        // Every batch landed whole, its three entries side by side.
+        var runs: [String] = []
+        try fixture.ledger.forEachEntry { _, bytes in
+            if case .receipt(let receipt) = try LedgerEntry.decode(bytes).entry { runs.append(receipt.runID) }
+        }
+        for (index, run) in runs.enumerated() where run.contains("-batch") && (index == 0 || runs[index - 1] != run) {
+            #expect(Array(runs[index..<min(index + 3, runs.count)]) == Array(repeating: run, count: 3), "\(run)")
+        }
+        #expect(try fixture.verify().isOK)
     }
 
     @Test(arguments: TestBackend.available)
