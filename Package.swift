@@ -217,10 +217,12 @@ let package = Package(
             path: "Tests/_CairnTestSupport",
             swiftSettings: swiftSettings
         ),
-        // The backend contracts of spec/backends.md as suites any implementation runs (local, S3, PostgreSQL).
+        // The backend contracts of spec/backends.md as suites any implementation runs (local, S3, PostgreSQL), and
+        // TestBackend: the backends the store, ledger and pipeline suites run on (S3 and PostgreSQL with their
+        // traits and servers).
         .target(
             name: "_CairnConformance",
-            dependencies: ["CairnCore", "CairnStore", "CairnLedger"],
+            dependencies: ["CairnCore", "CairnStore", "CairnLedger", "CairnS3", "CairnPostgres", "_CairnTestSupport"],
             path: "Tests/_CairnConformance",
             swiftSettings: swiftSettings
         ),
@@ -251,7 +253,7 @@ let package = Package(
             name: "CairnPipelineTests",
             dependencies: [
                 "CairnPipeline", "CairnLedger", "CairnStore", "CairnManifest", "CairnCore", "_CairnSystem",
-                "_CairnTestSupport",
+                "_CairnConformance", "_CairnTestSupport",
                 // SecretRedactionTests run the built `cairn run` and read everything it wrote.
                 "cairn",
             ],

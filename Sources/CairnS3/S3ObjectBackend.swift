@@ -434,7 +434,8 @@ public final class S3ObjectBackend: ObjectBackend {
     // MARK: Presence and metadata
 
     public func contains(_ digest: Digest) throws -> Presence {
-        try checkAlgorithm(digest)
+        // A digest of another algorithm names nothing this store can hold: absent, as in the local store (O1).
+        guard digest.algorithm == algorithm else { return .absent }
         return try presence(key: layout.key(for: digest), digest: digest)
     }
 

@@ -86,9 +86,9 @@ struct BitFlipTests {
             switch target {
             case .object:
                 let digest = fixture.objects[Int.random(in: 0..<fixture.objects.count, using: &random)]
-                let path = fixture.ledgerFixture.store.objectPath(for: digest)
+                let path = try fixture.ledgerFixture.localStore.objectPath(for: digest)
                 try withFlippedBit(in: path, &random) { _ in
-                    let report = try fixture.ledgerFixture.store.fsck()
+                    let report = try fixture.ledgerFixture.localStore.fsck()
                     #expect(report.problems.map(\.digest) == [digest], "\(context): \(report.problems)")
                 }
             case .logRecord:
@@ -131,7 +131,7 @@ struct BitFlipTests {
             found[target, default: 0] += 1
             // Restored, the store and the ledger are clean again: the next flip starts from a known state.
             if trial % 50 == 49 {
-                #expect(try fixture.ledgerFixture.store.fsck().isClean, "\(context): not clean after restoring")
+                #expect(try fixture.ledgerFixture.localStore.fsck().isClean, "\(context): not clean after restoring")
                 #expect(try Ledger.verify(storeRoot: root).problems.isEmpty, "\(context)")
             }
         }

@@ -1,28 +1,40 @@
 import CairnCore
 import CairnManifest
 import CairnStore
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
+import _CairnConformance
 import _CairnTestSupport
 
 @testable import CairnLedger
 
-/// A fresh store and ledger in a temporary directory.
+/// A fresh store and ledger on one of the test backends (`local` unless a test takes the backend as its argument).
 struct LedgerFixture {
-    let directory: TemporaryDirectory
-    let store: ObjectStore
+    let instance: BackendInstance
     let ledger: Ledger
 
-    init(algorithm: DigestAlgorithm = .sha256) throws {
-        directory = try TemporaryDirectory(prefix: "cairn-ledger")
-        store = try ObjectStore.create(at: directory.appending("store"), algorithm: algorithm, durability: .none)
-        ledger = try Ledger.open(store: store)
+    init(_ backend: TestBackend = .local, algorithm: DigestAlgorithm = .sha256) throws {
+        instance = try backend.make(algorithm: algorithm, durability: .none)
+        ledger = try instance.openLedger()
     }
 
-    var root: String { store.root }
+    /// The objects (a local store, or a bucket).
+    var store: any ObjectBackend { instance.objects }
+    /// The temporary directory.
+    var directory: TemporaryDirectory { instance.directory }
+    /// The folder of the ledger's key and index (and, on a local ledger, its files).
+    var root: String { instance.root }
+    /// The local store, for tests of its files (local only).
+    var localStore: ObjectStore { get throws { try instance.requireLocalStore() } }
     var logPath: String { root + "/ledger/entries.log" }
 
-    func reopen() throws -> Ledger { try Ledger.open(store: try ObjectStore(at: root)) }
+    /// Another ledger on the same log, as another process would open it.
+    func reopen() throws -> Ledger { try instance.openLedger() }
+
+    /// `cairn ledger verify` over the ledger, wherever it lives.
+    func verify() throws -> LedgerVerification { try instance.verifyLedger() }
 }
 
 func makeReceipt(run: String, step: Int, inputs: [Digest] = [], outputs: [Digest] = []) -> Receipt {
@@ -98,8 +110,9 @@ func makeManifest(
 
 @Suite(.timeLimit(.minutes(15)))
 struct LedgerTests {
-    @Test func appendsAreReadBackWithVerifiableProofs() throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func appendsAreReadBackWithVerifiableProofs(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
         let ledger = fixture.ledger
         var refs: [LedgerEntryRef] = []
         for i in 0..<37 { refs.append(try ledger.appendReceipt(makeReceipt(run: "run-\(i % 5)", step: i))) }
@@ -151,11 +164,12 @@ struct LedgerTests {
         #expect(try ProofVerifier.check(bundle: try CanonicalJSON.encode(older.jsonValue)).isValid)
         let other = try NoteSigner.generate(name: ledger.verifier.name)
         #expect(!(try ProofVerifier.check(bundle: text, key: other.verifier.encoded).isValid))
-        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        #expect(try fixture.verify().isOK)
     }
 
-    @Test func concurrentThreadsAreGroupCommitted() async throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func concurrentThreadsAreGroupCommitted(backend: TestBackend) async throws {
+        let fixture = try LedgerFixture(backend)
         let ledger = fixture.ledger
         try await withThrowingTaskGroup(of: [UInt64].self) { group in
             for t in 0..<8 {
@@ -171,8 +185,101 @@ struct LedgerTests {
             for try await indices in group { all += indices }
             #expect(all.sorted() == Array(0..<400))
         }
-        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        #expect(try fixture.verify().isOK)
         #expect(try ledger.receipts(runID: "t3").map(\.stepIndex) == Array(0..<50))
+    }
+
+    @Test(arguments: TestBackend.available)
+    func ledgersOpenedSeparatelyOnOneLogAppendAtOnceAndSeeEachOther(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
+        // Three ledgers on one log, as three processes (or hosts, on PostgreSQL) would open it, each on its own
+        // thread: single appends and batches of three, interleaved.
+        let ledgers = [fixture.ledger, try fixture.reopen(), try fixture.reopen()]
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: ledgers.count) { worker in
+            for round in 0..<20 {
+                do {
+                    if round % 4 == 3 {
+                        try ledgers[worker].appendReceipts(
+                            (0..<3).map { makeReceipt(run: "w\(worker)-batch\(round)", step: $0) }
+                        )
+                    } else {
+                        try ledgers[worker].appendReceipt(makeReceipt(run: "w\(worker)", step: round))
+                    }
+                } catch {
+                    failures.withLock { $0.append("ledger \(worker) round \(round): \(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        // 3 ledgers x (15 single appends + 5 batches of 3).
+        for (number, ledger) in ledgers.enumerated() {
+            #expect(try ledger.size() == 90, "ledger \(number)")
+            #expect(try ledger.checkpoint().size == 90, "ledger \(number)")
+            #expect(try ledger.receipts(runID: "w\((number + 1) % 3)").count == 15, "ledger \(number)")
+        }
+        // Every batch landed whole, its three entries side by side.
+        var runs: [String] = []
+        try fixture.ledger.forEachEntry { _, bytes in
+            if case .receipt(let receipt) = try LedgerEntry.decode(bytes).entry { runs.append(receipt.runID) }
+        }
+        for (index, run) in runs.enumerated() where run.contains("-batch") && (index == 0 || runs[index - 1] != run) {
+            #expect(Array(runs[index..<min(index + 3, runs.count)]) == Array(repeating: run, count: 3), "\(run)")
+        }
+        #expect(try fixture.verify().isOK)
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aLedgerTransfersOutAndBackWithItsTreeAndSignedCheckpoint(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
+        for run in 0..<5 {
+            try fixture.ledger.appendReceipts((0..<3).map { makeReceipt(run: "r\(run)", step: $0) })
+            try fixture.ledger.appendManifest(
+                bytes: makeManifest(run: "r\(run)", parent: run == 0 ? nil : "r\(run - 1)", name: "n\(run)")
+            )
+        }
+        let checkpoint = try fixture.ledger.checkpoint()
+        #expect(checkpoint.size == 20)
+
+        // Out, into local files (`cairn ledger export`): every entry, the same root, the checkpoint as it was.
+        let copy = try TemporaryDirectory(prefix: "cairn-transfer")
+        let local = try Ledger.localStorage(directory: copy.appending("ledger"))
+        let out = try Ledger.transfer(from: try fixture.instance.ledgerStorage(), to: local)
+        #expect(out == LedgerTransfer(entryCount: 20, rootHash: checkpoint.rootHash, checkpointSize: 20))
+        // A storage that holds a ledger is never written over.
+        let refused = #expect(throws: LedgerError.self) {
+            try Ledger.transfer(from: local, to: try fixture.instance.ledgerStorage())
+        }
+        #expect(refused?.code == .invalidArgument)
+        #expect(try fixture.ledger.size() == 20)
+
+        // Back, into a fresh ledger of the same backend (`cairn ledger import`), with the key that signed it: the
+        // ledger opened there keeps the checkpoint (its signature still verifies), proves what the first proved,
+        // and takes new entries.
+        let target = try backend.make()
+        for digest in try fixture.store.list() { _ = try target.objects.put(try fixture.store.read(digest)) }
+        let back = try Ledger.transfer(from: local, to: try target.ledgerStorage())
+        #expect(back == out)
+        try FileManager.default.createDirectory(atPath: target.root + "/ledger", withIntermediateDirectories: true)
+        for name in ["key", "key.pub"] {
+            try FileManager.default.copyItem(
+                atPath: fixture.root + "/ledger/" + name,
+                toPath: target.root + "/ledger/" + name
+            )
+        }
+        let moved = try target.openLedger()
+        #expect(try moved.checkpointNote() == (try fixture.ledger.checkpointNote()))
+        #expect(try moved.runs().map(\.runID) == (try fixture.ledger.runs().map(\.runID)))
+        let bundle = try moved.inclusionBundle(index: 7)
+        #expect(
+            try ProofVerifier.check(
+                bundle: CanonicalJSON.encode(bundle.jsonValue),
+                key: fixture.ledger.verifier.encoded
+            ).isValid
+        )
+        try moved.appendTag(runID: "r4", key: "moved", value: true)
+        #expect(try moved.checkpoint().size == 21)
+        #expect(try target.verifyLedger().isOK)
     }
 
     @Test func tornTailIsCutAndCompleteRecordsKept() throws {
@@ -277,15 +384,16 @@ struct LedgerTests {
         #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
     }
 
-    @Test func aManifestBodyMissingFromTheStoreIsReportedNotSilentlyStepless() throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func aManifestBodyMissingFromTheStoreIsReportedNotSilentlyStepless(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
         try fixture.ledger.appendManifest(bytes: makeManifest(run: "a", parent: nil, name: "first"))
         let bytes = try makeManifest(run: "b", parent: "a", name: "second")
         let entry = try fixture.ledger.appendManifest(bytes: bytes)
-        #expect(try Ledger.verify(storeRoot: fixture.root).isOK)
+        #expect(try fixture.verify().isOK)
         let body = ContentHasher.digest(of: bytes, algorithm: .sha256)
         #expect(try fixture.store.remove(body))
-        let report = try Ledger.verify(storeRoot: fixture.root)
+        let report = try fixture.verify()
         #expect(report.firstBadIndex == entry.index)
         #expect(report.problems.map(\.message).joined().contains(body.description), "\(report.problems)")
         // The index still answers for the run (from the entry), and says it has no steps it could read.
@@ -293,8 +401,9 @@ struct LedgerTests {
         #expect(try fixture.ledger.ancestors(of: "b").map(\.runID) == ["a"])
     }
 
-    @Test func indexAnswersLineageAndDigestQueriesAndReindexAgrees() throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func indexAnswersLineageAndDigestQueriesAndReindexAgrees(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
         let ledger = fixture.ledger
         let image = try fixture.store.put(Array("image".utf8)).digest
         let upscaled = try fixture.store.put(Array("upscaled".utf8)).digest
@@ -331,8 +440,9 @@ struct LedgerTests {
         #expect(try fixture.reopen().runs().map(\.runID) == ["d", "c", "b", "a"])
     }
 
-    @Test func gcKeepsReferencedObjectsAndRefusesOnUnreadableRoots() throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func gcKeepsReferencedObjectsAndRefusesOnUnreadableRoots(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
         let ledger = fixture.ledger
         let kept = try fixture.store.put(Array("kept output".utf8)).digest
         let asset = try fixture.store.put(Array("manifest asset".utf8)).digest
@@ -359,8 +469,9 @@ struct LedgerTests {
         #expect(try fixture.store.contains(other).isPresent)
     }
 
-    @Test func gcKeepsProviderRecordsNamedInManifests() throws {
-        let fixture = try LedgerFixture()
+    @Test(arguments: TestBackend.available)
+    func gcKeepsProviderRecordsNamedInManifests(backend: TestBackend) throws {
+        let fixture = try LedgerFixture(backend)
         let ledger = fixture.ledger
         let stdout = try fixture.store.put(Array("provider stdout".utf8)).digest
         let response = try fixture.store.put(Array("{\"id\":\"job-1\"}".utf8)).digest

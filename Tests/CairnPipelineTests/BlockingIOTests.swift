@@ -3,6 +3,7 @@ import CairnManifest
 import CairnPipeline
 import Foundation
 import Testing
+import _CairnConformance
 import _CairnSystem
 import _CairnTestSupport
 
@@ -29,10 +30,11 @@ struct BlockingIOTests {
         #expect(started.allArrived, "the bodies ran a few at a time, not side by side")
     }
 
-    @Test func aPipelineRunsItsStoreAndLedgerWorkOnTheBlockingThreads() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aPipelineRunsItsStoreAndLedgerWorkOnTheBlockingThreads(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let before = BlockingIO.runCount
-        let result = try await Pipeline("blocking", store: workspace.store)
+        let result = try await workspace.pipeline("blocking")
             .step(SyntheticProvider(), model: "image-v1", prompt: "a", modality: .image)
             .step(SyntheticProvider(), model: "image-v1", prompt: "b", modality: .image)
             .run()

@@ -5,6 +5,7 @@ import CairnStore
 import Foundation
 import Synchronization
 import Testing
+import _CairnConformance
 import _CairnTestSupport
 
 @testable import CairnPipeline
@@ -62,16 +63,25 @@ final class ScriptedState: Sendable {
     let inFlight = Mutex<(now: Int, most: Int)>((0, 0))
 }
 
-/// A fresh store and ledger in a temporary directory.
+/// A fresh store and ledger on one of the test backends (`local` unless a test takes the backend as its argument).
 struct Workspace {
-    let directory: TemporaryDirectory
-    let store: ObjectStore
+    let instance: BackendInstance
     let ledger: Ledger
 
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "cairn-pipeline")
-        store = try ObjectStore.create(at: directory.appending("store"))
-        ledger = try Ledger.open(store: store)
+    init(_ backend: TestBackend = .local) throws {
+        instance = try backend.make()
+        ledger = try instance.openLedger()
+    }
+
+    /// The objects (a local store, or a bucket).
+    var objects: any ObjectBackend { instance.objects }
+
+    /// The local store, for the tests that run only on it.
+    var store: ObjectStore { get throws { try instance.requireLocalStore() } }
+
+    /// A pipeline recording into this workspace's ledger, its outputs in its objects.
+    func pipeline(_ name: String, chain: Bool = false, throttle: Throttle = Throttle()) -> Pipeline {
+        Pipeline(name, ledger: ledger, chain: chain, throttle: throttle)
     }
 
     func manifest(_ result: RunResult) throws -> JSONValue {
@@ -81,15 +91,16 @@ struct Workspace {
 
 @Suite(.timeLimit(.minutes(15)))
 struct PipelineTests {
-    @Test func aRunStoresOutputsAndAppendsReceiptsAndAManifest() async throws {
-        let workspace = try Workspace()
-        let result = try await Pipeline("hero-shot", store: workspace.store)
+    @Test(arguments: TestBackend.available)
+    func aRunStoresOutputsAndAppendsReceiptsAndAManifest(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
+        let result = try await workspace.pipeline("hero-shot")
             .step(SyntheticProvider(), model: "image-v1", prompt: "product on white background", modality: .image)
             .run()
         #expect(result.status == .completed)
         #expect(result.outputs.count == 1)
         let output = try #require(result.outputs.first)
-        #expect(try workspace.store.read(output.digest).count == Int(output.size))
+        #expect(try workspace.objects.read(output.digest).count == Int(output.size))
         #expect(output.mediaType == "image/png")
         let receipts = try workspace.ledger.receipts(runID: result.runID)
         #expect(receipts.count == 1)
@@ -104,18 +115,19 @@ struct PipelineTests {
         #expect(characters.count == 36 && characters[14] == "7")
     }
 
-    @Test func refinementLinksAndChainedForkFeedsTheParentsOutputs() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func refinementLinksAndChainedForkFeedsTheParentsOutputs(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let synthetic = SyntheticProvider()
-        let v1 = try await Pipeline("hero-shot", store: workspace.store)
+        let v1 = try await workspace.pipeline("hero-shot")
             .step(synthetic, model: "image-v1", prompt: "product on white background", modality: .image)
             .run()
-        let v2 = try await Pipeline("hero-shot", store: workspace.store).from(v1)
+        let v2 = try await workspace.pipeline("hero-shot").from(v1)
             .step(synthetic, model: "image-v1", prompt: "product on white background, soft shadows", modality: .image)
             .run()
         #expect(v2.parentRunID == v1.runID)
         #expect(v2.steps[0].inputs.isEmpty)  // without chain, from() only links
-        let video = try await Pipeline("hero-video", store: workspace.store, chain: true).from(v1)
+        let video = try await workspace.pipeline("hero-video", chain: true).from(v1)
             .step(synthetic, model: "video-v1", prompt: "slow zoom in", modality: .video)
             .run(timeout: .seconds(60))
         #expect(video.parentRunID == v1.runID)
@@ -128,18 +140,19 @@ struct PipelineTests {
         #expect(inputs?.first?.objectValue?["sha256"]?.stringValue == v1.outputs.first?.sha256)
         #expect(try workspace.ledger.ancestors(of: video.runID).map(\.runID).contains(v1.runID))
         // Forking by run id reads the parent's outputs from its manifest.
-        let byID = try await Pipeline("hero-video", store: workspace.store, chain: true).from(runID: v1.runID)
+        let byID = try await workspace.pipeline("hero-video", chain: true).from(runID: v1.runID)
             .step(synthetic, model: "video-v1", prompt: "slow zoom in", modality: .video)
             .run()
         #expect(byID.steps[0].inputs.map(\.digest) == v1.outputs.map(\.digest))
         #expect(byID.outputs.map(\.digest) == video.outputs.map(\.digest))
     }
 
-    @Test func aProviderThatFailsTwiceThenSucceedsLeavesThreeReceiptsAndOneManifest() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aProviderThatFailsTwiceThenSucceedsLeavesThreeReceiptsAndOneManifest(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         var provider = ScriptedProvider()
         provider.failAttemptsOf = ["step-1": 2]
-        let result = try await Pipeline("flaky", store: workspace.store)
+        let result = try await workspace.pipeline("flaky")
             .step(provider, model: "m", prompt: "p", modality: .text)
             .run()
         #expect(result.status == .completed)
@@ -155,12 +168,13 @@ struct PipelineTests {
         #expect(provider.callList == ["step-1#1", "step-1#2", "step-1#3"])
     }
 
-    @Test func aFailedRunIsRecordedAndResumeCallsOnlyTheFailedStepAndAfter() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aFailedRunIsRecordedAndResumeCallsOnlyTheFailedStepAndAfter(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         var broken = ScriptedProvider(name: "p")
         broken.alwaysFail = ["second"]
         func pipeline(_ provider: ScriptedProvider) throws -> Pipeline {
-            try Pipeline("three", store: workspace.store, chain: true)
+            workspace.pipeline("three", chain: true)
                 .step(provider, model: "m", prompt: "one", modality: .image, name: "first")
                 .step(provider, model: "m", prompt: "two", modality: .video, name: "second")
                 .step(provider, model: "m", prompt: "three", modality: .text, name: "third")
@@ -171,7 +185,7 @@ struct PipelineTests {
         #expect(failed.error?.contains("second") == true)
         #expect(try workspace.ledger.run(failed.runID)?.status == "failed")
         let kept = try #require(failed.steps.first?.outputs.first)
-        #expect(try workspace.store.contains(kept.digest) != .absent)
+        #expect(try workspace.objects.contains(kept.digest) != .absent)
         #expect(try workspace.ledger.receipts(runID: failed.runID).count == 4)  // 1 + 3 attempts
 
         let fixed = ScriptedProvider(name: "p")
@@ -183,35 +197,42 @@ struct PipelineTests {
         #expect(try workspace.ledger.receipts(runID: resumed.runID).map(\.stepName) == ["second", "third"])
     }
 
-    @Test func resumeRunsAStepAgainWhenItsCachedOutputIsMissingOrCorrupt() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func resumeRunsAStepAgainWhenItsCachedOutputIsMissingOrCorrupt(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
-        let pipeline = try Pipeline("cache", store: workspace.store)
+        let pipeline = workspace.pipeline("cache")
             .step(provider, model: "m", prompt: "p", modality: .image)
         let first = try await pipeline.run()
         let again = try await pipeline.run(resume: true)
         #expect(again.reusedSteps == ["step-1"])
         #expect(provider.callList.count == 1)
         let digest = try #require(first.outputs.first).digest
-        let path = workspace.store.objectPath(for: digest)
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        var bytes = try workspace.objects.read(digest)
+        // Missing: the step runs again and its output is stored again.
+        #expect(try workspace.objects.remove(digest))
+        let rerun = try await pipeline.run(resume: true)
+        #expect(rerun.reusedSteps.isEmpty)
+        #expect(provider.callList.count == 2)
+        #expect(try workspace.objects.read(digest) == bytes)
+        // Corrupt (one byte changed behind the store's back): the step runs again.
         bytes[bytes.count / 2] ^= 0xFF
-        try bytes.write(to: URL(fileURLWithPath: path))
+        try workspace.instance.damageObject(digest, with: bytes)
         let repaired = try await pipeline.run(resume: true)
         #expect(repaired.reusedSteps.isEmpty)
-        #expect(provider.callList.count == 2)
+        #expect(provider.callList.count == 3)
     }
 
-    @Test func aStepCacheEntryInAnotherFormatIsAMissAndTheStepRuns() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aStepCacheEntryInAnotherFormatIsAMissAndTheStepRuns(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
-        let pipeline = try Pipeline("formats", store: workspace.store)
+        let pipeline = workspace.pipeline("formats")
             .step(provider, model: "m", prompt: "p", modality: .image)
         let first = try await pipeline.run()
         // spec/pipeline.md §4: <store>/pipeline/cache/<first 32 hex of SHA-256(name)>/<fingerprint>.json
         let key = ContentHasher.digest(of: Array("formats".utf8), algorithm: .sha256).hex.prefix(32)
-        let path = workspace.store.root + "/pipeline/cache/\(key)/\(first.steps[0].fingerprint).json"
+        let path = workspace.instance.root + "/pipeline/cache/\(key)/\(first.steps[0].fingerprint).json"
         func entry() throws -> [String: Any] {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -251,10 +272,11 @@ struct PipelineTests {
         #expect(provider.callList.count == 3)
     }
 
-    @Test func rerunFromCallsThatStepAndLaterOnesAgainAsALinkedRun() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func rerunFromCallsThatStepAndLaterOnesAgainAsALinkedRun(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
-        let pipeline = try Pipeline("rerun", store: workspace.store, chain: true)
+        let pipeline = workspace.pipeline("rerun", chain: true)
             .step(provider, model: "m", prompt: "a", modality: .image, name: "a")
             .step(provider, model: "m", prompt: "b", modality: .video, name: "b")
             .step(provider, model: "m", prompt: "c", modality: .text, name: "c")
@@ -267,11 +289,12 @@ struct PipelineTests {
         await #expect(throws: PipelineError.self) { _ = try await pipeline.run(rerunFrom: "nope") }
     }
 
-    @Test func batchRunMakesOneRunPerPromptInOrder() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func batchRunMakesOneRunPerPromptInOrder(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
         let prompts = ["a cat on a beach", "a cat on a beach at sunset", "a cat on a beach at night"]
-        let results = try await Pipeline("prompt-test", store: workspace.store)
+        let results = try await workspace.pipeline("prompt-test")
             .step(provider, model: "image-v1", prompt: "{prompt}, photo", modality: .image)
             .batchRun(prompts: prompts)
         #expect(results.map { $0.steps[0].prompt } == prompts.map { "\($0), photo" })
@@ -334,11 +357,12 @@ struct PipelineTests {
         await throttle.release()
     }
 
-    @Test func stagesRunAsADAGWithTransformsAndFingerprintsIgnoreDeclarationOrder() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func stagesRunAsADAGWithTransformsAndFingerprintsIgnoreDeclarationOrder(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
         func pipeline(_ swapped: Bool) throws -> Pipeline {
-            var pipeline = try Pipeline("dag", store: workspace.store)
+            var pipeline = workspace.pipeline("dag")
             let image = { (p: Pipeline) in p.stage("images").step(provider, model: "m", prompt: "i", modality: .image) }
             let sound = { (p: Pipeline) in p.stage("sounds").step(provider, model: "m", prompt: "s", modality: .audio) }
             pipeline = swapped ? image(sound(pipeline)) : sound(image(pipeline))
@@ -355,7 +379,7 @@ struct PipelineTests {
         #expect(first.outputs.map(\.digest) == mix.outputs.map(\.digest))
 
         // A transform that keeps nothing stops the stage and what is downstream of it, unless allowEmpty.
-        let empty = try await Pipeline("dag-empty", store: workspace.store)
+        let empty = try await workspace.pipeline("dag-empty")
             .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
             .stage("videos", dependsOn: ["images"], transform: .filter(mediaTypePrefix: "video/"))
             .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
@@ -365,7 +389,7 @@ struct PipelineTests {
         #expect(empty.steps.map(\.name) == ["img"])
         #expect(empty.stoppedStages["videos"]?.contains("received no inputs from images") == true)
         #expect(empty.stoppedStages["after"] != nil)
-        let allowed = try await Pipeline("dag-empty", store: workspace.store)
+        let allowed = try await workspace.pipeline("dag-empty")
             .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
             .stage("videos", dependsOn: ["images"], transform: .filter(mediaTypePrefix: "video/"), allowEmpty: true)
             .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
@@ -376,7 +400,7 @@ struct PipelineTests {
         let v2 = StageTransform(name: "filter-media-type:video/", version: "2") {
             $0.filter { $0.mediaType.hasPrefix("video/") }
         }
-        let bumped = try await Pipeline("dag-empty", store: workspace.store)
+        let bumped = try await workspace.pipeline("dag-empty")
             .stage("images").step(provider, model: "m", prompt: "i", modality: .image, name: "img")
             .stage("videos", dependsOn: ["images"], transform: v2, allowEmpty: true)
             .step(provider, model: "m", prompt: "v", modality: .video, name: "vid")
@@ -384,14 +408,15 @@ struct PipelineTests {
         #expect(bumped.steps[1].fingerprint != allowed.steps[1].fingerprint)
     }
 
-    @Test func invalidPipelinesAreRefusedBeforeAnythingIsAppended() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func invalidPipelinesAreRefusedBeforeAnythingIsAppended(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let provider = ScriptedProvider()
         let imagesOnly = ProcessProvider(name: "img", command: ["true"], modalities: [.image])
         let cases: [(Pipeline, String)] = [
-            (try Pipeline("x", store: workspace.store), "has no steps"),
+            (workspace.pipeline("x"), "has no steps"),
             (
-                try Pipeline("x", store: workspace.store).step(
+                workspace.pipeline("x").step(
                     provider,
                     model: "m",
                     prompt: "p",
@@ -401,17 +426,17 @@ struct PipelineTests {
                 .step(provider, model: "m", prompt: "p", modality: .text, name: "a"), "step name a is used twice"
             ),
             (
-                try Pipeline("x", store: workspace.store).stage("s", dependsOn: ["ghost"])
+                workspace.pipeline("x").stage("s", dependsOn: ["ghost"])
                     .step(provider, model: "m", prompt: "p", modality: .text), "dependsOn names ghost"
             ),
             (
-                try Pipeline("x", store: workspace.store).stage("a", dependsOn: ["b"])
+                workspace.pipeline("x").stage("a", dependsOn: ["b"])
                     .step(provider, model: "m", prompt: "p", modality: .text, name: "s1")
                     .stage("b", dependsOn: ["a"]).step(provider, model: "m", prompt: "p", modality: .text, name: "s2"),
                 "cycle"
             ),
             (
-                try Pipeline("x", store: workspace.store).step(imagesOnly, model: "m", prompt: "p", modality: .audio),
+                workspace.pipeline("x").step(imagesOnly, model: "m", prompt: "p", modality: .audio),
                 "does not make audio"
             ),
         ]
@@ -424,11 +449,12 @@ struct PipelineTests {
         #expect(provider.callList.isEmpty)
     }
 
-    @Test func cancellingARunRecordsCancelledReceiptsAndTheManifest() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func cancellingARunRecordsCancelledReceiptsAndTheManifest(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         var provider = ScriptedProvider()
         provider.delay = .seconds(30)
-        let pipeline = try Pipeline("cancel", store: workspace.store)
+        let pipeline = workspace.pipeline("cancel")
             .step(provider, model: "m", prompt: "p", modality: .text)
         let task = Task { try await pipeline.run() }
         while provider.callList.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
@@ -442,12 +468,13 @@ struct PipelineTests {
         #expect(provider.callList.count == 1)
     }
 
-    @Test func aRunTimeoutFailsTheRunAndRecordsTheInFlightAttempt() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aRunTimeoutFailsTheRunAndRecordsTheInFlightAttempt(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         var provider = ScriptedProvider()
         provider.delay = .seconds(600)
         let started = ContinuousClock.now
-        let result = try await Pipeline("slow", store: workspace.store)
+        let result = try await workspace.pipeline("slow")
             .step(provider, model: "m", prompt: "p", modality: .text)
             .run(timeout: .milliseconds(200))
         #expect(ContinuousClock.now - started < .seconds(120))

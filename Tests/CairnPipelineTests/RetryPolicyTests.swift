@@ -3,6 +3,7 @@ import CairnLedger
 import CairnManifest
 import Foundation
 import Testing
+import _CairnConformance
 import _CairnTestSupport
 
 @testable import CairnPipeline
@@ -379,8 +380,9 @@ struct RetryPolicyTests {
         #expect(standard == RetryPolicy(jitter: false))
     }
 
-    @Test func aPipelineFilesRetryFieldDrivesTheBackoffOfItsRun() async throws {
-        let workspace = try Workspace()
+    @Test(arguments: TestBackend.available)
+    func aPipelineFilesRetryFieldDrivesTheBackoffOfItsRun(backend: TestBackend) async throws {
+        let workspace = try Workspace(backend)
         let file = try PipelineFile.parse(
             """
             name: r
@@ -393,7 +395,7 @@ struct RetryPolicyTests {
               - {provider: flaky, model: m, modality: text}
             """
         )
-        var pipeline = try file.makePipeline(store: workspace.store)
+        var pipeline = file.makePipeline(ledger: workspace.ledger)
         let clock = FakeClock(autoAdvance: true)
         pipeline.timing = clock.timing()
         let result = try await pipeline.run()

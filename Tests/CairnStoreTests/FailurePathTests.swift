@@ -3,23 +3,27 @@ import CairnStore
 import Foundation
 import SystemPackage
 import Testing
+import _CairnConformance
 import _CairnSystem
 import _CairnTestSupport
 
 /// Failure paths of the IO layer and the object store that the contract suites do not reach.
 @Suite(.timeLimit(.minutes(15)))
 struct FailurePathTests {
-    @Test func anExpectedDigestOfAnotherAlgorithmIsRefusedAndStoresNothing() throws {
-        let test = try TestStore(algorithm: .sha256)
+    @Test(arguments: TestBackend.available)
+    func anExpectedDigestOfAnotherAlgorithmIsRefusedAndStoresNothing(backend: TestBackend) throws {
+        let test = try backend.make(algorithm: .sha256)
         let bytes = Array("named by blake".utf8)
         let blake = ContentHasher.digest(of: bytes, algorithm: .blake2b256)
         #expect {
-            _ = try test.store.put(bytes, expecting: blake)
+            _ = try test.objects.put(bytes, expecting: blake)
         } throws: { error in
             (error as? StoreError)?.code == .wrongAlgorithm && (error as? StoreError)?.digest == blake
         }
-        #expect(try test.store.list().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: test.store.root + "/tmp").isEmpty)
+        #expect(try test.objects.list().isEmpty)
+        if let local = test.localStore {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: local.root + "/tmp").isEmpty)
+        }
     }
 
     @Test func aPublishThatCannotRenameLeavesTheTargetAndNoTemporaryFile() throws {

@@ -1,6 +1,7 @@
 import CairnCore
 import CairnStore
 import Foundation
+import _CairnConformance
 import _CairnTestSupport
 
 /// A fresh store in its own temporary directory.
@@ -13,6 +14,15 @@ struct TestStore {
         store = try ObjectStore.create(at: directory.appending("store"), algorithm: algorithm, durability: durability)
     }
 
+    /// Writes `bytes` to a new file in the test directory and returns its path.
+    func makeFile(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = directory.appending(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
+
+extension BackendInstance {
     /// Writes `bytes` to a new file in the test directory and returns its path.
     func makeFile(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = directory.appending(name)

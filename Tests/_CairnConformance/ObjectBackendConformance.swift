@@ -44,6 +44,11 @@ public enum ObjectBackendConformance {
         try require(presence == .absent, "O1", "an unknown digest is \(presence)")
         let missing = try storeError("O1") { _ = try backend.read(unknown) }
         try require(missing.code == .notFound, "O1", "reading an absent object threw \(missing.code)")
+        let otherAlgorithm: DigestAlgorithm = algorithm == .sha256 ? .blake2b256 : .sha256
+        let foreign = try backend.contains(
+            ContentHasher.digest(of: Array("never stored".utf8), algorithm: otherAlgorithm)
+        )
+        try require(foreign == .absent, "O1", "a digest of another algorithm is \(foreign)")
 
         // O2: put names bytes by their digest; a second put of the same bytes stores nothing new.
         let hello = Array("hello, objects".utf8)
