@@ -61,12 +61,14 @@ for run in $(seq "$RUNS"); do
     printf '%s\n' "INSERT INTO peer_ledger VALUES (nextval('peer_idx'), decode(:body, 'hex'));" >"$WORK/one.sql"
     printf '%s\n' "INSERT INTO peer_ledger SELECT nextval('peer_idx'), decode(:body, 'hex') FROM generate_series(1, $BATCH);" \
         >"$WORK/batch.sql"
-    tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
-    one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
-        -f "$WORK/one.sql" cairn 2>/dev/null | tps)
+    # tps SCRIPT TRANSACTIONS: pgbench's transactions per second, one client, prepared statements.
+    tps() {
+        pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$2" -D body="$hex" -f "$1" cairn 2>/dev/null |
+            sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    }
+    one=$(tps "$WORK/one.sql" "$COUNT")
     before=$(lsn)
-    many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
-        -f "$WORK/batch.sql" cairn 2>/dev/null | tps)
+    many=$(tps "$WORK/batch.sql" $((COUNT / BATCH)))
     wal_peer=$(wal_per "$before" "$(lsn)" "$COUNT")
     peer_single+=("$(python3 -c "print(int($one))")")
     peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
@@ -93,12 +95,10 @@ SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM n), (SELECT count(*) FROM
     }
     rows_sql 1 >"$WORK/rows1.sql"
     rows_sql "$BATCH" >"$WORK/rowsb.sql"
-    r_one=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$COUNT" -D body="$hex" \
-        -f "$WORK/rows1.sql" cairn 2>/dev/null | tps)
+    r_one=$(tps "$WORK/rows1.sql" "$COUNT")
     "${PSQL[@]}" -c "TRUNCATE peer_entries, peer_nodes" -c "UPDATE peer_head SET size = 0"
     before=$(lsn)
-    r_many=$(pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t $((COUNT / BATCH)) -D body="$hex" \
-        -f "$WORK/rowsb.sql" cairn 2>/dev/null | tps)
+    r_many=$(tps "$WORK/rowsb.sql" $((COUNT / BATCH)))
     wal_rows=$(wal_per "$before" "$(lsn)" "$COUNT")
     rows_single+=("$(python3 -c "print(int($r_one))")")
     rows_batched+=("$(python3 -c "print(int($r_many * $BATCH))")")
