@@ -125,38 +125,45 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
 
     static func createStatements(_ t: Tables) -> [String] {
         let s = t.schema
+        // Text compares bytewise, as in the SQLite index (BINARY): the same order and equality, and B-tree lookups
+        // without locale rules.
+        let text = "text COLLATE \"C\""
         return [
             "CREATE SCHEMA IF NOT EXISTS \(s)",
             "CREATE TABLE \(t.meta) (key text PRIMARY KEY, value text NOT NULL)",
             """
-            CREATE TABLE \(t.entries) (seq bigint PRIMARY KEY, type text NOT NULL, run_id text NOT NULL, \
-            timestamp text NOT NULL)
+            CREATE TABLE \(t.entries) (seq bigint PRIMARY KEY, type \(text) NOT NULL, run_id \(text) NOT NULL, \
+            timestamp \(text) NOT NULL)
             """,
             "CREATE INDEX index_entries_run ON \(t.entries) (run_id, type)",
             """
-            CREATE TABLE \(t.runs) (run_id text PRIMARY KEY, seq bigint NOT NULL, name text, parent_run_id text, \
-            canonical_hash text NOT NULL, manifest text NOT NULL, status text, timestamp text NOT NULL, \
-            created_at text)
+            CREATE TABLE \(t.runs) (run_id \(text) PRIMARY KEY, seq bigint NOT NULL, name \(text), \
+            parent_run_id \(text), canonical_hash \(text) NOT NULL, manifest \(text) NOT NULL, status \(text), \
+            timestamp \(text) NOT NULL, created_at \(text))
             """,
             "CREATE INDEX run_rows_parent ON \(t.runs) (parent_run_id)",
             "CREATE INDEX run_rows_name ON \(t.runs) (name)",
             "CREATE INDEX run_rows_seq ON \(t.runs) (seq)",
             """
-            CREATE TABLE \(t.steps) (seq bigint NOT NULL, source text NOT NULL, run_id text NOT NULL, \
-            step_index bigint, step_name text, attempt bigint, status text, provider text, model text, \
-            fingerprint text, started_at text, finished_at text, step_id text, step_type text, modality text)
+            CREATE TABLE \(t.steps) (seq bigint NOT NULL, source \(text) NOT NULL, run_id \(text) NOT NULL, \
+            step_index bigint, step_name \(text), attempt bigint, status \(text), provider \(text), model \(text), \
+            fingerprint \(text), started_at \(text), finished_at \(text), step_id \(text), step_type \(text), \
+            modality \(text))
             """,
             "CREATE INDEX step_rows_run ON \(t.steps) (run_id, step_index)",
             "CREATE INDEX step_rows_fingerprint ON \(t.steps) (fingerprint)",
             """
-            CREATE TABLE \(t.digests) (seq bigint NOT NULL, source text NOT NULL, digest text NOT NULL, \
-            role text NOT NULL, run_id text NOT NULL, step_index bigint, media_type text, size_bytes bigint, \
-            position bigint NOT NULL)
+            CREATE TABLE \(t.digests) (seq bigint NOT NULL, source \(text) NOT NULL, digest \(text) NOT NULL, \
+            role \(text) NOT NULL, run_id \(text) NOT NULL, step_index bigint, media_type \(text), \
+            size_bytes bigint, position bigint NOT NULL)
             """,
             "CREATE INDEX digest_rows_digest ON \(t.digests) (digest, role)",
             "CREATE INDEX digest_rows_run ON \(t.digests) (run_id)",
             "CREATE INDEX digest_rows_entry ON \(t.digests) (seq, step_index, role)",
-            "CREATE TABLE \(t.tags) (seq bigint NOT NULL, run_id text NOT NULL, key text NOT NULL, value text NOT NULL)",
+            """
+            CREATE TABLE \(t.tags) (seq bigint NOT NULL, run_id \(text) NOT NULL, key \(text) NOT NULL, \
+            value \(text) NOT NULL)
+            """,
             "CREATE INDEX tags_key ON \(t.tags) (key, value)",
             "CREATE INDEX tags_run ON \(t.tags) (run_id)",
             """
@@ -350,6 +357,66 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
         }
     }
 
+    /// The runs `inner` selects (its columns: ``runColumns`` then `ord`), in `ord` order, sent back as one row of
+    /// eight arrays: one result row instead of one per run spares the client a message per run (a 1,000-run walk).
+    private func aggregatedSummaries(_ purpose: String, _ inner: PostgresQuery) throws -> [RunSummary] {
+        // The aggregates read the sorted subquery in its order (PostgreSQL's documented behaviour for a sorted
+        // subquery): one sort instead of one per array.
+        var statement: PostgresQuery = """
+            SELECT array_agg(run_id), array_agg(name), array_agg(parent_run_id), array_agg(canonical_hash), \
+            array_agg(manifest), array_agg(status), array_agg(timestamp), array_agg(seq) FROM (
+            """
+        statement.sql += inner.sql
+        statement.sql += " ORDER BY ord) q"
+        statement.binds = inner.binds
+        let rows = try query(purpose, statement)
+        guard let row = rows.first else { return [] }
+        let columns = try session.decode(purpose) {
+            try row.decode(
+                (ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?)
+                    .self
+            )
+        }
+        guard let ids = columns.0 else { return [] }
+        func texts(_ buffer: ByteBuffer?) throws -> [String?] {
+            try BinaryArray.elements(buffer, location: location).map { $0.map { String(buffer: $0) } }
+        }
+        let runIDs = try texts(ids)
+        let names = try texts(columns.1)
+        let parents = try texts(columns.2)
+        let hashes = try texts(columns.3)
+        let manifests = try texts(columns.4)
+        let statuses = try texts(columns.5)
+        let timestamps = try texts(columns.6)
+        let seqs = try BinaryArray.elements(columns.7, location: location).map { element -> Int64? in
+            var element = element
+            return element?.readInteger(as: Int64.self)
+        }
+        let count = runIDs.count
+        guard [names, parents, hashes, manifests, statuses, timestamps].allSatisfy({ $0.count == count }),
+            seqs.count == count
+        else {
+            throw LedgerError(.index, "\(location): \(purpose): the result's arrays differ in length")
+        }
+        return try (0..<count).map { i in
+            guard let runID = runIDs[i], let hash = hashes[i], let manifest = manifests[i],
+                let timestamp = timestamps[i], let seq = seqs[i]
+            else {
+                throw LedgerError(.index, "\(location): \(purpose): a NOT NULL column came back NULL")
+            }
+            return RunSummary(
+                runID: runID,
+                name: names[i],
+                parentRunID: parents[i],
+                canonicalHash: hash,
+                manifestDigest: manifest,
+                status: statuses[i],
+                timestamp: timestamp,
+                entryIndex: UInt64(seq)
+            )
+        }
+    }
+
     package func runs(limit: Int?) throws -> [RunSummary] {
         try summaries(
             "listing runs",
@@ -397,7 +464,7 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
             let want = min(Self.ancestorChunk, depth - result.count)
             // One recursive query: a primary-key lookup per generation. The bound keeps a cyclic walk finite; the
             // cycle is cut below, at the first repeated run.
-            let rows = try summaries(
+            let rows = try aggregatedSummaries(
                 "walking the ancestors of run \(runID)",
                 """
                 WITH RECURSIVE up(\(unescaped: Self.runColumns), depth) AS (
@@ -407,7 +474,7 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
                   SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp,
                   r.seq, up.depth + 1 FROM \(unescaped: t.runs) r JOIN up ON r.run_id = up.parent_run_id
                   WHERE up.depth < \(Int64(want)))
-                SELECT \(unescaped: Self.runColumns) FROM up ORDER BY depth
+                SELECT \(unescaped: Self.runColumns), depth AS ord FROM up
                 """
             )
             for row in rows {
@@ -431,7 +498,7 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
 
     package func descendants(of runID: String) throws -> LineageNode? {
         // One recursive query finds every run below; UNION (not UNION ALL) ends a walk round a parent cycle.
-        let rows = try summaries(
+        let rows = try aggregatedSummaries(
             "walking the descendants of run \(runID)",
             """
             WITH RECURSIVE down(\(unescaped: Self.runColumns)) AS (
@@ -439,7 +506,7 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
               UNION
               SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp, r.seq
               FROM \(unescaped: t.runs) r JOIN down ON r.parent_run_id = down.run_id)
-            SELECT \(unescaped: Self.runColumns) FROM down
+            SELECT \(unescaped: Self.runColumns), seq AS ord FROM down
             """
         )
         guard let root = rows.first(where: { $0.runID == runID }) else { return nil }
@@ -510,6 +577,34 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
             "entries": Int(entries), "run_rows": Int(runs), "step_rows": Int(steps), "digest_rows": Int(digests),
             "tags": Int(tags),
         ]
+    }
+}
+
+/// Reads PostgreSQL's binary array format (one dimension): `ndim`, a has-NULL flag, the element type, the size
+/// and lower bound, then each element as a length (-1: NULL) and its bytes.
+enum BinaryArray {
+    static func elements(_ buffer: ByteBuffer?, location: String) throws -> [ByteBuffer?] {
+        guard var buffer else { return [] }
+        func bad() -> LedgerError { LedgerError(.index, "\(location): a malformed array came back from the server") }
+        guard let dimensions = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil,
+            buffer.readInteger(as: UInt32.self) != nil
+        else { throw bad() }
+        if dimensions == 0 { return [] }
+        guard dimensions == 1, let count = buffer.readInteger(as: Int32.self), count >= 0,
+            buffer.readInteger(as: Int32.self) != nil
+        else { throw bad() }
+        var result: [ByteBuffer?] = []
+        result.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let length = buffer.readInteger(as: Int32.self) else { throw bad() }
+            if length < 0 {
+                result.append(nil)
+                continue
+            }
+            guard let element = buffer.readSlice(length: Int(length)) else { throw bad() }
+            result.append(element)
+        }
+        return result
     }
 }
 

@@ -1,4 +1,5 @@
 #if PostgreSQL
+import CairnCore
 import CairnLedger
 import CairnManifest
 import CairnPostgres
@@ -49,6 +50,65 @@ struct PostgresLedgerIndexTests {
         #expect(!FileManager.default.fileExists(atPath: storeB.root + "/index.sqlite"))
         #expect(try b.reindex() == 2)
         #expect(try index.rowCounts()["tags"] == 2)
+    }
+
+    @Test func theDocumentedViewsAnswerThroughPsql() throws {
+        let bin = try #require(ProcessInfo.processInfo.environment["CAIRN_PG_BIN"], "CAIRN_PG_BIN (pg-server.sh env)")
+        let scratch = PostgresServer.Scratch()
+        let directory = try TemporaryDirectory(prefix: "cairn-pg-index-views")
+        let location = try PostgresLedgerLocation(url: scratch.url)
+        let store = try ObjectStore.create(at: directory.appending("store"))
+        let ledger = try Ledger.open(
+            objects: store,
+            storage: try scratch.open(),
+            root: store.root,
+            index: .postgres(location)
+        )
+        let d = try (0..<3).map { try store.put(Array("view object \($0)".utf8)).digest }
+        try ledger.appendManifest(
+            bytes: try LedgerIndexConformance.manifest(
+                "v0",
+                parent: nil,
+                name: "root",
+                steps: [([d[0]], [d[1], d[2]])]
+            )
+        )
+        try ledger.appendManifest(
+            bytes: try LedgerIndexConformance.manifest("v1", parent: "v0", name: "child", steps: [([d[1]], [])])
+        )
+        try ledger.updateIndex()
+        func psql(_ sql: String) throws -> [String] {
+            let result = try runProcess(
+                bin + "/psql",
+                [
+                    "-h", location.host, "-p", String(location.port), "-U", location.user, "-d", location.database,
+                    "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql,
+                ]
+            )
+            #expect(result.status == 0, "\(result.stderrText)")
+            return result.stdoutText.split(separator: "\n").map(String.init)
+        }
+        let s = location.schema
+        #expect(
+            try psql("SELECT run_id, parent_run_id, name, status, entry_index FROM \(s).runs ORDER BY entry_index")
+                == ["v0||root|succeeded|0", "v1|v0|child|succeeded|1"]
+        )
+        #expect(
+            try psql("SELECT run_id, step_index, provider, modality FROM \(s).steps ORDER BY run_id") == [
+                "v0|0|p1|image", "v1|0|p1|image",
+            ]
+        )
+        #expect(
+            try psql("SELECT run_id, role, position, sha256 FROM \(s).assets ORDER BY run_id, role, position")
+                == [
+                    "v0|input|0|\(d[0].hex)", "v0|output|0|\(d[1].hex)", "v0|output|1|\(d[2].hex)",
+                    "v1|input|0|\(d[1].hex)",
+                ]
+        )
+        #expect(
+            Set(try psql("SELECT kind, from_id, to_id FROM \(s).edges"))
+                == ["derived|\(d[0])|\(d[1])", "derived|\(d[0])|\(d[2])", "parent|v0|v1"]
+        )
     }
 
     @Test func theCLIUsesTheSharedIndexAndReindexRebuildsIt() throws {

@@ -1,4 +1,4 @@
-import CairnCore
+package import CairnCore
 package import CairnLedger
 import CairnManifest
 import CairnStore
@@ -242,7 +242,7 @@ package enum LedgerIndexConformance {
     }
 
     /// A genblaze-shaped manifest: each step is (inputs, outputs).
-    static func manifest(
+    package static func manifest(
         _ run: String,
         parent: String?,
         name: String,
