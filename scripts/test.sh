@@ -55,8 +55,10 @@ if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
     (
         eval "$(bash scripts/s3-server.sh env)"
         eval "$(bash scripts/pg-server.sh env)"
+        # CairnPostgresTests holds the PostgreSQL ledger storage's and lineage index's suites (PostgresLedgerIndexTests:
+        # the index conformance suite the SQLite index passes in the default pass, here against the server).
         swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale --parallel --num-workers 2 \
-            --filter 'CairnS3ServerTests|CairnPostgresTests'
+            --filter 'CairnS3ServerTests|CairnPostgresTests|PostgresLedgerIndexTests'
         # Stopping and restarting the servers mid-run would disturb the suites above: this one runs alone, after.
         CAIRN_SERVER_RESTART_TESTS=1 swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale \
             --filter ServerRestartTests
