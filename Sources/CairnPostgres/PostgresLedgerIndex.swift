@@ -116,8 +116,8 @@ public final class PostgresLedgerIndex: LedgerIndexBackend, @unchecked Sendable 
                     purpose: purpose,
                     location: target.server,
                     detail: "schema \(t.schema) holds index tables of version \(version ?? "(none)"); this build "
-                        + "reads version \(Self.schemaVersion) only (drop them with `cairn ledger reindex` after "
-                        + "DROP TABLE ... , or use a matching cairn)"
+                        + "reads version \(Self.schemaVersion) only: use a cairn that reads it, or drop the index's "
+                        + "tables and views (derived data: the next open makes them again and re-indexes the log)"
                 )
             }
         }
