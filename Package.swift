@@ -163,6 +163,7 @@ let package = Package(
             dependencies: [
                 "CairnCore",
                 "CairnLedger",
+                "CairnStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["PostgreSQL"])),
@@ -174,6 +175,13 @@ let package = Package(
         .executableTarget(
             name: "cairn-pg-bench",
             dependencies: ["CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks/compare/pg-lineage.sh's driver: the lineage index in PostgreSQL at 10^6 entries, beside the local
+        // SQLite index of the same log (needs the PostgreSQL trait to run).
+        .executableTarget(
+            name: "cairn-pg-lineage-bench",
+            dependencies: ["CairnCore", "CairnLedger", "CairnManifest", "CairnPostgres", "CairnStore"],
             swiftSettings: swiftSettings
         ),
         // libFuzzer targets (docs/fuzzing.md): scripts/fuzz.sh builds them with -sanitize=fuzzer,address -D CAIRN_FUZZ;
@@ -222,7 +230,9 @@ let package = Package(
         // traits and servers).
         .target(
             name: "_CairnConformance",
-            dependencies: ["CairnCore", "CairnStore", "CairnLedger", "CairnS3", "CairnPostgres", "_CairnTestSupport"],
+            dependencies: [
+                "CairnCore", "CairnStore", "CairnLedger", "CairnManifest", "CairnS3", "CairnPostgres", "_CairnTestSupport",
+            ],
             path: "Tests/_CairnConformance",
             swiftSettings: swiftSettings
         ),

@@ -55,6 +55,8 @@ if [ "${CAIRN_SERVER_TESTS:-0}" = 1 ]; then
     (
         eval "$(bash scripts/s3-server.sh env)"
         eval "$(bash scripts/pg-server.sh env)"
+        # CairnPostgresTests holds the PostgreSQL ledger storage's and lineage index's suites (PostgresLedgerIndexTests:
+        # the index conformance suite the SQLite index passes in the default pass, here against the server).
         swift test --skip-build --traits "$SCALE_TRAITS" --scratch-path .build-scale --parallel --num-workers 2 \
             --filter 'CairnS3ServerTests|CairnPostgresTests'
         # The store, ledger and pipeline suites' tests that take a TestBackend, on each server backend (s3, postgres,

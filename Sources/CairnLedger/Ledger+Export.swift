@@ -1,5 +1,4 @@
 import Crypto
-import GRDB
 
 /// One entry of the log, by index, with its exact bytes.
 package struct IndexedEntry: Sendable, Hashable {
@@ -13,19 +12,7 @@ extension Ledger {
     /// Every `receipt` entry of run `runID`, in log order, with its index and exact bytes.
     package func receiptEntries(runID: String) throws -> [IndexedEntry] {
         try updateIndex()
-        let seqs: [Int64]
-        do {
-            seqs = try index.queue.read { db in
-                try Int64.fetchAll(
-                    db,
-                    sql: "SELECT seq FROM entries WHERE run_id = ? AND type = 'receipt' ORDER BY seq",
-                    arguments: [runID]
-                )
-            }
-        } catch {
-            throw LedgerError(.index, "index query failed: \(error)")
-        }
-        return try seqs.map { IndexedEntry(index: UInt64($0), bytes: try entryBytes(at: UInt64($0))) }
+        return try index.receiptIndexes(runID: runID).map { IndexedEntry(index: $0, bytes: try entryBytes(at: $0)) }
     }
 
     /// Signs `message` with the ledger's Ed25519 key (the key that signs its checkpoints): a 64-byte signature

@@ -23,7 +23,28 @@ public struct RunSummary: Sendable, Hashable {
     /// The index of the manifest entry in the log.
     public var entryIndex: UInt64
 
-    /// Reads a row whose first eight columns are `Ledger.runColumns`, in that order (by position: faster than by name).
+    /// A summary from its fields.
+    package init(
+        runID: String,
+        name: String?,
+        parentRunID: String?,
+        canonicalHash: String,
+        manifestDigest: String,
+        status: String?,
+        timestamp: String,
+        entryIndex: UInt64
+    ) {
+        self.runID = runID
+        self.name = name
+        self.parentRunID = parentRunID
+        self.canonicalHash = canonicalHash
+        self.manifestDigest = manifestDigest
+        self.status = status
+        self.timestamp = timestamp
+        self.entryIndex = entryIndex
+    }
+
+    /// Reads a row whose first eight columns are `LedgerIndex.runColumns`, in that order (by position: faster than by name).
     init(row: Row) {
         runID = row[0]
         name = row[1]
@@ -56,6 +77,15 @@ public struct DigestUse: Sendable, Hashable {
     public var mediaType: String?
     /// The log index of the entry that recorded the edge.
     public var entryIndex: UInt64
+
+    /// A use from its fields.
+    package init(runID: String, stepIndex: Int?, role: String, mediaType: String?, entryIndex: UInt64) {
+        self.runID = runID
+        self.stepIndex = stepIndex
+        self.role = role
+        self.mediaType = mediaType
+        self.entryIndex = entryIndex
+    }
 }
 
 extension Ledger {
@@ -79,37 +109,23 @@ extension Ledger {
         return try size()
     }
 
-    private func query<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Brings the index up to date, then asks it.
+    private func query<T>(_ body: (any LedgerIndexBackend) throws -> T) throws -> T {
         try updateIndex()
-        do {
-            return try index.queue.read(body)
-        } catch {
-            throw LedgerError(.index, "index query failed: \(error)")
-        }
+        return try body(index)
     }
 
     /// The deepest parent chain ``ancestors(of:)`` follows.
     package static let maximumAncestorDepth = 1_000_000
 
-    private static let runColumns = "run_id, name, parent_run_id, canonical_hash, manifest, status, timestamp, seq"
-
     /// Runs with a manifest, newest first.
     public func runs(limit: Int? = nil) throws -> [RunSummary] {
-        try query { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.runColumns) FROM run_rows ORDER BY seq DESC LIMIT ?",
-                arguments: [limit ?? -1]
-            ).map(RunSummary.init(row:))
-        }
+        try query { try $0.runs(limit: limit) }
     }
 
     /// The run `runID`, if it has a manifest entry.
     public func run(_ runID: String) throws -> RunSummary? {
-        try query { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?", arguments: [runID])
-                .map(RunSummary.init(row:))
-        }
+        try query { try $0.run(runID) }
     }
 
     /// The stored manifest bytes of run `runID`, or nil when the run has no manifest entry.
@@ -120,150 +136,52 @@ extension Ledger {
 
     /// Every receipt recorded for run `runID`, in log order.
     public func receipts(runID: String) throws -> [Receipt] {
-        let seqs = try query { db in
-            try Int64.fetchAll(
-                db,
-                sql: "SELECT seq FROM entries WHERE run_id = ? AND type = 'receipt' ORDER BY seq",
-                arguments: [runID]
-            )
-        }
+        let seqs = try query { try $0.receiptIndexes(runID: runID) }
         return try seqs.compactMap { seq in
-            if case .receipt(let receipt) = try entry(at: UInt64(seq)).entry { return receipt }
+            if case .receipt(let receipt) = try entry(at: seq).entry { return receipt }
             return nil
         }
     }
 
     /// The tags on run `runID` (latest value per key), as canonical JSON text.
     public func tags(runID: String) throws -> [(key: String, value: String)] {
-        try query { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT key, value FROM tags t WHERE run_id = ? AND seq = (
-                      SELECT MAX(seq) FROM tags u WHERE u.run_id = t.run_id AND u.key = t.key) ORDER BY key
-                    """,
-                arguments: [runID]
-            ).map { (key: $0["key"], value: $0["value"]) }
-        }
+        try query { try $0.tags(runID: runID) }
     }
 
     /// The ancestors of `runID` by parent pointers, nearest first: one recursive query, one indexed lookup per
     /// generation (O(depth)). A parent with no manifest entry ends the chain; a cycle is cut at the first repeat.
     public func ancestors(of runID: String) throws -> [RunSummary] {
-        try query { db in
-            // One recursive query walks the parent pointers (a primary-key lookup per generation in the
-            // WITHOUT ROWID runs table). A cycle is cut below at the first repeated run; the depth bound only keeps
-            // a cyclic walk finite.
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    WITH RECURSIVE up(\(Self.runColumns), depth) AS (
-                      SELECT \(Self.runColumns), 1 FROM run_rows
-                      WHERE run_id = (SELECT parent_run_id FROM run_rows WHERE run_id = ?)
-                      UNION ALL
-                      SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp,
-                      r.seq, up.depth + 1 FROM run_rows r JOIN up ON r.run_id = up.parent_run_id WHERE up.depth < ?)
-                    SELECT \(Self.runColumns) FROM up
-                    """,
-                arguments: [runID, Self.maximumAncestorDepth]
-            )
-            var result: [RunSummary] = []
-            var seen: Set<String> = [runID]
-            while let row = try rows.next() {
-                let summary = RunSummary(row: row)
-                guard seen.insert(summary.runID).inserted else { break }
-                result.append(summary)
-            }
-            return result
-        }
+        try query { try $0.ancestors(of: runID, depth: Self.maximumAncestorDepth) }
     }
 
     /// The runs whose parent is `runID`, oldest first.
     public func children(of runID: String) throws -> [RunSummary] {
-        try query { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
-                arguments: [runID]
-            ).map(RunSummary.init(row:))
-        }
+        try query { try $0.children(of: runID) }
     }
 
     /// The tree of runs descending from `runID` (nil when the run has no manifest entry).
     public func descendants(of runID: String) throws -> LineageNode? {
-        try query { db in
-            var seen: Set<String> = []
-            func node(_ id: String) throws -> LineageNode? {
-                guard seen.insert(id).inserted,
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?",
-                        arguments: [id]
-                    )
-                else { return nil }
-                let childIDs = try String.fetchAll(
-                    db,
-                    sql: "SELECT run_id FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
-                    arguments: [id]
-                )
-                return LineageNode(run: RunSummary(row: row), children: try childIDs.compactMap(node))
-            }
-            return try node(runID)
-        }
-    }
-
-    private func uses(of digest: Digest, role: String) throws -> [DigestUse] {
-        try query { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT run_id, step_index, role, media_type, MIN(seq) AS seq FROM digest_rows
-                    WHERE digest = ? AND role = ? GROUP BY run_id, step_index ORDER BY seq
-                    """,
-                arguments: [digest.description, role]
-            ).map {
-                DigestUse(
-                    runID: $0["run_id"],
-                    stepIndex: $0["step_index"],
-                    role: $0["role"],
-                    mediaType: $0["media_type"],
-                    entryIndex: UInt64($0["seq"] as Int64)
-                )
-            }
-        }
+        try query { try $0.descendants(of: runID) }
     }
 
     /// The runs (and steps) that produced `digest`.
-    public func runs(producing digest: Digest) throws -> [DigestUse] { try uses(of: digest, role: "produced") }
+    public func runs(producing digest: Digest) throws -> [DigestUse] {
+        try query { try $0.uses(of: digest.description, role: "produced") }
+    }
 
     /// The runs (and steps) that consumed `digest`.
-    public func runs(consuming digest: Digest) throws -> [DigestUse] { try uses(of: digest, role: "consumed") }
+    public func runs(consuming digest: Digest) throws -> [DigestUse] {
+        try query { try $0.uses(of: digest.description, role: "consumed") }
+    }
 
     /// Runs named `name`, newest first.
     public func runs(named name: String) throws -> [RunSummary] {
-        try query { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE name = ? ORDER BY seq DESC",
-                arguments: [name]
-            ).map(RunSummary.init(row:))
-        }
+        try query { try $0.runs(named: name) }
     }
 
     /// Runs whose latest value for tag `key` equals `value`, newest first.
     public func runs(taggedWith key: String, value: JSONValue) throws -> [RunSummary] {
         let text = String(decoding: try CanonicalJSON.encode(value), as: UTF8.self)
-        return try query { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.runColumns) FROM run_rows r WHERE EXISTS (
-                      SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND t.value = ? AND t.seq = (
-                        SELECT MAX(seq) FROM tags u WHERE u.run_id = t.run_id AND u.key = t.key))
-                    ORDER BY seq DESC
-                    """,
-                arguments: [key, text]
-            ).map(RunSummary.init(row:))
-        }
+        return try query { try $0.runs(taggedWith: key, value: text) }
     }
 }

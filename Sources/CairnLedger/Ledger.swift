@@ -38,7 +38,8 @@ public final class Ledger: Sendable {
     public let recoveredTail: TailCut?
     let signer: NoteSigner
     let core: LedgerCore
-    let index: LedgerIndex
+    /// The lineage index: `<root>/index.sqlite`, or another backend (``LedgerIndexLocation``).
+    package let index: any LedgerIndexBackend
 
     /// The ledger directory of a store.
     package static func directory(storeRoot: String) -> String { storeRoot + "/ledger" }
@@ -99,12 +100,18 @@ public final class Ledger: Sendable {
     }
 
     /// Opens a ledger whose entries, tree and checkpoint live in `storage` (any ``LedgerStorage``), over the
-    /// objects of `objects`. `root` is a local folder for the signing key (`<root>/ledger/key`) and the derived
-    /// index (`<root>/index.sqlite`).
+    /// objects of `objects`. `root` is a local folder for the signing key (`<root>/ledger/key`) and, by default,
+    /// the derived index (`<root>/index.sqlite`); `index` puts the index elsewhere (with the `PostgreSQL` trait,
+    /// `.postgres(location)`: the ledger's database, shared by every host).
     ///
-    /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`).
-    public static func open(objects: any ObjectBackend, storage: any LedgerStorage, root: String) throws -> Ledger {
-        try Ledger(objects: objects, storage: storage, root: root)
+    /// - Throws: ``LedgerError`` (`.corruptLog`, `.io`, `.keyInvalid`, `.index`), and the index's own errors.
+    public static func open(
+        objects: any ObjectBackend,
+        storage: any LedgerStorage,
+        root: String,
+        index: LedgerIndexLocation = .localSQLite
+    ) throws -> Ledger {
+        try Ledger(objects: objects, storage: storage, root: root, index: index)
     }
 
     /// The local ledger storage of `spec/ledger.md` in `directory` (created on first use): `entries.log`,
@@ -113,7 +120,12 @@ public final class Ledger: Sendable {
         try LogStorage(directory: directory)
     }
 
-    private init(objects: any ObjectBackend, storage: (any LedgerStorage)?, root: String) throws {
+    private init(
+        objects: any ObjectBackend,
+        storage: (any LedgerStorage)?,
+        root: String,
+        index location: LedgerIndexLocation = .localSQLite
+    ) throws {
         self.store = objects
         self.root = root
         directory = Self.directory(storeRoot: root)
@@ -155,7 +167,7 @@ public final class Ledger: Sendable {
             }
             return cut
         }
-        index = try LedgerIndex(path: root + "/index.sqlite")
+        index = try location.open(root)
     }
 
     // MARK: Appending

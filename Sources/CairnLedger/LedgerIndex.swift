@@ -8,9 +8,10 @@ import GRDB
 ///
 /// It is brought up to date lazily: every query first indexes the entries appended since the last one. It can be
 /// deleted and rebuilt from the log at any time (``Ledger/reindex()``) and gives the same answers.
-final class LedgerIndex: Sendable {
+final class LedgerIndex: LedgerIndexBackend {
     let queue: DatabaseQueue
     let path: String
+    var location: String { path }
     static let schemaVersion = 2
 
     init(path: String) throws {
@@ -336,6 +337,180 @@ final class LedgerIndex: Sendable {
             ).execute(
                 arguments: [seqValue, tag.runID, tag.key, value]
             )
+        }
+    }
+
+    // MARK: Queries
+
+    /// The columns ``RunSummary/init(row:)`` reads, in its order.
+    static let runColumns = "run_id, name, parent_run_id, canonical_hash, manifest, status, timestamp, seq"
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch {
+            throw LedgerError(.index, "index query failed: \(error)")
+        }
+    }
+
+    func indexedEntries() throws -> UInt64 {
+        try read { db in try Self.indexedCount(db) }
+    }
+
+    func runs(limit: Int?) throws -> [RunSummary] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.runColumns) FROM run_rows ORDER BY seq DESC LIMIT ?",
+                arguments: [limit ?? -1]
+            ).map(RunSummary.init(row:))
+        }
+    }
+
+    func run(_ runID: String) throws -> RunSummary? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?", arguments: [runID])
+                .map(RunSummary.init(row:))
+        }
+    }
+
+    func receiptIndexes(runID: String) throws -> [UInt64] {
+        try read { db in
+            try Int64.fetchAll(
+                db,
+                sql: "SELECT seq FROM entries WHERE run_id = ? AND type = 'receipt' ORDER BY seq",
+                arguments: [runID]
+            ).map { UInt64($0) }
+        }
+    }
+
+    func tags(runID: String) throws -> [(key: String, value: String)] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT key, value FROM tags t WHERE run_id = ? AND seq = (
+                      SELECT MAX(seq) FROM tags u WHERE u.run_id = t.run_id AND u.key = t.key) ORDER BY key
+                    """,
+                arguments: [runID]
+            ).map { (key: $0["key"], value: $0["value"]) }
+        }
+    }
+
+    func ancestors(of runID: String, depth: Int) throws -> [RunSummary] {
+        try read { db in
+            // One recursive query walks the parent pointers (a primary-key lookup per generation in the
+            // WITHOUT ROWID runs table). A cycle is cut below at the first repeated run; the depth bound only keeps
+            // a cyclic walk finite.
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    WITH RECURSIVE up(\(Self.runColumns), depth) AS (
+                      SELECT \(Self.runColumns), 1 FROM run_rows
+                      WHERE run_id = (SELECT parent_run_id FROM run_rows WHERE run_id = ?)
+                      UNION ALL
+                      SELECT r.run_id, r.name, r.parent_run_id, r.canonical_hash, r.manifest, r.status, r.timestamp,
+                      r.seq, up.depth + 1 FROM run_rows r JOIN up ON r.run_id = up.parent_run_id WHERE up.depth < ?)
+                    SELECT \(Self.runColumns) FROM up
+                    """,
+                arguments: [runID, depth]
+            )
+            var result: [RunSummary] = []
+            var seen: Set<String> = [runID]
+            while let row = try rows.next() {
+                let summary = RunSummary(row: row)
+                guard seen.insert(summary.runID).inserted else { break }
+                result.append(summary)
+            }
+            return result
+        }
+    }
+
+    func children(of runID: String) throws -> [RunSummary] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
+                arguments: [runID]
+            ).map(RunSummary.init(row:))
+        }
+    }
+
+    func descendants(of runID: String) throws -> LineageNode? {
+        try read { db in
+            var seen: Set<String> = []
+            func node(_ id: String) throws -> LineageNode? {
+                guard seen.insert(id).inserted,
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT \(Self.runColumns) FROM run_rows WHERE run_id = ?",
+                        arguments: [id]
+                    )
+                else { return nil }
+                let childIDs = try String.fetchAll(
+                    db,
+                    sql: "SELECT run_id FROM run_rows WHERE parent_run_id = ? ORDER BY seq",
+                    arguments: [id]
+                )
+                return LineageNode(run: RunSummary(row: row), children: try childIDs.compactMap(node))
+            }
+            return try node(runID)
+        }
+    }
+
+    func uses(of digest: String, role: String) throws -> [DigestUse] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT run_id, step_index, role, media_type, MIN(seq) AS seq FROM digest_rows
+                    WHERE digest = ? AND role = ? GROUP BY run_id, step_index ORDER BY seq
+                    """,
+                arguments: [digest, role]
+            ).map {
+                DigestUse(
+                    runID: $0["run_id"],
+                    stepIndex: $0["step_index"],
+                    role: $0["role"],
+                    mediaType: $0["media_type"],
+                    entryIndex: UInt64($0["seq"] as Int64)
+                )
+            }
+        }
+    }
+
+    func runs(named name: String) throws -> [RunSummary] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.runColumns) FROM run_rows WHERE name = ? ORDER BY seq DESC",
+                arguments: [name]
+            ).map(RunSummary.init(row:))
+        }
+    }
+
+    func runs(taggedWith key: String, value: String) throws -> [RunSummary] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.runColumns) FROM run_rows r WHERE EXISTS (
+                      SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ? AND t.value = ? AND t.seq = (
+                        SELECT MAX(seq) FROM tags u WHERE u.run_id = t.run_id AND u.key = t.key))
+                    ORDER BY seq DESC
+                    """,
+                arguments: [key, value]
+            ).map(RunSummary.init(row:))
+        }
+    }
+
+    func rowCounts() throws -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for table in ["entries", "run_rows", "step_rows", "digest_rows", "tags"] {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return counts
         }
     }
 }

@@ -46,6 +46,20 @@ enum LedgerBackend {
         #endif
     }
 
+    /// The lineage index in the PostgreSQL database at `url` (exit 2 when this build lacks PostgreSQL or the URL is
+    /// malformed; the connection is made when the ledger opens).
+    static func postgresIndex(url: String) throws -> LedgerIndexLocation {
+        #if PostgreSQL
+        do {
+            return .postgres(try PostgresLedgerLocation(url: url))
+        } catch {
+            throw CLIError("\(error)", exitCode: 2)
+        }
+        #else
+        throw CLIError(PostgresSupport.missingSupportMessage, exitCode: 2)
+        #endif
+    }
+
     /// The storage of the store's ledger: PostgreSQL when configured, else nil (the local files).
     static func configuredStorage(storeRoot: String) throws -> (any LedgerStorage)? {
         guard let url = try configuredURL(storeRoot: storeRoot) else { return nil }

@@ -11,14 +11,20 @@ import Darwin
 #endif
 
 extension StoreOptions {
-    /// Opens the store's ledger (local or PostgreSQL) over the store's objects (local or S3), reporting a torn tail
+    /// Opens the store's ledger (local or PostgreSQL, with its index in the same place) over the store's objects
+    /// (local or S3), reporting a torn tail
     /// that was cut on stderr; exit 2 when it cannot be opened.
     func openLedger(debrisAge: Double? = nil) throws -> Ledger {
         let (store, objects) = try openObjects(debrisAge: debrisAge)
-        let storage = try LedgerBackend.configuredStorage(storeRoot: store.root)
+        // A PostgreSQL ledger keeps its lineage index beside it, shared by every host (spec/postgres.md).
+        let url = try LedgerBackend.configuredURL(storeRoot: store.root)
+        let storage = try url.map { try LedgerBackend.openPostgres(url: $0) }
+        let index = try url.map { try LedgerBackend.postgresIndex(url: $0) }
         do {
             let ledger =
-                try storage.map { try Ledger.open(objects: objects, storage: $0, root: store.root) }
+                try storage.map {
+                    try Ledger.open(objects: objects, storage: $0, root: store.root, index: index ?? .localSQLite)
+                }
                 ?? Ledger.open(objects: objects, root: store.root)
             if let cut = ledger.recoveredTail { Terminal.error("ledger: \(cut)") }
             return ledger

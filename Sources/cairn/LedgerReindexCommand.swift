@@ -2,11 +2,13 @@ import ArgumentParser
 import CairnLedger
 import CairnManifest
 
-/// `cairn ledger reindex`: rebuilds the SQLite index from the log.
+/// `cairn ledger reindex`: rebuilds the lineage index (SQLite, or PostgreSQL beside a PostgreSQL ledger) from the log.
 struct LedgerReindexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reindex",
-        abstract: "Delete and rebuild the derived SQLite index (index.sqlite) from the log."
+        abstract:
+            "Delete and rebuild the derived lineage index from the log (index.sqlite, or in PostgreSQL beside a "
+            + "PostgreSQL ledger)."
     )
 
     @OptionGroup var storeOptions: StoreOptions

@@ -40,3 +40,13 @@ struct ReceiptStatusTests {
         }
     }
 }
+
+/// The local SQLite index passes the lineage-index contract (spec/index.md, "Backends").
+@Suite(.timeLimit(.minutes(15)))
+struct LedgerIndexContractTests {
+    @Test func sqliteIndexPassesTheContract() throws {
+        let directory = try TemporaryDirectory(prefix: "cairn-index-contract")
+        let path = directory.appending("index.sqlite")
+        try LedgerIndexConformance.run(directory: directory.path) { try Ledger.sqliteIndex(path: path) }
+    }
+}
