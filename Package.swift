@@ -231,7 +231,8 @@ let package = Package(
         .target(
             name: "_CairnConformance",
             dependencies: [
-                "CairnCore", "CairnStore", "CairnLedger", "CairnManifest", "CairnS3", "CairnPostgres", "_CairnTestSupport",
+                "CairnCore", "CairnStore", "CairnLedger", "CairnManifest", "CairnS3", "CairnPostgres",
+                "_CairnTestSupport",
             ],
             path: "Tests/_CairnConformance",
             swiftSettings: swiftSettings

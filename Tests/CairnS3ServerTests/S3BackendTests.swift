@@ -269,7 +269,10 @@ struct S3InitCommandTests {
         #expect(fsck.status == 0 && fsck.stdoutText.contains("checked 0 objects"), "\(fsck.stdoutText)")
         let bench = try runCairn(["bench", "--store", store, "--only", "hashing"])
         #expect(bench.status == 2)
-        #expect(bench.stderrText.contains("keeps its objects in s3://\(server.bucket)/\(prefix)"), "\(bench.stderrText)")
+        #expect(
+            bench.stderrText.contains("keeps its objects in s3://\(server.bucket)/\(prefix)"),
+            "\(bench.stderrText)"
+        )
     }
 
     @Test func initSaysWhatIsWrongAndWritesNothing() throws {
