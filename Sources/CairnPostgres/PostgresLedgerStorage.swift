@@ -25,12 +25,8 @@ public final class PostgresLedgerStorage: LedgerStorage {
     /// The schema version this build reads and writes.
     public static let schemaVersion = "1"
 
-    private let group: MultiThreadedEventLoopGroup
-    private let password: String?
-    private let logger = Logger(label: "cairn.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-    private var connection: PostgresConnection?
-    private var closed = false
-    private var nextConnectionID = 0
+    /// The connection, its event loop group, and the mapping of failures onto ``PostgresLedgerError``.
+    private let session: PostgresSession
     /// True inside ``withExclusiveAccess(_:)``.
     private var exclusive = false
     /// What the last ``recover()`` of the exclusive access in progress found (nil outside one).
@@ -88,8 +84,12 @@ public final class PostgresLedgerStorage: LedgerStorage {
     ) throws {
         target = location
         tables = Tables(schema: location.schema)
-        password = PostgresCredentials.password(for: location, environment: environment)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        session = PostgresSession(
+            target: location,
+            environment: environment,
+            applicationName: "cairn",
+            owner: "storage"
+        )
         do {
             try prepareSchema()
         } catch {
@@ -109,146 +109,23 @@ public final class PostgresLedgerStorage: LedgerStorage {
     deinit { close() }
 
     /// Closes the connection and shuts the event loop group down. Further calls throw `.connection`.
-    public func close() {
-        guard !closed else { return }
-        closed = true
-        if let connection { try? connection.close().wait() }
-        connection = nil
-        try? group.syncShutdownGracefully()
-    }
+    public func close() { session.close() }
 
     // MARK: Connection
 
-    private func fail(_ error: any Error, _ purpose: String) -> any Error {
-        if error is PostgresLedgerError || error is LedgerError { return error }
-        if let error = error as? PSQLError {
-            switch error.code {
-            case .server:
-                let state = error.serverInfo?[.sqlState]
-                var code: PostgresLedgerError.Code = state?.hasPrefix("28") == true ? .authentication : .server
-                // Connection exceptions and an administrator's or crash shutdown end the session.
-                if state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true {
-                    code = .connection
-                    connection = nil
-                }
-                return PostgresLedgerError(
-                    code,
-                    purpose: purpose,
-                    location: target.server,
-                    sqlState: state,
-                    detail: error.serverInfo?[.message]
-                )
-            case .authMechanismRequiresPassword:
-                connection = nil
-                return PostgresLedgerError(
-                    .authentication,
-                    purpose: purpose,
-                    location: target.server,
-                    detail: "the server asks for a password; set PGPASSWORD or add a line to the passfile"
-                )
-            default:
-                connection = nil
-                var detail = "\(error.code)"
-                if let underlying = error.underlying { detail += ": \(underlying)" }
-                return PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: detail)
-            }
-        }
-        if error is PostgresDecodingError {
-            return PostgresLedgerError(
-                .server,
-                purpose: purpose,
-                location: target.server,
-                detail: "a column has an unexpected type (are these Cairn's tables?)"
-            )
-        }
-        connection = nil
-        return PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: "\(error)")
-    }
-
-    private func connected() throws -> PostgresConnection {
-        if let connection, !connection.isClosed { return connection }
-        guard !closed else {
-            throw PostgresLedgerError(.connection, purpose: "using a closed storage", location: target.server)
-        }
-        let purpose = "connecting as \(target.user)"
-        let tls: PostgresConnection.Configuration.TLS
-        do {
-            switch target.tls {
-            case .disable: tls = .disable
-            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
-        } catch {
-            throw PostgresLedgerError(.connection, purpose: purpose, location: target.server, detail: "TLS: \(error)")
-        }
-        var configuration = PostgresConnection.Configuration(
-            host: target.host,
-            port: target.port,
-            username: target.user,
-            password: password,
-            database: target.database,
-            tls: tls
-        )
-        configuration.options.connectTimeout = .seconds(10)
-        // Every commit waits for its WAL flush, whatever the server's or role's default: durable on return.
-        configuration.options.additionalStartupParameters = [
-            ("synchronous_commit", "on"), ("application_name", "cairn"),
-        ]
-        nextConnectionID += 1
-        do {
-            let made = try PostgresConnection.connect(
-                on: group.next(),
-                configuration: configuration,
-                id: nextConnectionID,
-                logger: logger
-            ).wait()
-            connection = made
-            return made
-        } catch {
-            throw fail(error, purpose)
-        }
-    }
-
-    /// Runs one statement and returns its rows.
     @discardableResult
     private func run(_ purpose: String, _ query: PostgresQuery) throws -> [PostgresRow] {
-        let connection = try connected()
-        do {
-            return try connection.query(query, logger: logger).wait().rows
-        } catch {
-            throw fail(error, purpose)
-        }
+        try session.run(purpose, query)
     }
 
-    /// Sends `queries` one after another without waiting in between (the connection runs them in order), then
-    /// waits for all: one wake-up of the calling thread instead of one per statement.
     @discardableResult
     private func runPipelined(_ purpose: String, _ queries: [PostgresQuery]) throws -> [[PostgresRow]] {
-        let connection = try connected()
-        let futures = queries.map { connection.query($0, logger: logger) }
-        var results: [[PostgresRow]] = []
-        var failure: (any Error)?
-        for future in futures {
-            do {
-                results.append(try future.wait().rows)
-            } catch {
-                if failure == nil { failure = error }
-            }
-        }
-        if let failure { throw fail(failure, purpose) }
-        return results
+        try session.runPipelined(purpose, queries)
     }
 
-    /// Sends a statement whose outcome nobody waits for (releasing a lock, ending a read-only snapshot): the next
-    /// statement on the connection runs after it.
-    private func send(_ query: PostgresQuery) {
-        guard let connection, !connection.isClosed else { return }
-        _ = connection.query(query, logger: logger)
-    }
+    private func send(_ query: PostgresQuery) { session.send(query) }
 
-    private func decode<T>(_ purpose: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw fail(error, purpose) }
-    }
+    private func decode<T>(_ purpose: String, _ body: () throws -> T) throws -> T { try session.decode(purpose, body) }
 
     // MARK: Schema
 

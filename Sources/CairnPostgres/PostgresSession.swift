@@ -17,9 +17,20 @@ final class PostgresSession {
     private var connection: PostgresConnection?
     private var closed = false
     private var nextConnectionID = 0
+    /// The `application_name` the server shows for this session.
+    private let applicationName: String
+    /// What a call after ``close()`` names as closed ("storage", "index").
+    private let owner: String
 
-    init(target: PostgresLedgerLocation, environment: [String: String]) {
+    init(
+        target: PostgresLedgerLocation,
+        environment: [String: String],
+        applicationName: String = "cairn-index",
+        owner: String = "connection"
+    ) {
         self.target = target
+        self.applicationName = applicationName
+        self.owner = owner
         password = PostgresCredentials.password(for: target, environment: environment)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
@@ -42,6 +53,7 @@ final class PostgresSession {
             case .server:
                 let state = error.serverInfo?[.sqlState]
                 var code: PostgresLedgerError.Code = state?.hasPrefix("28") == true ? .authentication : .server
+                // Connection exceptions and an administrator's or crash shutdown end the session.
                 if state?.hasPrefix("08") == true || state?.hasPrefix("57P") == true {
                     code = .connection
                     connection = nil
@@ -83,7 +95,7 @@ final class PostgresSession {
     private func connected() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         guard !closed else {
-            throw PostgresLedgerError(.connection, purpose: "using a closed connection", location: target.server)
+            throw PostgresLedgerError(.connection, purpose: "using a closed \(owner)", location: target.server)
         }
         let purpose = "connecting as \(target.user)"
         let tls: PostgresConnection.Configuration.TLS
@@ -106,7 +118,7 @@ final class PostgresSession {
         )
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [
-            ("synchronous_commit", "on"), ("application_name", "cairn-index"),
+            ("synchronous_commit", "on"), ("application_name", applicationName),
         ]
         nextConnectionID += 1
         do {
@@ -132,6 +144,25 @@ final class PostgresSession {
         } catch {
             throw fail(error, purpose)
         }
+    }
+
+    /// Sends `queries` one after another, then waits for all: one wake-up of the calling thread instead of one per
+    /// statement (postgres-nio runs them in order).
+    @discardableResult
+    func runPipelined(_ purpose: String, _ queries: [PostgresQuery]) throws -> [[PostgresRow]] {
+        let connection = try connected()
+        let futures = queries.map { connection.query($0, logger: logger) }
+        var results: [[PostgresRow]] = []
+        var failure: (any Error)?
+        for future in futures {
+            do {
+                results.append(try future.wait().rows)
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw fail(failure, purpose) }
+        return results
     }
 
     /// Sends a statement whose outcome nobody waits for (a ROLLBACK after a failure): the next statement on the
