@@ -7,14 +7,15 @@
 #   same run: the local SQLite index of the same log (caught up and queried the same way), and psql running the
 #   same recursive ancestor query on the same tables (`\timing`, median of CALLS).
 # Usage: Benchmarks/compare/pg-lineage.sh [COUNT=1000000] [CHAIN=1000] [CALLS=25]
-# Builds cairn-pg-lineage-bench in release with the PostgreSQL trait in $SCRATCH (default .build-scale-release).
+# Builds cairn-pg-lineage-bench in release with the S3 and PostgreSQL traits in $SCRATCH (default .build-scale, as
+# Benchmarks/compare/pg.sh and s3.sh and the server tests: one package resolution, release products beside debug).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . Benchmarks/compare/lib.sh
 COUNT=${1:-1000000}
 CHAIN=${2:-1000}
 CALLS=${3:-25}
-SCRATCH=${SCRATCH:-.build-scale-release}
+SCRATCH=${SCRATCH:-.build-scale}
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cairn-pg-lineage.XXXXXX")
 started=0
 SCHEMA=""
@@ -25,17 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-swift build -c release --traits PostgreSQL --scratch-path "$SCRATCH" --product cairn-pg-lineage-bench \
+swift build -c release --traits S3,PostgreSQL --scratch-path "$SCRATCH" --product cairn-pg-lineage-bench \
     -Xswiftc -warnings-as-errors >&2
 BIN=$SCRATCH/release/cairn-pg-lineage-bench
-if ! bash scripts/pg-server.sh status; then
-    bash scripts/pg-server.sh start
-    started=1
-fi
-eval "$(bash scripts/pg-server.sh env)"
-PORT=${CAIRN_PG_URL##*:}
-PORT=${PORT%%/*}
-PSQL=(psql -h 127.0.0.1 -p "$PORT" -U cairn -d cairn -qAt -v ON_ERROR_STOP=1)
+use_pg_server
 
 echo "== lineage index in PostgreSQL: $COUNT entries, a chain of depth $CHAIN, $CALLS calls per query"
 echo "PostgreSQL: $("${PSQL[@]}" -c 'SHOW server_version')"

@@ -26,14 +26,7 @@ trap cleanup EXIT
 
 swift build -c "$CONFIG" --traits S3,PostgreSQL --scratch-path .build-scale --product cairn-pg-bench -Xswiftc -warnings-as-errors >&2
 BIN=.build-scale/$CONFIG/cairn-pg-bench
-if ! bash scripts/pg-server.sh status; then
-    bash scripts/pg-server.sh start
-    started=1
-fi
-eval "$(bash scripts/pg-server.sh env)"
-PORT=${CAIRN_PG_URL##*:}
-PORT=${PORT%%/*}
-PSQL=(psql -h 127.0.0.1 -p "$PORT" -U cairn -d cairn -qAt -v ON_ERROR_STOP=1)
+use_pg_server
 
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # WAL written between two LSNs, per entry (what each commit's flush carries).
