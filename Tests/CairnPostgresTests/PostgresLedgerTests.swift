@@ -6,6 +6,7 @@ import CairnPostgres
 import CairnStore
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import _CairnConformance
 import _CairnTestSupport
@@ -217,6 +218,46 @@ struct PostgresLedgerStorageTests {
             return try writer.append([Array("fourth".utf8)])
         }
         #expect(next == 4)
+    }
+
+    @Test func aOneStatementCommitOverABrokenConnectionLandsOnceWithItsCheckpoint() throws {
+        let scratch = PostgresServer.Scratch()
+        let writer = try scratch.open()
+        let killer = try scratch.open()
+        @Sendable func note(_ size: UInt64, _ root: MerkleHash) -> String { "size \(size) root \(root.bytes)" }
+        // The first commit finds the end itself; the next one, the log being where it left it, is one statement.
+        #expect(try writer.commit([Array("first".utf8)], checkpoint: note) == 1)
+        try killer.execute(unsafeSQL: "SELECT pg_terminate_backend(\(try writer.backendProcessID()))")
+        Thread.sleep(forTimeInterval: 0.2)
+        // Its statement meets the ended session: it reconnects, finds the end, and commits the batch once.
+        #expect(try writer.commit([Array("second".utf8), Array("third".utf8)], checkpoint: note) == 3)
+        let entries = try killer.withSharedAccess { try killer.entries(0..<(try killer.committedSize())) }
+        #expect(entries.map { String(decoding: $0, as: UTF8.self) } == ["first", "second", "third"])
+        let checkpoint = try killer.withSharedAccess { try killer.checkpoint() }
+        let root = try killer.withSharedAccess { try killer.root(size: 3) }
+        #expect(checkpoint?.note == note(3, root) && checkpoint?.sequence == 2, "\(String(describing: checkpoint))")
+        // A writer inside the exclusive access holds a one-statement commit off until it leaves.
+        nonisolated(unsafe) let holder = try scratch.open()
+        let entered = DispatchSemaphore(value: 0)
+        let held = Mutex<Result<UInt64, any Error>?>(nil)
+        let done = DispatchGroup()
+        DispatchQueue.global().async(group: done) {
+            let result = Result {
+                try holder.withExclusiveAccess { () throws -> UInt64 in
+                    _ = try holder.recover()
+                    entered.signal()
+                    Thread.sleep(forTimeInterval: 0.5)
+                    return try holder.append([Array("held".utf8)])
+                }
+            }
+            held.withLock { $0 = result }
+        }
+        entered.wait()
+        #expect(try writer.commit([Array("after".utf8)], checkpoint: note) == 5)
+        done.wait()
+        #expect(try held.withLock { $0 }?.get() == 4)
+        let all = try killer.withSharedAccess { try killer.entries(0..<(try killer.committedSize())) }
+        #expect(all.suffix(2).map { String(decoding: $0, as: UTF8.self) } == ["held", "after"])
     }
 
     @Test func aWriterWhoseLogMovedIsRefusedAndCommitsNothing() throws {
