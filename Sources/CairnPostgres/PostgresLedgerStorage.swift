@@ -390,7 +390,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
 
     /// The append statement of `plan` (spec/postgres.md): one statement, so one transaction and one commit. The
     /// head moves from the plan's old size to its new size only if it is still at the old one, and the entries,
-    /// nodes and (given a note) the checkpoint are written only if it moved. Sent again after an unknown outcome,
+    /// nodes and (given a note; nil writes none) the checkpoint are written only if it moved. Sent again after an unknown outcome,
     /// it writes nothing a second time.
     ///
     /// `locking` adds a transaction advisory lock on the ledger's key, taken before the head is compared: the
@@ -399,19 +399,6 @@ public final class PostgresLedgerStorage: LedgerStorage {
         let t = tables
         let old = Int64(plan.oldSize)
         let new = Int64(plan.newSize)
-        guard let note else {
-            return """
-                WITH h AS (UPDATE \(unescaped: t.head) SET size = \(new) WHERE id = 1 AND size = \(old) \
-                RETURNING size), \
-                e AS (INSERT INTO \(unescaped: t.entries) (idx, leaf, payload) \
-                SELECT * FROM unnest(\(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[]) \
-                WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
-                n AS (INSERT INTO \(unescaped: t.nodes) (level, idx, hash) \
-                SELECT * FROM unnest(\(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \
-                \(plan.nodeHashes)::bytea[]) WHERE EXISTS (SELECT 1 FROM h) RETURNING 1) \
-                SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n)
-                """
-        }
         // The key is the schema's name, which is `[a-z_][a-z0-9_]*` (spec/postgres.md), so it is safe as a literal.
         let lock = locking ? "l AS (SELECT pg_advisory_xact_lock(hashtextextended('\(t.lockKey)', 0))), " : ""
         let locked = locking ? " AND EXISTS (SELECT 1 FROM l)" : ""
@@ -425,7 +412,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             SELECT * FROM unnest(\(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \
             \(plan.nodeHashes)::bytea[]) WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
             c AS (INSERT INTO \(unescaped: t.checkpoint) AS c (id, sequence, note) \
-            SELECT 1, 1, \(note) WHERE EXISTS (SELECT 1 FROM h) \
+            SELECT 1, 1, \(note)::text WHERE EXISTS (SELECT 1 FROM h) AND \(note)::text IS NOT NULL \
             ON CONFLICT (id) DO UPDATE SET sequence = c.sequence + 1, note = EXCLUDED.note RETURNING 1) \
             SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n), \
             (SELECT count(*) FROM c)
