@@ -184,34 +184,47 @@ public enum LedgerEntry: Sendable, Hashable {
             .array(
                 list.map {
                     .object(
-                        JSONObject([("digest", .string($0.digest.description)), ("media_type", optional($0.mediaType))])
+                        JSONObject(codePointOrdered: [
+                            ("digest", .string($0.digest.description)), ("media_type", optional($0.mediaType)),
+                        ])
                     )
                 }
             )
         }
-        var pairs: [(String, JSONValue)] = [("v", .integer(JSONInteger(1))), ("timestamp", .string(timestamp))]
+        // Each entry's fields are listed in code point order of their keys, the order canonical JSON writes, so
+        // the encoder writes them as they stand instead of sorting.
+        let pairs: [(String, JSONValue)]
         switch self {
         case .manifest(let r):
-            pairs += [
-                ("type", "manifest"), ("run_id", .string(r.runID)), ("parent_run_id", optional(r.parentRunID)),
-                ("name", optional(r.name)), ("canonical_hash", .string(r.canonicalHash)),
-                ("manifest", .string(r.manifestDigest.description)), ("status", optional(r.status)),
-            ]
+            pairs =
+                [
+                    ("canonical_hash", .string(r.canonicalHash)), ("manifest", .string(r.manifestDigest.description)),
+                    ("name", optional(r.name)), ("parent_run_id", optional(r.parentRunID)),
+                    ("run_id", .string(r.runID)),
+                    ("status", optional(r.status)),
+                    ("timestamp", .string(timestamp)), ("type", "manifest"), ("v", .integer(JSONInteger(1))),
+                ]
         case .receipt(let r):
-            pairs += [
-                ("type", "receipt"), ("run_id", .string(r.runID)), ("step_name", .string(r.stepName)),
-                ("step_index", .integer(JSONInteger(r.stepIndex))), ("attempt", .integer(JSONInteger(r.attempt))),
-                ("status", .string(r.status.rawValue)), ("started_at", .string(r.startedAt)),
-                ("finished_at", .string(r.finishedAt)), ("inputs", artifacts(r.inputs)),
-                ("outputs", artifacts(r.outputs)), ("provider", .string(r.provider)),
-                ("provider_request_id", optional(r.providerRequestID)),
-                ("provider_response_id", optional(r.providerResponseID)),
-                ("fingerprint", optional(r.fingerprint)), ("error", optional(r.error)),
-            ]
+            pairs =
+                [
+                    ("attempt", .integer(JSONInteger(r.attempt))), ("error", optional(r.error)),
+                    ("fingerprint", optional(r.fingerprint)), ("finished_at", .string(r.finishedAt)),
+                    ("inputs", artifacts(r.inputs)), ("outputs", artifacts(r.outputs)),
+                    ("provider", .string(r.provider)),
+                    ("provider_request_id", optional(r.providerRequestID)),
+                    ("provider_response_id", optional(r.providerResponseID)), ("run_id", .string(r.runID)),
+                    ("started_at", .string(r.startedAt)), ("status", .string(r.status.rawValue)),
+                    ("step_index", .integer(JSONInteger(r.stepIndex))), ("step_name", .string(r.stepName)),
+                    ("timestamp", .string(timestamp)), ("type", "receipt"), ("v", .integer(JSONInteger(1))),
+                ]
         case .tag(let t):
-            pairs += [("type", "tag"), ("run_id", .string(t.runID)), ("key", .string(t.key)), ("value", t.value)]
+            pairs =
+                [
+                    ("key", .string(t.key)), ("run_id", .string(t.runID)), ("timestamp", .string(timestamp)),
+                    ("type", "tag"), ("v", .integer(JSONInteger(1))), ("value", t.value),
+                ]
         }
-        return .object(JSONObject(pairs))
+        return .object(JSONObject(codePointOrdered: pairs))
     }
 
     /// The entry's bytes: canonical JSON (spec/ledger.md).
@@ -359,10 +372,5 @@ private struct EntryFields {
 
 /// RFC 3339 UTC timestamps with milliseconds, as the ledger writes them.
 enum Timestamp {
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date())
-    }
+    static func now() -> String { CairnManifest.Timestamp.millisecondText(Date()) }
 }

@@ -319,7 +319,7 @@ struct CanonicalWriter: ~Copyable {
     private mutating func writeSorted(_ object: JSONObject, depth: Int) throws {
         append(UInt8(ascii: "{"))
         var first = true
-        for (key, element) in object.entriesSortedByCodePoint {
+        try object.forEachEntrySortedByCodePoint { key, element in
             if !first { append(UInt8(ascii: ",")) }
             first = false
             writeKey(key)

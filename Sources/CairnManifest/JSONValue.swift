@@ -304,6 +304,24 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// Creates an object from pairs listed in strictly increasing code point order of their keys (so none repeats):
+    /// one pass to check the order instead of a duplicate search per key. Pairs in any other order are taken as
+    /// ``init(_:)`` takes them.
+    package init(codePointOrdered pairs: [(String, JSONValue)]) {
+        var ordered = true
+        var index = 1
+        while ordered, index < pairs.count {
+            ordered = codePointLess(pairs[index - 1].0, pairs[index].0)
+            index += 1
+        }
+        guard ordered, pairs.count <= Self.indexThreshold else {
+            self.init(pairs)
+            return
+        }
+        self.init()
+        storage = pairs.map { (key: $0.0, value: $0.1) }
+    }
+
     /// Creates an object from a literal; a repeated key keeps its last value.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements)
@@ -363,6 +381,16 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The entries sorted by key in Unicode code point order (the same as UTF-8 byte order).
     public var entriesSortedByCodePoint: [Element] {
         storage.sorted { codePointLess($0.key, $1.key) }
+    }
+
+    /// Calls `body` with each entry in Unicode code point order of the keys, without copying the entries: in place
+    /// when they are already in that order (as objects built key by key in order are), else through a sorted list
+    /// of positions.
+    @inline(__always)
+    func forEachEntrySortedByCodePoint(_ body: (String, JSONValue) throws -> Void) rethrows {
+        if isSortedByCodePoint { return try forEachEntry(body) }
+        let order = storage.indices.sorted { codePointLess(storage[$0].key, storage[$1].key) }
+        for index in order { try body(storage[index].key, storage[index].value) }
     }
 
     /// An empty object with room for `capacity` entries.
@@ -515,18 +543,24 @@ func keyHash(_ key: String) -> UInt32 {
 
 /// Orders two strings by Unicode code point (the same as comparing their UTF-8 bytes).
 func codePointLess(_ lhs: String, _ rhs: String) -> Bool {
+    // Native strings lend their UTF-8 without a copy; others (bridged) are made native first.
+    let native = lhs.utf8.withContiguousStorageIfAvailable { left in
+        rhs.utf8.withContiguousStorageIfAvailable { right in utf8Less(left, right) }
+    }
+    if let native, let less = native { return less }
     var lhs = lhs
     var rhs = rhs
-    return lhs.withUTF8 { left in
-        rhs.withUTF8 { right in
-            let shared = min(left.count, right.count)
-            if shared > 0 {
-                let order = memcmp(left.baseAddress!, right.baseAddress!, shared)
-                if order != 0 { return order < 0 }
-            }
-            return left.count < right.count
-        }
+    return lhs.withUTF8 { left in rhs.withUTF8 { right in utf8Less(left, right) } }
+}
+
+@inline(__always)
+private func utf8Less(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+    let shared = min(left.count, right.count)
+    if shared > 0 {
+        let order = memcmp(left.baseAddress!, right.baseAddress!, shared)
+        if order != 0 { return order < 0 }
     }
+    return left.count < right.count
 }
 
 extension JSONInteger: ExpressibleByIntegerLiteral {

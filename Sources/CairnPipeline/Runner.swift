@@ -179,12 +179,7 @@ extension Pipeline {
 enum RFC3339 {
     static func now() -> String { format(Date()) }
 
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { Timestamp.millisecondText(date) }
 }
 
 /// The outcome of one stage inside a run.

@@ -215,4 +215,40 @@ struct CanonicalWriterTests {
         #expect(!isValidSHA256(String(decoding: valid + [0x30], as: UTF8.self)))
         #expect(!isValidSHA256(nil))
     }
+    @Test("Objects: written sorted whether their entries come in order, out of order or repeated")
+    func objectOrders() throws {
+        let keys = ["a", "b", "ba", "\u{E9}", "\u{1F989}", "z", "_", "A"]
+        let sorted = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let expected = "{" + sorted.map { "\"\($0)\":\"\($0)\"" }.joined(separator: ",") + "}"
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<50 {
+            let order = round == 0 ? sorted : keys.shuffled(using: &generator)
+            let pairs = order.map { ($0, JSONValue.string($0)) }
+            for object in [JSONObject(pairs), JSONObject(codePointOrdered: pairs)] {
+                #expect(try CanonicalJSON.string(.object(object)) == expected, "\(order)")
+            }
+        }
+        // A repeated key keeps its last value at its first position, through either initializer.
+        let repeated: [(String, JSONValue)] = [("b", 1), ("a", 2), ("b", 3)]
+        #expect(JSONObject(codePointOrdered: repeated) == JSONObject(repeated))
+        #expect(try CanonicalJSON.string(.object(JSONObject(codePointOrdered: repeated))) == #"{"a":2,"b":3}"#)
+    }
+
+    @Test("Millisecond timestamps match Foundation's ISO 8601 formatter, truncating microseconds")
+    func millisecondTimestamps() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        #expect(Timestamp.millisecondText(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(
+            Timestamp.millisecondText(Date(timeIntervalSince1970: 1_000_000_000.9996)) == "2001-09-09T01:46:40.999Z"
+        )
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 {
+            // From 1970 to 2100, 0.4 ms past a whole millisecond: truncating and rounding agree there.
+            let milliseconds = Double(UInt64.random(in: 0...4_102_444_800_000, using: &generator))
+            let date = Date(timeIntervalSince1970: (milliseconds + 0.4) / 1_000)
+            #expect(Timestamp.millisecondText(date) == formatter.string(from: date), "\(milliseconds)")
+        }
+    }
 }
