@@ -4,8 +4,9 @@
 #   durable appends/s through the real Ledger (entry encoding, the checkpoint's signature, one statement per batch
 #   holding the append and the checkpoint) and through the storage alone, one entry per append and BATCH entries
 #   per append, vs pgbench inserting the same entry bytes into a one-table ledger (idx bigint primary key, payload
-#   bytea): one row per transaction, and BATCH rows per one-statement transaction; and vs pgbench writing the rows
-#   a ledger append writes (head, entries with leaf hashes, two tree-node rows per entry, checkpoint).
+#   bytea): one row per transaction, and BATCH rows per one-statement transaction (every row's bytes sent as a
+#   bound parameter, as the ledger sends them); and vs pgbench writing the rows a ledger append writes (head,
+#   entries with leaf hashes, one tree-node row per 8 entries, checkpoint).
 # Usage: Benchmarks/compare/pg.sh [COUNT=2000] [BATCH=100] [RUNS=3]
 # Builds cairn-pg-bench with the PostgreSQL trait in .build-scale (CONFIG=debug by default; CONFIG=release for
 # figures to publish: a release build of postgres-nio takes several minutes more).
@@ -52,12 +53,19 @@ for run in $(seq "$RUNS"); do
         -c "CREATE TABLE peer_ledger (idx bigint PRIMARY KEY, payload bytea NOT NULL)" \
         -c "CREATE SEQUENCE IF NOT EXISTS peer_idx"
     printf '%s\n' "INSERT INTO peer_ledger VALUES (nextval('peer_idx'), decode(:body, 'hex'));" >"$WORK/one.sql"
-    printf '%s\n' "INSERT INTO peer_ledger SELECT nextval('peer_idx'), decode(:body, 'hex') FROM generate_series(1, $BATCH);" \
+    # A batch sends every entry's bytes, as the ledger does: BATCH variables b1..bBATCH, each bound as its own
+    # parameter of the prepared statement (hex text: pgbench binds text only), unnested into rows by the server.
+    bodies=() list=""
+    for i in $(seq "$BATCH"); do
+        bodies+=(-D "b$i=$hex")
+        list+="${list:+, }:b$i"
+    done
+    printf '%s\n' "INSERT INTO peer_ledger SELECT nextval('peer_idx'), decode(x, 'hex') FROM unnest(ARRAY[$list]::text[]) x;" \
         >"$WORK/batch.sql"
     # tps SCRIPT TRANSACTIONS: pgbench's transactions per second, one client, prepared statements.
     tps() {
-        pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$2" -D body="$hex" -f "$1" cairn 2>/dev/null |
-            sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+        pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$2" -D body="$hex" "${bodies[@]}" -f "$1" \
+            cairn 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
     }
     one=$(tps "$WORK/one.sql" "$COUNT")
     before=$(lsn)
@@ -67,8 +75,8 @@ for run in $(seq "$RUNS"); do
     peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
     "${PSQL[@]}" -c "DROP TABLE peer_ledger" -c "DROP SEQUENCE peer_idx"
     # The second peer writes the rows a ledger append writes, in one statement per batch as the ledger does: the
-    # head row, each entry with its 32-byte leaf hash, two 32-byte tree-node rows per entry (the leaf and, on
-    # average, one inner node), and the checkpoint row.
+    # head row, each entry with its 32-byte leaf hash, one 32-byte tree-node row per 8 entries (the nodes of level 4
+    # and above, spec/postgres.md), and the checkpoint row.
     "${PSQL[@]}" -c "SET client_min_messages = warning" \
         -c "DROP TABLE IF EXISTS peer_entries, peer_nodes, peer_head, peer_checkpoint" \
         -c "CREATE TABLE peer_head (id int PRIMARY KEY, size bigint NOT NULL)" \
@@ -77,17 +85,17 @@ for run in $(seq "$RUNS"); do
         -c "CREATE TABLE peer_nodes (level smallint, idx bigint, hash bytea NOT NULL, PRIMARY KEY (level, idx))" \
         -c "CREATE TABLE peer_checkpoint (id int PRIMARY KEY, sequence bigint NOT NULL, note text NOT NULL)" \
         -c "INSERT INTO peer_checkpoint VALUES (1, 1, repeat('n', 200))"
+    # rows_sql N LIST: the statement for N entries whose hex bytes are the variables in LIST.
     rows_sql() {
         printf '%s\n' "WITH h AS (UPDATE peer_head SET size = size + $1 WHERE id = 1 RETURNING size - $1 AS base), \
-e AS (INSERT INTO peer_entries SELECT h.base + i, sha256(decode(:body, 'hex')), decode(:body, 'hex') \
-FROM h, generate_series(0, $1 - 1) i RETURNING 1), \
-n AS (INSERT INTO peer_nodes SELECT l, h.base + i, sha256(decode(:body, 'hex')) \
-FROM h, generate_series(0, $1 - 1) i, generate_series(0, 1) l RETURNING 1), \
+d AS (SELECT n - 1 AS i, decode(x, 'hex') AS p FROM unnest(ARRAY[$2]::text[]) WITH ORDINALITY u(x, n)), \
+e AS (INSERT INTO peer_entries SELECT h.base + d.i, sha256(d.p), d.p FROM h, d RETURNING 1), \
+n AS (INSERT INTO peer_nodes SELECT 4, h.base + d.i, sha256(d.p) FROM h, d WHERE (h.base + d.i) % 8 = 7 RETURNING 1), \
 c AS (UPDATE peer_checkpoint SET sequence = sequence + 1 WHERE id = 1 RETURNING 1) \
 SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM n), (SELECT count(*) FROM c);"
     }
-    rows_sql 1 >"$WORK/rows1.sql"
-    rows_sql "$BATCH" >"$WORK/rowsb.sql"
+    rows_sql 1 ":body" >"$WORK/rows1.sql"
+    rows_sql "$BATCH" "$list" >"$WORK/rowsb.sql"
     r_one=$(tps "$WORK/rows1.sql" "$COUNT")
     "${PSQL[@]}" -c "TRUNCATE peer_entries, peer_nodes" -c "UPDATE peer_head SET size = 0"
     before=$(lsn)

@@ -22,8 +22,11 @@ public final class PostgresLedgerStorage: LedgerStorage {
     public var location: String { target.description }
     /// Where the ledger lives.
     public let target: PostgresLedgerLocation
-    /// The schema version this build reads and writes.
-    public static let schemaVersion = "1"
+    /// The schema version this build reads and writes (version 1 schemas are upgraded on open: spec/postgres.md).
+    public static let schemaVersion = "2"
+    /// The lowest level of the tree stored in `nodes`: a node below it covers fewer than 16 leaves and is computed from
+    /// their leaf hashes in `entries` (at most 8 read).
+    static let nodeFloor = 4
 
     /// The connection, its event loop group, and the mapping of failures onto ``PostgresLedgerError``.
     private let session: PostgresSession
@@ -150,14 +153,23 @@ public final class PostgresLedgerStorage: LedgerStorage {
                 try run(purpose, "INSERT INTO \(unescaped: t.meta) VALUES ('schema_version', \(Self.schemaVersion))")
             }
             let rows = try run(purpose, "SELECT value FROM \(unescaped: t.meta) WHERE key = 'schema_version'")
-            let version = try rows.first.map { row in try decode(purpose) { try row.decode(String.self) } }
+            var version = try rows.first.map { row in try decode(purpose) { try row.decode(String.self) } }
+            if version == "1" {
+                // Version 1 also stored nodes below the floor. This build never reads them, but a version 1 build
+                // reading what this one writes would miss them: the version moves on, so such a build refuses it.
+                try run(
+                    purpose,
+                    "UPDATE \(unescaped: t.meta) SET value = \(Self.schemaVersion) WHERE key = 'schema_version'"
+                )
+                version = Self.schemaVersion
+            }
             guard version == Self.schemaVersion else {
                 throw PostgresLedgerError(
                     .schemaVersion,
                     purpose: purpose,
                     location: target.server,
                     detail: "schema \(schema) holds ledger tables of version \(version ?? "(none)"); "
-                        + "this build reads version \(Self.schemaVersion) only"
+                        + "this build reads versions 1 and \(Self.schemaVersion) only"
                 )
             }
             try run(purpose, "COMMIT")
@@ -245,19 +257,22 @@ public final class PostgresLedgerStorage: LedgerStorage {
             purpose,
             """
             SELECT size, (SELECT max(idx) FROM \(unescaped: t.entries)), \
-            (SELECT max(idx) FROM \(unescaped: t.nodes) WHERE level = 0) FROM \(unescaped: t.head) WHERE id = 1
+            (SELECT max(idx) FROM \(unescaped: t.nodes) WHERE level = \(Int16(Self.nodeFloor))) \
+            FROM \(unescaped: t.head) WHERE id = 1
             """
         )
         guard let row = rows.first else {
             throw LedgerError(.corruptLog, "\(location): the head row is missing")
         }
-        let (size, lastEntry, lastLeaf) = try decode(purpose) { try row.decode((Int64, Int64?, Int64?).self) }
+        let (size, lastEntry, lastFloor) = try decode(purpose) { try row.decode((Int64, Int64?, Int64?).self) }
         // Entries, nodes and head move in one transaction, so they always agree; anything else is damage.
-        guard lastEntry.map({ $0 + 1 }) ?? 0 == size, lastLeaf.map({ $0 + 1 }) ?? 0 == size else {
+        let floorNodes = size >> Int64(Self.nodeFloor)
+        guard lastEntry.map({ $0 + 1 }) ?? 0 == size, lastFloor.map({ $0 + 1 }) ?? 0 == floorNodes else {
             throw LedgerError(
                 .corruptLog,
                 "\(location): the head says \(size) entries but entries end at \(lastEntry.map { "\($0)" } ?? "none") "
-                    + "and leaves at \(lastLeaf.map { "\($0)" } ?? "none")"
+                    + "and level-\(Self.nodeFloor) nodes at \(lastFloor.map { "\($0)" } ?? "none") "
+                    + "(expected \(floorNodes == 0 ? "none" : "\(floorNodes - 1)"))"
             )
         }
         let committed = UInt64(size)
@@ -287,25 +302,53 @@ public final class PostgresLedgerStorage: LedgerStorage {
             start += UInt64(1) << UInt64(level)
         }
         guard !wanted.isEmpty else { return [] }
-        let levels = wanted.map { Int16($0.level) }
-        let indexes = wanted.map { Int64($0.index) }
+        // Peaks at or above the floor are rows of `nodes`; the ones below cover the last `size mod 16` leaves, read
+        // from `entries` in the same statement (level -1 marks a leaf).
+        let stored = wanted.filter { $0.level >= Self.nodeFloor }
+        let levels = stored.map { Int16($0.level) }
+        let indexes = stored.map { Int64($0.index) }
+        let tail = Int64(size) - Int64(size % (UInt64(1) << UInt64(Self.nodeFloor)))
         let purpose = "reading the tree's peaks"
         let rows = try run(
             purpose,
             """
-            SELECT n.level, n.hash FROM \(unescaped: tables.nodes) n \
+            SELECT n.level, n.idx, n.hash FROM \(unescaped: tables.nodes) n \
             JOIN unnest(\(levels)::smallint[], \(indexes)::bigint[]) AS w(level, idx) \
-            ON n.level = w.level AND n.idx = w.idx ORDER BY n.level DESC
+            ON n.level = w.level AND n.idx = w.idx \
+            UNION ALL SELECT CAST(-1 AS smallint), idx, leaf FROM \(unescaped: tables.entries) \
+            WHERE idx >= \(tail) AND idx < \(Int64(size)) ORDER BY 1 DESC, 2
             """
         )
-        let found = try rows.map { (row: PostgresRow) throws -> (level: Int, hash: MerkleHash) in
-            let (level, hash) = try decode(purpose) { try row.decode((Int16, ByteBuffer).self) }
-            return (level: Int(level), hash: try merkleHash(hash, purpose))
+        var found: [(level: Int, hash: MerkleHash)] = []
+        var leaves: [MerkleHash] = []
+        for row in rows {
+            let (level, _, hash) = try decode(purpose) { try row.decode((Int16, Int64, ByteBuffer).self) }
+            if level < 0 {
+                leaves.append(try merkleHash(hash, purpose))
+            } else {
+                found.append((level: Int(level), hash: try merkleHash(hash, purpose)))
+            }
         }
-        guard found.map(\.level) == wanted.map(\.level) else {
+        guard found.map(\.level) == stored.map(\.level), leaves.count == Int(Int64(size) - tail) else {
             throw LedgerError(.corruptLog, "\(location): tree nodes of the peaks of \(size) entries are missing")
         }
+        // The peaks below the floor, largest first, each folded from its leaves.
+        var offset = 0
+        for peak in wanted where peak.level < Self.nodeFloor {
+            let width = 1 << peak.level
+            found.append((level: peak.level, hash: Self.fold(leaves[offset..<offset + width])))
+            offset += width
+        }
         return found
+    }
+
+    /// The RFC 9162 hash of a perfect subtree over `leaves` (a power of two of them, in order).
+    static func fold(_ leaves: ArraySlice<MerkleHash>) -> MerkleHash {
+        var level = Array(leaves)
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count, by: 2).map { Merkle.nodeHash(level[$0], level[$0 + 1]) }
+        }
+        return level[0]
     }
 
     private func merkleHash(_ buffer: ByteBuffer, _ what: String) throws -> MerkleHash {
@@ -363,18 +406,17 @@ public final class PostgresLedgerStorage: LedgerStorage {
                 indexes.append(Int64(index))
                 leaves.append(allocator.buffer(bytes: leaf.bytes))
                 bodies.append(allocator.buffer(bytes: payload))
-                nodeLevels.append(0)
-                nodeIndexes.append(Int64(index))
-                nodeHashes.append(allocator.buffer(bytes: leaf.bytes))
                 peaks.append((0, leaf))
                 while peaks.count >= 2, peaks[peaks.count - 1].level == peaks[peaks.count - 2].level {
                     let right = peaks.removeLast()
                     let left = peaks.removeLast()
                     let parent = Merkle.nodeHash(left.hash, right.hash)
                     let level = left.level + 1
-                    nodeLevels.append(Int16(level))
-                    nodeIndexes.append(Int64(index >> UInt64(level)))
-                    nodeHashes.append(allocator.buffer(bytes: parent.bytes))
+                    if level >= PostgresLedgerStorage.nodeFloor {
+                        nodeLevels.append(Int16(level))
+                        nodeIndexes.append(Int64(index >> UInt64(level)))
+                        nodeHashes.append(allocator.buffer(bytes: parent.bytes))
+                    }
                     peaks.append((level, parent))
                 }
             }
@@ -563,6 +605,30 @@ public final class PostgresLedgerStorage: LedgerStorage {
     public func node(level: Int, index: UInt64) throws -> MerkleHash {
         if let cached = nodeCache[NodeKey(level: level, index: index)] { return cached }
         let purpose = "reading tree node (\(level), \(index))"
+        if level < Self.nodeFloor {
+            // Below the floor a node is folded from its (at most 8) leaf hashes.
+            let start = Int64(index << UInt64(level))
+            let width = 1 << level
+            let rows = try run(
+                purpose,
+                """
+                SELECT leaf FROM \(unescaped: tables.entries) WHERE idx >= \(start) \
+                AND idx < \(start + Int64(width)) ORDER BY idx
+                """
+            )
+            guard rows.count == width else {
+                throw LedgerError(
+                    .notFound,
+                    "\(location): tree node (\(level), \(index)) is past the end of the ledger"
+                )
+            }
+            let leaves = try rows.map { row in
+                try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
+            }
+            let hash = Self.fold(leaves[...])
+            remember(hash, level: level, index: index)
+            return hash
+        }
         let rows = try run(
             purpose,
             "SELECT hash FROM \(unescaped: tables.nodes) WHERE level = \(Int16(level)) AND idx = \(Int64(index))"

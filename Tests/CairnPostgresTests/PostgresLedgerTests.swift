@@ -280,6 +280,95 @@ struct PostgresLedgerStorageTests {
         #expect(recovered == 0)
     }
 
+    /// Raises a server error (so `execute` throws) unless `condition` holds in the schema.
+    static func expectOnServer(_ storage: PostgresLedgerStorage, _ condition: String, _ what: String) {
+        do {
+            try storage.execute(
+                unsafeSQL: "DO $$ BEGIN IF NOT (\(condition)) THEN RAISE EXCEPTION 'failed: %', $x$\(what)$x$; "
+                    + "END IF; END $$"
+            )
+        } catch {
+            Issue.record("\(what): \(error)")
+        }
+    }
+
+    @Test func nodesFromLevelFourAreStoredAndTheLowerOnesAreFoldedFromTheLeaves() throws {
+        let scratch = PostgresServer.Scratch()
+        let directory = try TemporaryDirectory(prefix: "cairn-pg-floor")
+        let store = try ObjectStore.create(at: directory.appending("store"))
+        let ledger = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
+        // Batches of 1, 5, 16 and 15: nodes complete across batch boundaries and inside them; 37 entries in all.
+        var step = 0
+        for size in [1, 5, 16, 15] {
+            try ledger.appendReceipts(
+                try (0..<size).map { _ in
+                    step += 1
+                    return try receipt(run: "r", step: step)
+                }
+            )
+        }
+        let storage = try scratch.open()
+        Self.expectOnServer(storage, "NOT EXISTS (SELECT 1 FROM {schema}.nodes WHERE level < 4)", "no node below 4")
+        Self.expectOnServer(
+            storage,
+            "(SELECT array_agg(level ORDER BY level, idx) FROM {schema}.nodes) = ARRAY[4, 4, 5]::smallint[]",
+            "the level 4 nodes of entries 0-15 and 16-31, and the level 5 node of 0-31"
+        )
+        // Every node of the 37-entry tree, read through a fresh instance (nothing cached), is the fold of its leaves.
+        let (size, _) = try storage.withExclusiveAccess { try storage.recover() }
+        #expect(size == 37)
+        let leaves = try storage.withSharedAccess { try storage.entries(0..<37) }.map { Merkle.leafHash($0) }
+        for level in 0...5 {
+            let width = 1 << level
+            for index in 0..<(37 / width) {
+                var hashes = Array(leaves[index * width..<(index + 1) * width])
+                while hashes.count > 1 {
+                    hashes = stride(from: 0, to: hashes.count, by: 2).map {
+                        Merkle.nodeHash(hashes[$0], hashes[$0 + 1])
+                    }
+                }
+                let stored = try storage.withSharedAccess { try storage.node(level: level, index: UInt64(index)) }
+                #expect(stored == hashes[0], "node (\(level), \(index))")
+            }
+        }
+        #expect(throws: LedgerError.self) { try storage.withSharedAccess { try storage.node(level: 2, index: 9) } }
+        // A fresh writer recovers the peaks (32, 4 and 1 leaves: one stored, two folded) and appends after them.
+        let again = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
+        try again.appendReceipt(try receipt(run: "r", step: 38))
+        let (transfer, verification) = try verifyOffline(try scratch.open(), keyFrom: store.root)
+        #expect(verification.isOK, "\(verification.problems)")
+        #expect(transfer.rootHash == (try again.checkpoint().rootHash) && verification.entryCount == 38)
+        // A missing node at the floor is damage that recovery names.
+        try storage.execute(unsafeSQL: "DELETE FROM {schema}.nodes WHERE level = 4 AND idx = 1")
+        #expect {
+            try storage.withExclusiveAccess { _ = try storage.recover() }
+        } throws: { error in
+            (error as? LedgerError)?.code == .corruptLog && "\(error)".contains("level-4 nodes at 0 (expected 1)")
+        }
+    }
+
+    @Test func aVersionOneSchemaIsUpgradedOnOpenAndItsLedgerStillVerifies() throws {
+        let scratch = PostgresServer.Scratch()
+        let directory = try TemporaryDirectory(prefix: "cairn-pg-v1")
+        let store = try ObjectStore.create(at: directory.appending("store"))
+        let ledger = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
+        try ledger.appendReceipts(try (0..<21).map { try receipt(run: "old", step: $0) })
+        // What version 1 held: the same tables with every level stored (here level 0, the leaves), version '1'.
+        let storage = try scratch.open()
+        try storage.execute(unsafeSQL: "INSERT INTO {schema}.nodes SELECT 0, idx, leaf FROM {schema}.entries")
+        try storage.execute(unsafeSQL: "UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'")
+        let upgraded = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
+        Self.expectOnServer(
+            storage,
+            "(SELECT value FROM {schema}.meta WHERE key = 'schema_version') = '2'",
+            "the open moved the schema to version 2"
+        )
+        try upgraded.appendReceipts(try (0..<12).map { try receipt(run: "new", step: $0) })
+        let (transfer, verification) = try verifyOffline(try scratch.open(), keyFrom: store.root)
+        #expect(verification.isOK, "\(verification.problems)")
+        #expect(transfer.rootHash == (try upgraded.checkpoint().rootHash) && verification.entryCount == 33)
+    }
+
     @Test func anUnknownSchemaVersionIsRefused() throws {
         let scratch = PostgresServer.Scratch()
         let storage = try scratch.open()
@@ -290,7 +379,7 @@ struct PostgresLedgerStorageTests {
             let text = "\(error)"
             return (error as? PostgresLedgerError)?.code == .schemaVersion && text.contains("version 99")
         }
-        try storage.execute(unsafeSQL: "UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'")
+        try storage.execute(unsafeSQL: "UPDATE {schema}.meta SET value = '2' WHERE key = 'schema_version'")
     }
 
     @Test func aWrongPasswordIsAnAuthenticationErrorThatNeverShowsThePassword() throws {
