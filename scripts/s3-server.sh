@@ -5,7 +5,8 @@
 #
 #   scripts/s3-server.sh start   install (into .venv-servers) if needed, start, wait until a signed PUT works,
 #                                make the bucket; fails loudly (exit 1, log tail) when the server does not come up
-#   scripts/s3-server.sh env     print the exports that point the tests at it (eval "$(scripts/s3-server.sh env)")
+#   scripts/s3-server.sh env     print the exports that point the tests at it (eval "$(scripts/s3-server.sh env)");
+#                                CAIRN_S3_METRICS is the server's Prometheus endpoint (request counts)
 #   scripts/s3-server.sh stop    SIGTERM by PID, SIGKILL after 10 s, wait for the exit, remove the data
 #   scripts/s3-server.sh status  exit 0 when the recorded server is running
 #   scripts/s3-server.sh halt    SIGKILL the server (as a crash would), keeping its data, ports and credentials
@@ -30,7 +31,7 @@ install() {
         -r "$ROOT/scripts/s3-server-requirements.txt"
 }
 
-# Four free TCP ports on 127.0.0.1 whose +10000 companions (SeaweedFS's gRPC ports) are free too.
+# Five free TCP ports on 127.0.0.1 whose +10000 companions (SeaweedFS's gRPC ports) are free too.
 free_ports() {
     python3 - <<'PY'
 import random, socket
@@ -41,7 +42,7 @@ def free(port):
         except OSError:
             return False
 ports = []
-while len(ports) < 4:
+while len(ports) < 5:
     port = random.randrange(20000, 45000)
     if port not in ports and free(port) and free(port + 10000):
         ports.append(port)
@@ -65,6 +66,7 @@ print_env() {
     echo "export AWS_ACCESS_KEY_ID=$S3_SERVER_ACCESS_KEY"
     echo "export AWS_SECRET_ACCESS_KEY=$S3_SERVER_SECRET_KEY"
     echo "export AWS_REGION=us-east-1"
+    echo "export CAIRN_S3_METRICS=http://127.0.0.1:${S3_SERVER_PORTS##* }/metrics"
     echo "unset AWS_SESSION_TOKEN"
 }
 
@@ -83,7 +85,7 @@ start() {
     rm -f "$STATE"
     install
     local dir; dir=$(mktemp -d -t cairn-s3-server.XXXXXX)
-    read -r master volume filer s3 <<<"$(free_ports)"
+    read -r master volume filer s3 metrics <<<"$(free_ports)"
     local access secret
     access=cairn$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
     secret=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
@@ -93,12 +95,12 @@ start() {
 JSON
     )
     mkdir -p "$dir/data"
-    launch "$dir" "$master" "$volume" "$filer" "$s3"
+    launch "$dir" "$master" "$volume" "$filer" "$s3" "$metrics"
     local pid=$!
     (umask 077; cat >"$STATE" <<STATE
 S3_SERVER_PID=$pid
 S3_SERVER_DIR=$dir
-S3_SERVER_PORTS="$master $volume $filer $s3"
+S3_SERVER_PORTS="$master $volume $filer $s3 $metrics"
 S3_SERVER_ENDPOINT=http://127.0.0.1:$s3
 S3_SERVER_BUCKET=$BUCKET
 S3_SERVER_ACCESS_KEY=$access
@@ -108,13 +110,15 @@ STATE
     wait_ready "$dir" "$pid"
 }
 
-# launch DIR MASTER VOLUME FILER S3: one `weed server` with the S3 gateway, in the background ($! is its PID).
+# launch DIR MASTER VOLUME FILER S3 METRICS: one `weed server` with the S3 gateway, in the background ($! is its
+# PID); its Prometheus counters (requests by action and status code) on 127.0.0.1:METRICS.
 launch() {
-    local dir=$1 master=$2 volume=$3 filer=$4 s3=$5
+    local dir=$1 master=$2 volume=$3 filer=$4 s3=$5 metrics=$6
     setsid "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
         -master.port="$master" -master.volumeSizeLimitMB=64 -volume.port="$volume" -volume.max=64 \
         -filer -filer.port="$filer" \
         -s3 -s3.port="$s3" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
+        -metricsIp=127.0.0.1 -metricsPort="$metrics" \
         </dev/null >>"$dir/weed.log" 2>&1 &
 }
 

@@ -682,6 +682,11 @@ public final class S3ObjectBackend: ObjectBackend {
         try request(.PUT, key: key, digest: nil, headers: headers, body: bytes, accept: [200], what: "test put").status
     }
 
+    /// Makes the configured bucket (tests that need a bucket of their own); one that exists already is fine.
+    package func createBucketForTesting() throws {
+        _ = try request(.PUT, key: nil, digest: nil, body: [], accept: [200, 409], what: "create bucket")
+    }
+
     /// Starts a multipart upload for `digest`'s key and leaves it unfinished (for tests of `cleanUpDebris`).
     package func startUploadForTesting(_ digest: Digest) throws -> String {
         let reply = try request(

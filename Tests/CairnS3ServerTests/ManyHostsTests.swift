@@ -32,11 +32,15 @@ struct ManyHostsTests {
         let work = try TemporaryDirectory(prefix: "cairn-hosts")
         let schema = "hosts_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let ledger = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        // A bucket of its own: the server counts stored objects per bucket, and other tests use the shared one.
         let location = S3Location(
-            bucket: server.bucket,
-            prefix: "cairn-tests/hosts-\(UInt64.random(in: 0...UInt64.max))",
+            bucket: "cairn-hosts-" + String(UInt64.random(in: 0...UInt64.max), radix: 16),
+            prefix: "cairn-tests/hosts",
             endpoint: server.endpoint
         )
+        let bucket = try S3ObjectBackend(configuration: S3BackendConfiguration(location: location, algorithm: .sha256))
+        try bucket.createBucketForTesting()
+        bucket.shutdown()
         // Host 0 is set up with `cairn init`; the others get a copy of its configuration and signing key, as a
         // fleet is provisioned (the ledger's checkpoints are signed by one key: README, "one machine is not enough").
         let first = work.appending("host-0")
@@ -68,6 +72,7 @@ struct ManyHostsTests {
             files.append(file)
         }
 
+        let countsBefore = try S3Metrics.read(bucket: location.bucket)
         // All hosts at once; three of them are killed part-way.
         let killed: Set<Int> = [2, 5, 7]
         // What they print is read at resume; here it goes nowhere.
@@ -145,11 +150,59 @@ struct ManyHostsTests {
             let has = try runCairn(["has", "--store", stores[4]] + digests[chunk..<min(chunk + 200, digests.count)])
             #expect(has.status == 0, "an output is missing from the bucket: \(has.stdoutText)")
         }
+        // No object was uploaded twice: the server stored exactly as many objects as the bucket holds. A put of an
+        // object already there (hosts 0 and 1 make the same outputs; a resumed host puts again what it had put before
+        // it was killed) is refused with 412 by `If-None-Match: *` and stores nothing.
+        var uploads = "upload counts not read (CAIRN_S3_METRICS is not set)"
+        if let before = countsBefore, let after = try S3Metrics.read(bucket: location.bucket) {
+            let fsck = try runCairn(["fsck", "--json", "--store", stores[2]])
+            #expect(fsck.status == 0, "\(fsck.stdoutText) \(fsck.stderrText)")
+            let report = try JSONSerialization.jsonObject(with: fsck.stdout) as? [String: Any]
+            let objects = try #require(report?["objectsChecked"] as? Int)
+            let stored = after.uploaded - before.uploaded
+            #expect(stored == objects, "the server stored \(stored) objects; the bucket holds \(objects)")
+            #expect(objects >= digests.count)
+            uploads = "\(stored) objects uploaded, each once; \(after.refused - before.refused) puts refused with 412"
+        }
         print(
             "many hosts: \(Self.hosts) hosts x \(Self.runsPerHost) runs, hosts \(killedMidway.sorted()) killed "
                 + "mid-batch and resumed, "
-                + "\(completed.count) completed runs, \(runIDs.count) manifests, \(digests.count) outputs"
+                + "\(completed.count) completed runs, \(runIDs.count) manifests, \(digests.count) outputs; \(uploads)"
         )
+    }
+}
+
+/// The S3 server's own counters for one bucket, from its Prometheus endpoint (`CAIRN_S3_METRICS`, which
+/// `scripts/s3-server.sh env` prints): objects it stored, and PUTs it refused with 412.
+enum S3Metrics {
+    struct Counts {
+        var uploaded: Int
+        var refused: Int
+    }
+
+    /// nil when `CAIRN_S3_METRICS` is not set.
+    static func read(bucket: String) throws -> Counts? {
+        guard let endpoint = ProcessInfo.processInfo.environment["CAIRN_S3_METRICS"] else { return nil }
+        let fetched = try runProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())",
+                endpoint,
+            ]
+        )
+        try #require(fetched.status == 0, "reading \(endpoint): \(fetched.stderrText)")
+        var counts = Counts(uploaded: 0, refused: 0)
+        for line in fetched.stdoutText.split(separator: "\n") where line.contains("bucket=\"\(bucket)\"") {
+            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            if line.hasPrefix("SeaweedFS_s3_uploaded_objects{") { counts.uploaded = Int(value) }
+            if line.hasPrefix("SeaweedFS_s3_request_total{"), line.contains("code=\"412\""),
+                line.contains("type=\"PUT\"")
+            {
+                counts.refused = Int(value)
+            }
+        }
+        return counts
     }
 }
 
