@@ -65,6 +65,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
         let entries: String
         let nodes: String
         let checkpoint: String
+        let append: String
         let lockKey: String
         init(schema: String) {
             meta = "\(schema).meta"
@@ -72,6 +73,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             entries = "\(schema).entries"
             nodes = "\(schema).nodes"
             checkpoint = "\(schema).checkpoint"
+            append = "\(schema).append_batch"
             lockKey = "cairn-ledger:\(schema)"
         }
     }
@@ -157,6 +159,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             if version == "1" {
                 // Version 1 also stored nodes below the floor. This build never reads them, but a version 1 build
                 // reading what this one writes would miss them: the version moves on, so such a build refuses it.
+                try run(purpose, PostgresQuery(unsafeSQL: Self.appendFunction(t)))
                 try run(
                     purpose,
                     "UPDATE \(unescaped: t.meta) SET value = \(Self.schemaVersion) WHERE key = 'schema_version'"
@@ -199,7 +202,35 @@ public final class PostgresLedgerStorage: LedgerStorage {
             sequence bigint NOT NULL CHECK (sequence >= 1), note text NOT NULL)
             """,
             "INSERT INTO \(t.head) VALUES (1, 0)",
+            appendFunction(t),
         ]
+    }
+
+    /// The append as a PL/pgSQL function (spec/postgres.md, "Append"): the server parses and plans its statements
+    /// once per session, where a statement sent whole is parsed and planned at every commit.
+    static func appendFunction(_ t: Tables) -> String {
+        """
+        CREATE OR REPLACE FUNCTION \(t.append)(p_old bigint, p_new bigint, p_idx bigint[], p_leaf bytea[], p_payload bytea[], \
+        p_level smallint[], p_nidx bigint[], p_hash bytea[], p_note text, p_locking boolean) \
+        RETURNS integer LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF p_locking THEN
+                PERFORM pg_advisory_xact_lock(hashtextextended('\(t.lockKey)', 0));
+            END IF;
+            UPDATE \(t.head) SET size = p_new WHERE id = 1 AND size = p_old;
+            IF NOT FOUND THEN
+                RETURN 0;
+            END IF;
+            INSERT INTO \(t.entries) (idx, leaf, payload) SELECT * FROM unnest(p_idx, p_leaf, p_payload);
+            INSERT INTO \(t.nodes) (level, idx, hash) SELECT * FROM unnest(p_level, p_nidx, p_hash);
+            IF p_note IS NOT NULL THEN
+                INSERT INTO \(t.checkpoint) AS c (id, sequence, note) VALUES (1, 1, p_note)
+                ON CONFLICT (id) DO UPDATE SET sequence = c.sequence + 1, note = EXCLUDED.note;
+            END IF;
+            RETURN 1;
+        END
+        $fn$
+        """
     }
 
     /// Drops this ledger's schema and everything in it (tests and `cairn` tools that made a throwaway ledger).
@@ -430,35 +461,20 @@ public final class PostgresLedgerStorage: LedgerStorage {
         }
     }
 
-    /// The append statement of `plan` (spec/postgres.md): one statement, so one transaction and one commit. The
-    /// head moves from the plan's old size to its new size only if it is still at the old one, and the entries,
-    /// nodes and (given a note; nil writes none) the checkpoint are written only if it moved. Sent again after an unknown outcome,
-    /// it writes nothing a second time.
+    /// The append statement of `plan` (spec/postgres.md): one call of the schema's `append_batch` function, so one
+    /// transaction and one commit. The head moves from the plan's old size to its new size only if it is still at
+    /// the old one, and the entries, nodes and (given a note; nil writes none) the checkpoint are written only if it
+    /// moved. Sent again after an unknown outcome, it writes nothing a second time.
     ///
-    /// `locking` adds a transaction advisory lock on the ledger's key, taken before the head is compared: the
-    /// statement then waits for any writer holding the exclusive access, and commits without one of its own.
+    /// `locking` first takes a transaction advisory lock on the ledger's key: the statement then waits for any
+    /// writer holding the exclusive access, and commits without one of its own.
     private func appendStatement(_ plan: Plan, checkpoint note: String?, locking: Bool = false) -> PostgresQuery {
-        let t = tables
-        let old = Int64(plan.oldSize)
-        let new = Int64(plan.newSize)
-        // The key is the schema's name, which is `[a-z_][a-z0-9_]*` (spec/postgres.md), so it is safe as a literal.
-        let lock = locking ? "l AS (SELECT pg_advisory_xact_lock(hashtextextended('\(t.lockKey)', 0))), " : ""
-        let locked = locking ? " AND EXISTS (SELECT 1 FROM l)" : ""
-        return """
-            WITH \(unescaped: lock)h AS (UPDATE \(unescaped: t.head) SET size = \(new) \
-            WHERE id = 1 AND size = \(old)\(unescaped: locked) RETURNING size), \
-            e AS (INSERT INTO \(unescaped: t.entries) (idx, leaf, payload) \
-            SELECT * FROM unnest(\(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[]) \
-            WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
-            n AS (INSERT INTO \(unescaped: t.nodes) (level, idx, hash) \
-            SELECT * FROM unnest(\(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \
-            \(plan.nodeHashes)::bytea[]) WHERE EXISTS (SELECT 1 FROM h) RETURNING 1), \
-            c AS (INSERT INTO \(unescaped: t.checkpoint) AS c (id, sequence, note) \
-            SELECT 1, 1, \(note)::text WHERE EXISTS (SELECT 1 FROM h) AND \(note)::text IS NOT NULL \
-            ON CONFLICT (id) DO UPDATE SET sequence = c.sequence + 1, note = EXCLUDED.note RETURNING 1) \
-            SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM e), (SELECT count(*) FROM n), \
-            (SELECT count(*) FROM c)
-            """
+        """
+        SELECT \(unescaped: tables.append)(\(Int64(plan.oldSize)), \(Int64(plan.newSize)), \
+        \(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[], \
+        \(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \(plan.nodeHashes)::bytea[], \
+        \(note)::text, \(locking))
+        """
     }
 
     /// Whether the first column of an append statement's row says the head moved.
@@ -466,7 +482,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
         guard let cell = rows.first?.first else {
             throw PostgresLedgerError(.server, purpose: purpose, location: target.server, detail: "no row came back")
         }
-        return try decode(purpose) { try cell.decode(Int64.self) } == 1
+        return try decode(purpose) { try cell.decode(Int32.self) } == 1
     }
 
     /// Sends `plan`'s statement (exclusive access held) until its outcome is known; returns once the batch is

@@ -353,9 +353,11 @@ struct PostgresLedgerStorageTests {
         let store = try ObjectStore.create(at: directory.appending("store"))
         let ledger = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
         try ledger.appendReceipts(try (0..<21).map { try receipt(run: "old", step: $0) })
-        // What version 1 held: the same tables with every level stored (here level 0, the leaves), version '1'.
+        // What version 1 held: the same tables with every level stored (here level 0, the leaves), no append
+        // function, version '1'.
         let storage = try scratch.open()
         try storage.execute(unsafeSQL: "INSERT INTO {schema}.nodes SELECT 0, idx, leaf FROM {schema}.entries")
+        try storage.execute(unsafeSQL: "DROP FUNCTION {schema}.append_batch")
         try storage.execute(unsafeSQL: "UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'")
         let upgraded = try Ledger.open(objects: store, storage: try scratch.open(), root: store.root)
         Self.expectOnServer(
