@@ -244,34 +244,13 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// RFC 3339 text of `date` in UTC to the millisecond (`2026-01-01T00:00:00.000Z`, microseconds truncated), the
-    /// form ledger entries and run records carry. Built from digits alone, with no formatter object, since every
-    /// ledger append writes one.
+    /// form ledger entries and run records carry. Built from its fields, with no formatter object, since every ledger
+    /// append writes one.
     package static func millisecondText(_ date: Date) -> String {
         let time = Timestamp(date)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(24)
-        appendDigits(time.year, 4, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(time.month, 2, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(time.day, 2, to: &bytes)
-        bytes.append(UInt8(ascii: "T"))
-        appendDigits(time.hour, 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(time.minute, 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(time.second, 2, to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        appendDigits(time.microsecond / 1_000, 3, to: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// Appends `value` (>= 0) in decimal, zero-padded to at least `width` digits.
-    private static func appendDigits(_ value: Int, _ width: Int, to bytes: inout [UInt8]) {
-        let text = Array(String(value).utf8)
-        if text.count < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - text.count)) }
-        bytes.append(contentsOf: text)
+        let day = pad(time.year, 4) + "-" + pad(time.month, 2) + "-" + pad(time.day, 2)
+        let clock = pad(time.hour, 2) + ":" + pad(time.minute, 2) + ":" + pad(time.second, 2)
+        return day + "T" + clock + "." + pad(time.microsecond / 1_000, 3) + "Z"
     }
 
     /// The ISO text, or the naive text followed by " (naive)".
