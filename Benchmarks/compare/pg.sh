@@ -7,7 +7,9 @@
 #   bytea): one row per transaction, and BATCH rows per one-statement transaction (every row's bytes sent as a
 #   bound parameter, as the ledger sends them); and vs pgbench writing the rows a ledger append writes (head,
 #   entries with leaf hashes, one tree-node row per 8 entries, checkpoint).
-# Usage: Benchmarks/compare/pg.sh [COUNT=2000] [BATCH=100] [RUNS=3]
+# With THREADS > 1, also BATCH entries per append from THREADS writer threads through one Ledger (its group commit
+# merges what they queue while a commit is in flight) vs pgbench's batched one-table statement from THREADS clients.
+# Usage: Benchmarks/compare/pg.sh [COUNT=2000] [BATCH=100] [RUNS=3] [THREADS=2]
 # Builds cairn-pg-bench with the PostgreSQL trait in .build-scale (CONFIG=debug by default; CONFIG=release for
 # figures to publish: a release build of postgres-nio takes several minutes more).
 set -euo pipefail
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/../.."
 COUNT=${1:-2000}
 BATCH=${2:-100}
 RUNS=${3:-3}
+THREADS=${4:-2}
 CONFIG=${CONFIG:-debug}
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cairn-pg-bench.XXXXXX")
 started=0
@@ -36,6 +39,7 @@ wal_per() { "${PSQL[@]}" -c "SELECT round(pg_wal_lsn_diff('$2', '$1') / $3)"; }
 
 echo "== durable appends to PostgreSQL: $COUNT entries, batches of $BATCH, $RUNS runs ($CONFIG build)"
 single=(); batched=(); s_single=(); s_batched=(); peer_single=(); peer_batched=(); rows_single=(); rows_batched=()
+threaded=(); peer_threaded=()
 for run in $(seq "$RUNS"); do
     rm -rf "$WORK/s" "$WORK/b"
     mkdir -p "$WORK/s" "$WORK/b"
@@ -43,6 +47,10 @@ for run in $(seq "$RUNS"); do
     before=$(lsn)
     batched+=("$("$BIN" "$COUNT" "$BATCH" "$WORK/b" | kv appends_per_second)")
     wal_cairn=$(wal_per "$before" "$(lsn)" "$COUNT")
+    if [ "$THREADS" -gt 1 ]; then
+        rm -rf "$WORK/m" && mkdir -p "$WORK/m"
+        threaded+=("$("$BIN" "$COUNT" "$BATCH" "$WORK/m" ledger "$THREADS" | kv appends_per_second)")
+    fi
     rm -rf "$WORK/t" && mkdir -p "$WORK/t"
     s_single+=("$("$BIN" "$COUNT" 1 "$WORK/t" storage | kv appends_per_second)")
     rm -rf "$WORK/t" && mkdir -p "$WORK/t"
@@ -62,10 +70,11 @@ for run in $(seq "$RUNS"); do
     done
     printf '%s\n' "INSERT INTO peer_ledger SELECT nextval('peer_idx'), decode(x, 'hex') FROM unnest(ARRAY[$list]::text[]) x;" \
         >"$WORK/batch.sql"
-    # tps SCRIPT TRANSACTIONS: pgbench's transactions per second, one client, prepared statements.
+    # tps SCRIPT TRANSACTIONS [CLIENTS=1]: pgbench's transactions per second, prepared statements; TRANSACTIONS per
+    # client.
     tps() {
-        pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c 1 -t "$2" -D body="$hex" "${bodies[@]}" -f "$1" \
-            cairn 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+        pgbench -h 127.0.0.1 -p "$PORT" -U cairn -n -M prepared -c "${3:-1}" -j "${3:-1}" -t "$2" -D body="$hex" \
+            "${bodies[@]}" -f "$1" cairn 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
     }
     one=$(tps "$WORK/one.sql" "$COUNT")
     before=$(lsn)
@@ -73,6 +82,10 @@ for run in $(seq "$RUNS"); do
     wal_peer=$(wal_per "$before" "$(lsn)" "$COUNT")
     peer_single+=("$(python3 -c "print(int($one))")")
     peer_batched+=("$(python3 -c "print(int($many * $BATCH))")")
+    if [ "$THREADS" -gt 1 ]; then
+        par=$(tps "$WORK/batch.sql" $((COUNT / BATCH / THREADS)) "$THREADS")
+        peer_threaded+=("$(python3 -c "print(int($par * $BATCH))")")
+    fi
     "${PSQL[@]}" -c "DROP TABLE peer_ledger" -c "DROP SEQUENCE peer_idx"
     # The second peer writes the rows a ledger append writes, in one statement per batch as the ledger does: the
     # head row, each entry with its 32-byte leaf hash, one 32-byte tree-node row per 8 entries (the nodes of level 4
@@ -121,4 +134,9 @@ echo "storage batched: $ms_batched appends/s (runs: ${s_batched[*]}), ratio $(ra
 echo "batched: cairn $m_batched appends/s (runs: ${batched[*]}), pgbench $p_batched rows/s (runs: ${peer_batched[*]}), ratio $(ratio "$m_batched" "$p_batched")x"
 echo "pgbench writing a ledger append's rows: single $r_single entries/s (runs: ${rows_single[*]}), batched $r_batched entries/s (runs: ${rows_batched[*]})"
 echo "ratio to it: single $(ratio "$m_single" "$r_single")x, batched $(ratio "$m_batched" "$r_batched")x"
+if [ "$THREADS" -gt 1 ]; then
+    m_threaded=$(printf '%s\n' "${threaded[@]}" | median)
+    p_threaded=$(printf '%s\n' "${peer_threaded[@]}" | median)
+    echo "batched, $THREADS writers: cairn $m_threaded appends/s (runs: ${threaded[*]}), pgbench -c $THREADS $p_threaded rows/s (runs: ${peer_threaded[*]}), ratio $(ratio "$m_threaded" "$p_threaded")x; against one pgbench client $(ratio "$m_threaded" "$p_batched")x"
+fi
 echo "WAL bytes per entry, batched (last run): cairn $wal_cairn, pgbench one-table $wal_peer, pgbench ledger rows $wal_rows"

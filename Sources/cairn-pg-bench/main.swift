@@ -1,27 +1,31 @@
 // Benchmarks/compare/pg.sh's driver: durable ledger appends to PostgreSQL through the real Ledger (entry encoding,
 // one append statement and one checkpoint per batch), timed. Needs the PostgreSQL trait to run.
 //
-//   cairn-pg-bench COUNT BATCH ROOT [ledger|storage]     (CAIRN_PG_URL and PGPASSWORD from the environment)
+//   cairn-pg-bench COUNT BATCH ROOT [ledger|storage] [THREADS]  (CAIRN_PG_URL and PGPASSWORD from the environment)
 // prints `appends_per_second=N entry_bytes=B` on stdout and writes one entry's exact bytes to ROOT/entry.json.
 // `storage` times the storage alone (its one-call commit: the append and a checkpoint note), without entry
-// encoding or signing.
+// encoding or signing. THREADS (ledger mode, default 1) writers append their shares of the COUNT entries through one
+// Ledger at once, in batches of BATCH: its group commit merges what they queue while a commit is in flight.
 import CairnLedger
 import CairnManifest
 import CairnPostgres
 import CairnStore
 import Foundation
+import Synchronization
 
 #if PostgreSQL
 let arguments = CommandLine.arguments
-guard arguments.count == 4 || arguments.count == 5, let count = Int(arguments[1]), let batch = Int(arguments[2]),
-    count > 0, batch > 0,
+guard (4...6).contains(arguments.count), let count = Int(arguments[1]), let batch = Int(arguments[2]),
+    count > 0, batch > 0, let threads = arguments.count == 6 ? Int(arguments[5]) : 1, threads > 0,
     let url = ProcessInfo.processInfo.environment["CAIRN_PG_URL"]
 else {
-    FileHandle.standardError.write(Data("usage: CAIRN_PG_URL=... cairn-pg-bench COUNT BATCH ROOT\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: CAIRN_PG_URL=... cairn-pg-bench COUNT BATCH ROOT [ledger|storage] [THREADS]\n".utf8)
+    )
     exit(2)
 }
 let root = arguments[3]
-let storageOnly = arguments.count == 5 && arguments[4] == "storage"
+let storageOnly = arguments.count >= 5 && arguments[4] == "storage"
 let schema = "bench_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
 let storage = try PostgresLedgerStorage(url: url + (url.contains("?") ? "&" : "?") + "schema=\(schema)")
 defer { try? storage.dropSchema() }
@@ -55,6 +59,23 @@ if let sample = template {
         _ = try storage.commit(payloads) { size, root in "bench\n\(size)\n\(root.bytes)\n" }
         next = end
     }
+}
+if threads > 1, template == nil {
+    // Each writer takes every THREADS-th batch.
+    let batches = stride(from: 0, to: count, by: batch).map { $0..<min(count, $0 + batch) }
+    let failure = Mutex<(any Error)?>(nil)
+    DispatchQueue.concurrentPerform(iterations: threads) { writer in
+        for (number, range) in batches.enumerated() where number % threads == writer {
+            do {
+                try ledger.appendReceipts(Array(receipts[range]))
+            } catch {
+                failure.withLock { $0 = error }
+                return
+            }
+        }
+    }
+    if let error = failure.withLock({ $0 }) { throw error }
+    next = count
 }
 while next < count {
     let end = min(count, next + batch)
