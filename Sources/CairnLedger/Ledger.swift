@@ -174,7 +174,7 @@ public final class Ledger: Sendable {
 
     /// Appends pre-encoded entries as one batch (one durable write) and returns their refs.
     func append(_ entries: [LedgerEntry]) throws -> [LedgerEntryRef] {
-        let timestamp = Timestamp.now()
+        let timestamp = Timestamp.millisecondText(Date())
         let payloads = try entries.map { try $0.encoded(timestamp: timestamp) }
         let first = try core.append(payloads)
         return payloads.enumerated().map { offset, payload in

@@ -369,8 +369,3 @@ private struct EntryFields {
         }
     }
 }
-
-/// RFC 3339 UTC timestamps with milliseconds, as the ledger writes them.
-enum Timestamp {
-    static func now() -> String { CairnManifest.Timestamp.millisecondText(Date()) }
-}

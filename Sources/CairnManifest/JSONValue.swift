@@ -308,18 +308,9 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// one pass to check the order instead of a duplicate search per key. Pairs in any other order are taken as
     /// ``init(_:)`` takes them.
     package init(codePointOrdered pairs: [(String, JSONValue)]) {
-        var ordered = true
-        var index = 1
-        while ordered, index < pairs.count {
-            ordered = codePointLess(pairs[index - 1].0, pairs[index].0)
-            index += 1
-        }
-        guard ordered, pairs.count <= Self.indexThreshold else {
-            self.init(pairs)
-            return
-        }
         self.init()
         storage = pairs.map { (key: $0.0, value: $0.1) }
+        if !isSortedByCodePoint || storage.count > Self.indexThreshold { self = JSONObject(pairs) }
     }
 
     /// Creates an object from a literal; a repeated key keeps its last value.
