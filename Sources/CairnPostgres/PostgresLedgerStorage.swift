@@ -363,23 +363,15 @@ public final class PostgresLedgerStorage: LedgerStorage {
         guard found.map(\.level) == stored.map(\.level), leaves.count == Int(Int64(size) - tail) else {
             throw LedgerError(.corruptLog, "\(location): tree nodes of the peaks of \(size) entries are missing")
         }
-        // The peaks below the floor, largest first, each folded from its leaves.
+        // The peaks below the floor, largest first, each folded from its leaves (a perfect subtree's hash is the
+        // root over its leaves).
         var offset = 0
         for peak in wanted where peak.level < Self.nodeFloor {
             let width = 1 << peak.level
-            found.append((level: peak.level, hash: Self.fold(leaves[offset..<offset + width])))
+            found.append((level: peak.level, hash: Merkle.root(ofLeaves: Array(leaves[offset..<offset + width]))))
             offset += width
         }
         return found
-    }
-
-    /// The RFC 9162 hash of a perfect subtree over `leaves` (a power of two of them, in order).
-    static func fold(_ leaves: ArraySlice<MerkleHash>) -> MerkleHash {
-        var level = Array(leaves)
-        while level.count > 1 {
-            level = stride(from: 0, to: level.count, by: 2).map { Merkle.nodeHash(level[$0], level[$0 + 1]) }
-        }
-        return level[0]
     }
 
     private func merkleHash(_ buffer: ByteBuffer, _ what: String) throws -> MerkleHash {
@@ -641,7 +633,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
             let leaves = try rows.map { row in
                 try merkleHash(try decode(purpose) { try row.decode(ByteBuffer.self) }, purpose)
             }
-            let hash = Self.fold(leaves[...])
+            let hash = Merkle.root(ofLeaves: leaves)
             remember(hash, level: level, index: index)
             return hash
         }
