@@ -149,7 +149,7 @@ final class S3Client: Sendable {
             for header in signed { httpHeaders.add(name: header.name, value: header.value) }
             httpHeaders.add(name: "Authorization", value: authorization)
 
-            let response: BodyCollector.Response
+            let response: (head: HTTPResponseHead, body: [UInt8], hasher: ContentHasher?)
             do {
                 let request = try HTTPClient.Request(
                     url: url,
@@ -157,11 +157,15 @@ final class S3Client: Sendable {
                     headers: httpHeaders,
                     body: buffer.map { .byteBuffer($0) }
                 )
-                response = try client.execute(
+                let collector = BodyCollector()
+                let task = client.execute(
                     request: request,
-                    delegate: BodyCollector(hashing: hashing),
+                    delegate: collector,
                     deadline: .now() + .milliseconds(Int64(requestTimeout * 1_000))
-                ).futureResult.wait()
+                )
+                task.futureResult.whenComplete { _ in collector.finish() }
+                let (body, hasher) = collector.drain(hashing: hashing)
+                response = (try task.futureResult.wait(), body, hasher)
             } catch {
                 let retryable = Self.isRetryableTransport(error)
                 if retryable && attempt < retry.maxAttempts {
@@ -204,38 +208,92 @@ final class S3Client: Sendable {
         }
     }
 
-    /// Collects a reply's body straight into one array, sized by `Content-Length` (no growing buffer, no second
-    /// copy), and given a hasher, hashes a 2xx body part by part as it arrives: the hash overlaps the transfer
-    /// instead of following it. AsyncHTTPClient calls it on one event loop, one call at a time.
+    /// Hands a reply's body parts from the event loop that receives them to the thread that sent the request,
+    /// which copies them into one array (sized by `Content-Length`) and, given a hasher, hashes a 2xx body as it
+    /// arrives. The event loop only reads the socket, so hashing and copying overlap the transfer instead of
+    /// following it on the same thread. At most ``highWater`` bytes wait between the two: past it, the event loop
+    /// stops reading until the caller has caught up.
     final class BodyCollector: HTTPClientResponseDelegate, @unchecked Sendable {
-        typealias Response = (head: HTTPResponseHead, body: [UInt8], hasher: ContentHasher?)
+        static let highWater = 4 << 20
+
+        // All guarded by `condition`.
+        private let condition = NSCondition()
         private var head: HTTPResponseHead?
-        private var body: [UInt8] = []
-        private var hasher: ContentHasher?
+        private var parts: [ByteBuffer] = []
+        private var waiting = 0
+        private var resume: EventLoopPromise<Void>?
+        private var finished = false
 
-        init(hashing: ContentHasher?) { hasher = hashing }
-
-        func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        func didReceiveHead(task: HTTPClient.Task<HTTPResponseHead>, _ head: HTTPResponseHead) -> EventLoopFuture<Void>
+        {
+            condition.lock()
             self.head = head
-            // An error reply's body is not the object's: it is not hashed.
-            if !(200..<300).contains(head.status.code) { hasher = nil }
-            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > 0 {
-                body.reserveCapacity(length)
-            }
+            condition.unlock()
             return task.eventLoop.makeSucceededVoidFuture()
         }
 
-        func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-            buffer.withUnsafeReadableBytes { raw in
-                body.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
-                hasher?.update(bufferPointer: raw)
-            }
-            return task.eventLoop.makeSucceededVoidFuture()
+        func didReceiveBodyPart(task: HTTPClient.Task<HTTPResponseHead>, _ buffer: ByteBuffer) -> EventLoopFuture<Void>
+        {
+            condition.lock()
+            defer { condition.unlock() }
+            parts.append(buffer)
+            waiting += buffer.readableBytes
+            condition.signal()
+            guard waiting > Self.highWater else { return task.eventLoop.makeSucceededVoidFuture() }
+            let promise = task.eventLoop.makePromise(of: Void.self)
+            resume = promise
+            return promise.futureResult
         }
 
-        func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+        func didFinishRequest(task: HTTPClient.Task<HTTPResponseHead>) throws -> HTTPResponseHead {
+            condition.lock()
+            defer { condition.unlock() }
             guard let head else { throw HTTPClientError.remoteConnectionClosed }
-            return (head, body, hasher)
+            return head
+        }
+
+        /// Called once the request has succeeded or failed: ``drain(hashing:)`` returns after the parts left.
+        func finish() {
+            condition.lock()
+            finished = true
+            condition.signal()
+            condition.unlock()
+        }
+
+        /// Takes the body parts as they arrive until the request is over; returns the body and the hasher fed with
+        /// it, or nil in its place for a reply that is not 2xx (an error reply's body is not the object's).
+        func drain(hashing: ContentHasher?) -> (body: [UInt8], hasher: ContentHasher?) {
+            var body: [UInt8] = []
+            var hasher = hashing
+            var sized = false
+            while true {
+                condition.lock()
+                while parts.isEmpty && !finished { condition.wait() }
+                let taken = parts
+                let over = finished
+                let seen = head
+                parts = []
+                waiting = 0
+                let promise = resume
+                resume = nil
+                condition.unlock()
+                promise?.succeed()
+
+                if !sized, let seen {
+                    sized = true
+                    if !(200..<300).contains(seen.status.code) { hasher = nil }
+                    if let length = seen.headers.first(name: "Content-Length").flatMap(Int.init), length > 0 {
+                        body.reserveCapacity(length)
+                    }
+                }
+                for part in taken {
+                    part.withUnsafeReadableBytes { raw in
+                        body.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
+                        hasher?.update(bufferPointer: raw)
+                    }
+                }
+                if over && taken.isEmpty { return (body, sized ? hasher : nil) }
+            }
         }
     }
 
