@@ -33,8 +33,8 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Calls `body` with the 32 hash bytes.
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    /// Calls `body` with the 32 hash bytes in place, without making an array of them.
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeBytes(of: words, body)
     }
 

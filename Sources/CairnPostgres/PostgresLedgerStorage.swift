@@ -410,25 +410,24 @@ public final class PostgresLedgerStorage: LedgerStorage {
         var newSize: UInt64
         var leafHashes: [MerkleHash] = []
         var indexes: [Int64] = []
-        var leaves: [ByteBuffer] = []
-        var bodies: [ByteBuffer] = []
+        var bodies: [[UInt8]]
         var nodeLevels: [Int16] = []
         var nodeIndexes: [Int64] = []
-        var nodeHashes: [ByteBuffer] = []
+        var nodeHashes: [MerkleHash] = []
         var peaks: [(level: Int, hash: MerkleHash)]
 
         init(_ payloads: [[UInt8]], after current: State) {
             oldSize = current.size
             newSize = current.size + UInt64(payloads.count)
+            bodies = payloads
             peaks = current.peaks
-            let allocator = ByteBufferAllocator()
+            leafHashes.reserveCapacity(payloads.count)
+            indexes.reserveCapacity(payloads.count)
             for (offset, payload) in payloads.enumerated() {
                 let index = current.size + UInt64(offset)
                 let leaf = Merkle.leafHash(payload)
                 leafHashes.append(leaf)
                 indexes.append(Int64(index))
-                leaves.append(allocator.buffer(bytes: leaf.bytes))
-                bodies.append(allocator.buffer(bytes: payload))
                 peaks.append((0, leaf))
                 while peaks.count >= 2, peaks[peaks.count - 1].level == peaks[peaks.count - 2].level {
                     let right = peaks.removeLast()
@@ -438,7 +437,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
                     if level >= PostgresLedgerStorage.nodeFloor {
                         nodeLevels.append(Int16(level))
                         nodeIndexes.append(Int64(index >> UInt64(level)))
-                        nodeHashes.append(allocator.buffer(bytes: parent.bytes))
+                        nodeHashes.append(parent)
                     }
                     peaks.append((level, parent))
                 }
@@ -463,8 +462,8 @@ public final class PostgresLedgerStorage: LedgerStorage {
     private func appendStatement(_ plan: Plan, checkpoint note: String?, locking: Bool = false) -> PostgresQuery {
         """
         SELECT \(unescaped: tables.append)(\(Int64(plan.oldSize)), \(Int64(plan.newSize)), \
-        \(plan.indexes)::bigint[], \(plan.leaves)::bytea[], \(plan.bodies)::bytea[], \
-        \(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \(plan.nodeHashes)::bytea[], \
+        \(plan.indexes)::bigint[], \(ByteaArray(plan.leafHashes))::bytea[], \(ByteaArray(plan.bodies))::bytea[], \
+        \(plan.nodeLevels)::smallint[], \(plan.nodeIndexes)::bigint[], \(ByteaArray(plan.nodeHashes))::bytea[], \
         \(note)::text, \(locking))
         """
     }
@@ -507,9 +506,7 @@ public final class PostgresLedgerStorage: LedgerStorage {
     /// Records a committed plan: its nodes are now as permanent as the entries.
     private func finish(_ plan: Plan) {
         for ((level, index), hash) in zip(zip(plan.nodeLevels, plan.nodeIndexes), plan.nodeHashes) {
-            if let node = MerkleHash(bytes: hash.readableBytesView) {
-                remember(node, level: Int(level), index: UInt64(index))
-            }
+            remember(hash, level: Int(level), index: UInt64(index))
         }
         lastState = State(size: plan.newSize, peaks: plan.peaks)
         // Inside an exclusive access the next append follows this one without another recover().
