@@ -137,8 +137,15 @@ public final class S3ObjectBackend: ObjectBackend {
         }
     }
 
+    /// From this size up, a put first looks the object up (spec/s3.md, "Put"): a one-byte read costs a round trip,
+    /// where sending the bytes of an object already there only to have them refused costs their whole transfer.
+    package static let lookUpBeforePutSize = 1 << 20
+
     private func putObject(_ bytes: [UInt8], digest: Digest) throws -> PutResult {
         let key = layout.key(for: digest)
+        if bytes.count >= Self.lookUpBeforePutSize, case .present = try presence(key: key, digest: digest) {
+            return PutResult(digest: digest, size: Int64(bytes.count), stored: false)
+        }
         let check = S3Checksums.integrity(bytes, digest: digest)
         let reply = try request(
             .PUT,

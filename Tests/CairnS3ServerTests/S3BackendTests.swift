@@ -44,6 +44,41 @@ struct S3BackendTests {
         }
     }
 
+    @Test func aLargeObjectAlreadyThereIsNotSentAgain() throws {
+        // A bucket of its own: the server's counters are per bucket, and the other tests use the shared one.
+        let server = try #require(S3Server.environment)
+        let backend = try S3ObjectBackend(
+            configuration: S3BackendConfiguration(
+                location: S3Location(
+                    bucket: "cairn-lookup-" + String(UInt64.random(in: 0...UInt64.max), radix: 16),
+                    prefix: "cairn-tests/lookup",
+                    endpoint: server.endpoint
+                ),
+                algorithm: .sha256
+            )
+        )
+        defer { backend.shutdown() }
+        try backend.createBucketForTesting()
+        let bucket = backend.configuration.location.bucket
+        let large = (0..<S3ObjectBackend.lookUpBeforePutSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let small = Array("a small object".utf8)
+        let before = try S3Metrics.read(bucket: bucket)
+
+        #expect(try backend.put(large, expecting: nil).stored)
+        #expect(try backend.put(small, expecting: nil).stored)
+        let again = try backend.put(large, expecting: nil)
+        #expect(!again.stored && again.size == Int64(large.count))
+        #expect(!(try backend.put(small, expecting: nil).stored))
+        #expect(try backend.read(again.digest, verify: true) == large)
+
+        // By the server's count: two objects stored; the small one's second put was sent and refused with 412,
+        // the large one's was not sent at all.
+        if let before, let after = try S3Metrics.read(bucket: bucket) {
+            #expect(after.uploaded - before.uploaded == 2)
+            #expect(after.refused - before.refused == 1)
+        }
+    }
+
     @Test func largeFilesGoInPartsWithBoundedReadsAndLeaveNoUpload() throws {
         let backend = try Self.backend { configuration in
             configuration.multipartThreshold = 5 << 20
