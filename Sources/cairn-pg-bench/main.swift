@@ -64,16 +64,23 @@ if threads > 1, template == nil {
     // Each writer takes every THREADS-th batch.
     let batches = stride(from: 0, to: count, by: batch).map { $0..<min(count, $0 + batch) }
     let failure = Mutex<(any Error)?>(nil)
-    DispatchQueue.concurrentPerform(iterations: threads) { writer in
-        for (number, range) in batches.enumerated() where number % threads == writer {
-            do {
-                try ledger.appendReceipts(Array(receipts[range]))
-            } catch {
-                failure.withLock { $0 = error }
-                return
+    // One thread per writer: `concurrentPerform` would run at most as many at once as there are cores.
+    let done = DispatchGroup()
+    for writer in 0..<threads {
+        done.enter()
+        Thread.detachNewThread {
+            defer { done.leave() }
+            for (number, range) in batches.enumerated() where number % threads == writer {
+                do {
+                    try ledger.appendReceipts(Array(receipts[range]))
+                } catch {
+                    failure.withLock { $0 = error }
+                    return
+                }
             }
         }
     }
+    done.wait()
     if let error = failure.withLock({ $0 }) { throw error }
     next = count
 }
