@@ -191,34 +191,10 @@ extension ObjectStore {
             }
             return
         }
-        let workers = min(max(1, concurrency), sources.count)
-        if workers <= 1 {
-            for (index, source) in sources.enumerated() {
-                try published(index, try finish([try stage(source, durability: durability)], durability: durability)[0])
-            }
-            return
+        let work: @Sendable (Int) throws -> PutResult = { index in
+            try self.finish([try self.stage(sources[index], durability: durability)], durability: durability)[0]
         }
-        let queue = InOrderResults(count: sources.count)
-        let group = DispatchGroup()
-        for _ in 0..<workers {
-            DispatchQueue.global().async(group: group) {
-                while let index = queue.take() {
-                    do {
-                        let staged = try self.stage(sources[index], durability: durability)
-                        queue.deliver(.success(try self.finish([staged], durability: durability)[0]), at: index)
-                    } catch {
-                        queue.deliver(.failure(error), at: index)
-                    }
-                }
-            }
-        }
-        defer {
-            queue.stop()
-            group.wait()
-        }
-        for index in sources.indices {
-            try published(index, try queue.wait(for: index).get())
-        }
+        try forEachInOrder(count: sources.count, workers: concurrency, work, published: published)
     }
 
     /// The threads that stage a batch at once: the store's work is mostly system calls (create, write) and
@@ -738,16 +714,52 @@ final class HashingRing: @unchecked Sendable {
     }
 }
 
-/// Results of `putEach`, produced by worker threads in any order and consumed in input order. Holds only the
-/// results not yet consumed (at most the inputs in flight, plus those done ahead of a slower one).
-final class InOrderResults: @unchecked Sendable {
+/// Runs `work` for `0..<count` on up to `workers` threads and hands each result to `published` in index order, as
+/// soon as it and every one before it are done (so a line printed for an input never precedes one for an earlier
+/// input). After the first failure no new index starts; those in flight finish, and the failure is thrown once every
+/// result before it has been published. With one worker, or one index, it all runs on the calling thread.
+package func forEachInOrder<Value: Sendable>(
+    count: Int,
+    workers: Int,
+    _ work: @escaping @Sendable (Int) throws -> Value,
+    published: (Int, Value) throws -> Void
+) throws {
+    let workers = min(max(1, workers), count)
+    if workers <= 1 {
+        for index in 0..<count { try published(index, try work(index)) }
+        return
+    }
+    let queue = InOrderResults<Value>(count: count)
+    let group = DispatchGroup()
+    // Threads of their own: a global dispatch queue may run no more blocking work items at once than there are cores.
+    for _ in 0..<workers {
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            while let index = queue.take() {
+                queue.deliver(Result { try work(index) }, at: index)
+            }
+        }
+    }
+    defer {
+        queue.stop()
+        group.wait()
+    }
+    for index in 0..<count {
+        try published(index, try queue.wait(for: index).get())
+    }
+}
+
+/// Results of `forEachInOrder`, produced by worker threads in any order and consumed in index order. Holds only the
+/// results not yet consumed (at most the indexes in flight, plus those done ahead of a slower one).
+final class InOrderResults<Value: Sendable>: @unchecked Sendable {
     // Invariant: `take()` hands each index to exactly one worker, which delivers its result once; every access to the
     // next index, the stop flag and the finished results is under `state`. `delivered` is signalled once per delivery,
     // so a consumer that found its index missing and then waits cannot miss the delivery it waits for.
     private struct State {
         var next = 0
         var stopped = false
-        var finished: [Int: Result<PutResult, any Error>] = [:]
+        var finished: [Int: Result<Value, any Error>] = [:]
     }
 
     private let count: Int
@@ -756,7 +768,7 @@ final class InOrderResults: @unchecked Sendable {
 
     init(count: Int) { self.count = count }
 
-    /// The next input to store, or `nil` when all are taken or the work stopped (after a failure).
+    /// The next index to work on, or `nil` when all are taken or the work stopped (after a failure).
     func take() -> Int? {
         state.withLock { state -> Int? in
             guard !state.stopped, state.next < count else { return nil }
@@ -765,7 +777,7 @@ final class InOrderResults: @unchecked Sendable {
         }
     }
 
-    func deliver(_ result: Result<PutResult, any Error>, at index: Int) {
+    func deliver(_ result: Result<Value, any Error>, at index: Int) {
         state.withLock { state in
             if case .failure = result { state.stopped = true }
             state.finished[index] = result
@@ -773,12 +785,12 @@ final class InOrderResults: @unchecked Sendable {
         delivered.signal()
     }
 
-    /// No input is taken after this; those in flight finish.
+    /// No index is taken after this; those in flight finish.
     func stop() { state.withLock { $0.stopped = true } }
 
-    /// Blocks until input `index` is done, and hands its result over. Every index before the first failure is
+    /// Blocks until index `index` is done, and hands its result over. Every index before the first failure is
     /// taken, so it is delivered.
-    func wait(for index: Int) -> Result<PutResult, any Error> {
+    func wait(for index: Int) -> Result<Value, any Error> {
         while true {
             if let result = state.withLock({ $0.finished.removeValue(forKey: index) }) { return result }
             delivered.wait()

@@ -26,7 +26,10 @@ struct PutCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of {\"path\", \"digest\", \"size\", \"stored\"}.")
     var json = false
 
-    @Option(help: "Override the store's durability for this put: object, batch or none.", transform: parseChoice)
+    @Option(
+        help: "Override the store's durability for this put: object, batch or none (local objects only).",
+        transform: parseChoice
+    )
     var durability: Durability?
 
     @Flag(
@@ -36,7 +39,8 @@ struct PutCommand: ParsableCommand {
     var stdinPaths = false
 
     @Option(
-        help: "Inputs stored at once (object, none; each still durable before its line), or batch staging threads."
+        help:
+            "Inputs stored at once (object, none, S3 objects; each durable before its line), or batch staging threads."
     )
     var jobs = 4
 
@@ -112,26 +116,33 @@ struct PutCommand: ParsableCommand {
         if json { try JSONOutput.print(lines) }
     }
 
-    /// Puts into a store whose objects live elsewhere (S3): every input is checked first, then stored one at a
-    /// time, each line printed once the backend acknowledged its object. Standard input is spooled to a temporary
-    /// file in the store's `tmp/` first, so a large input streams in parts like any file.
+    /// Puts into a store whose objects live elsewhere (S3): every input is checked first, then up to `--jobs` are
+    /// stored at once, each line printed once the backend acknowledged its object and every one before it.
+    /// Standard input is spooled to a temporary file in the store's `tmp/` first, so a large input streams in parts
+    /// like any file. `--durability` does not apply: the object store acknowledges a put once it has stored it.
     func putRemote(_ sources: [PutSource], store: ObjectStore, objects: any ObjectBackend) throws {
         var lines: [Line] = []
         var output = WholeLineOutput()
-        defer { output.flush() }
+        var spools: [String] = []
+        defer {
+            output.flush()
+            for spool in spools { try? FileManager.default.removeItem(atPath: spool) }
+        }
         do {
             try store.checkInputs(sources)
-            for source in sources {
-                let result: PutResult
+            let paths = try sources.map { source -> String in
                 switch source {
                 case .file(let path):
-                    result = try objects.put(fileAt: path)
+                    return path
                 case .descriptor(let descriptor):
-                    let spool = try store.spool(descriptor)
-                    defer { try? FileManager.default.removeItem(atPath: spool) }
-                    result = try objects.put(fileAt: spool)
+                    spools.append(try store.spool(descriptor))
+                    return spools[spools.count - 1]
                 }
-                let line = Line(path: source.displayName, result: result)
+            }
+            try forEachInOrder(count: sources.count, workers: jobs) { index in
+                try objects.put(fileAt: paths[index])
+            } published: { index, result in
+                let line = Line(path: sources[index].displayName, result: result)
                 if json { lines.append(line) } else { output.write("\(result.digest)  \(line.path)", flush: true) }
             }
         } catch {

@@ -94,6 +94,25 @@ struct S3StoreCLITests {
         // A second put of the same bytes stores nothing new.
         #expect(try remote.cairn(["put", "--json", file]).stdoutText.contains("\"stored\":false"))
 
+        // Several inputs go up --jobs at a time; the lines still come in the order of the inputs, each with its
+        // object's digest, and every object is in the bucket.
+        var inputs: [String] = []
+        var expected: [String] = []
+        for index in 0..<9 {
+            let bytes = Self.randomBytes(1_000 + index * 40_000)
+            let path = remote.directory.appending("many-\(index).bin")
+            try bytes.write(to: URL(fileURLWithPath: path))
+            inputs.append(path)
+            expected.append(ContentHasher.digest(of: Array(bytes), algorithm: .sha256).description + "  " + path)
+        }
+        let piped = Self.randomBytes(3_000)
+        inputs.insert("-", at: 4)
+        expected.insert(ContentHasher.digest(of: Array(piped), algorithm: .sha256).description + "  -", at: 4)
+        let many = try remote.cairn(["put", "--jobs", "3"] + inputs, stdin: piped)
+        #expect(many.stdoutText.split(separator: "\n").map(String.init) == expected)
+        let listed = Set(try remote.backend.list().map(\.description))
+        #expect(expected.allSatisfy { listed.contains(String($0.prefix { $0 != " " })) })
+
         // A pipeline run writes its outputs to the bucket and its manifest to the ledger.
         let pipeline = remote.directory.appending("s3.yaml")
         try Data(
