@@ -323,12 +323,16 @@ struct LedgerCLITests {
             arguments.append(["ledger", "append-receipts", input, "--store", store.path, "--concurrency", "8"])
         }
         // Each process appends every line with its own durable append call, from 8 threads (group-committed).
-        let launched = try arguments.map { try launchCairn($0) }
+        let errors = arguments.indices.map { store.directory.appending("p\($0).stderr") }
+        for path in errors { try #require(FileManager.default.createFile(atPath: path, contents: nil)) }
+        let launched = try zip(arguments, errors).map { arguments, path in
+            try launchCairn(arguments, standardError: FileHandle(forWritingAtPath: path))
+        }
         defer { withExtendedLifetime(launched) {} }
-        let processes = launched.map(\.process)
-        for process in processes {
+        for (process, path) in zip(launched.map(\.process), errors) {
             process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            let stderr = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(process.terminationStatus == 0, "\(path): \(stderr)")
         }
         let report = try store.json(["ledger", "verify", "--json"], as: [String: Any].self)
         #expect(report["ok"] as? Bool == true)
