@@ -220,7 +220,7 @@ final class S3Client: Sendable {
         private let condition = NSCondition()
         private var head: HTTPResponseHead?
         private var parts: [ByteBuffer] = []
-        private var waiting = 0
+        private var queuedBytes = 0
         private var resume: EventLoopPromise<Void>?
         private var finished = false
 
@@ -237,9 +237,9 @@ final class S3Client: Sendable {
             condition.lock()
             defer { condition.unlock() }
             parts.append(buffer)
-            waiting += buffer.readableBytes
+            queuedBytes += buffer.readableBytes
             condition.signal()
-            guard waiting > Self.highWater else { return task.eventLoop.makeSucceededVoidFuture() }
+            guard queuedBytes > Self.highWater else { return task.eventLoop.makeSucceededVoidFuture() }
             let promise = task.eventLoop.makePromise(of: Void.self)
             resume = promise
             return promise.futureResult
@@ -273,7 +273,7 @@ final class S3Client: Sendable {
                 let over = finished
                 let seen = head
                 parts = []
-                waiting = 0
+                queuedBytes = 0
                 let promise = resume
                 resume = nil
                 condition.unlock()

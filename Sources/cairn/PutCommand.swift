@@ -135,8 +135,9 @@ struct PutCommand: ParsableCommand {
                 case .file(let path):
                     return path
                 case .descriptor(let descriptor):
-                    spools.append(try store.spool(descriptor))
-                    return spools[spools.count - 1]
+                    let spool = try store.spool(descriptor)
+                    spools.append(spool)
+                    return spool
                 }
             }
             try forEachInOrder(count: sources.count, workers: jobs) { index in
